@@ -1,0 +1,34 @@
+# Tandem: the two commands are `make demo` and `make test`; each installs what it needs and builds.
+BUILD     ?= build
+JOBS      ?= $(shell nproc)
+PYTHON    ?= /usr/bin/python3
+APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev python3-torch python3-numpy
+
+.PHONY: deps build test demo bench clean
+
+# Install the Debian packages that are missing (no-op when all are present).
+deps:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# PyTorch writes the reference tensors once per script change; ctest runs everything.
+test: build
+	@$(PYTHON) tests/reference/make_reference.py --out $(BUILD)/reference
+	@cd $(BUILD) && OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
+
+demo: build
+	@$(BUILD)/tandem overfit --out runs/demo
+
+bench: build
+	@bench/run_bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

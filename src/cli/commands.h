@@ -1,0 +1,9 @@
+// Subcommands of the `tandem` CLI, one file each.
+#pragma once
+
+namespace tandem {
+
+int cmd_overfit(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+
+}  // namespace tandem

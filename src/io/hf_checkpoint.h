@@ -1,0 +1,20 @@
+// Hugging Face model folders: config.json plus model.safetensors, or shards listed in
+// model.safetensors.index.json. Tensors are matched by their Hugging Face names and shape-checked.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "model/llama.h"
+
+namespace tandem {
+
+// Fills every tensor of `weights` from the folder's safetensors; a missing tensor or a wrong shape is an error
+// naming the tensor and the file. Tensors the model does not use (e.g. rotary caches) are ignored.
+void load_weights(ModelWeights& weights, const std::string& model_dir);
+
+std::unique_ptr<LlamaModel> load_model(const std::string& model_dir);
+
+// Writes config.json and model.safetensors (fp32, or bf16 when asked), each atomically.
+void save_model(const LlamaModel& model, const std::string& model_dir, bool bf16 = false);
+
+}  // namespace tandem

@@ -1,0 +1,229 @@
+#include "io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+
+namespace tandem {
+
+namespace {
+const std::pair<const char*, Dtype> kDtypes[] = {
+    {"F32", Dtype::F32}, {"F16", Dtype::F16}, {"BF16", Dtype::BF16}, {"F64", Dtype::F64}, {"I64", Dtype::I64},
+    {"I32", Dtype::I32}, {"I16", Dtype::I16}, {"I8", Dtype::I8},     {"U8", Dtype::U8},   {"BOOL", Dtype::BOOL}};
+
+Dtype parse_dtype(const std::string& s, const std::string& where) {
+  for (const auto& [name, d] : kDtypes)
+    if (s == name) return d;
+  fail(where, ": unsupported dtype '", s, "'");
+}
+}  // namespace
+
+const char* dtype_name(Dtype d) {
+  for (const auto& [name, v] : kDtypes)
+    if (v == d) return name;
+  return "?";
+}
+
+int64_t dtype_size(Dtype d) {
+  switch (d) {
+    case Dtype::F64: case Dtype::I64: return 8;
+    case Dtype::F32: case Dtype::I32: return 4;
+    case Dtype::F16: case Dtype::BF16: case Dtype::I16: return 2;
+    default: return 1;
+  }
+}
+
+float bf16_to_float(uint16_t v) { return std::bit_cast<float>(static_cast<uint32_t>(v) << 16); }
+
+uint16_t float_to_bf16(float f) {
+  uint32_t bits = std::bit_cast<uint32_t>(f);
+  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffffu)) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float f16_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu;
+  if (exp == 0) {
+    if (mant == 0) return std::bit_cast<float>(sign);
+    // subnormal: renormalise
+    exp = 127 - 15 + 1;
+    while (!(mant & 0x400u)) {
+      mant <<= 1;
+      --exp;
+    }
+    mant &= 0x3ffu;
+    return std::bit_cast<float>(sign | (exp << 23) | (mant << 13));
+  }
+  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mant << 13));
+  return std::bit_cast<float>(sign | ((exp + 127 - 15) << 23) | (mant << 13));
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  TANDEM_CHECK(fd >= 0, path, ": cannot open: ", std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  map_size_ = static_cast<size_t>(st.st_size);
+  if (map_size_ < 8) {
+    ::close(fd);
+    fail(path, ": not a safetensors file (", map_size_, " bytes, shorter than the 8-byte header length)");
+  }
+  void* m = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  TANDEM_CHECK(m != MAP_FAILED, path, ": cannot map: ", std::strerror(errno));
+  map_ = static_cast<const uint8_t*>(m);
+
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, map_, 8);  // little-endian on every platform Tandem builds for
+  TANDEM_CHECK(header_len <= map_size_ - 8, path, ": header length ", header_len, " exceeds the file size ",
+               map_size_, " (truncated or not safetensors)");
+  data_ = map_ + 8 + header_len;
+  const int64_t data_size = static_cast<int64_t>(map_size_ - 8 - header_len);
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(map_ + 8, map_ + 8 + header_len);
+  } catch (const std::exception& e) {
+    fail(path, ": header is not valid JSON: ", e.what());
+  }
+  TANDEM_CHECK(header.is_object(), path, ": header must be a JSON object");
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") {
+      TANDEM_CHECK(info.is_object(), path, ": __metadata__ must be an object");
+      for (const auto& [k, v] : info.items())
+        if (v.is_string()) metadata_[k] = v.get<std::string>();
+      continue;
+    }
+    const std::string where = path + ": tensor " + name;
+    TANDEM_CHECK(info.is_object() && info.contains("dtype") && info.contains("shape") &&
+                     info.contains("data_offsets"),
+                 where, ": needs dtype, shape and data_offsets");
+    Entry e;
+    TANDEM_CHECK(info["dtype"].is_string(), where, ": dtype must be a string");
+    e.dtype = parse_dtype(info["dtype"].get<std::string>(), where);
+    TANDEM_CHECK(info["shape"].is_array(), where, ": shape must be an array");
+    for (const auto& d : info["shape"]) {
+      TANDEM_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, where, ": bad dimension in shape");
+      e.shape.push_back(d.get<int64_t>());
+    }
+    const auto& off = info["data_offsets"];
+    TANDEM_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_integer() && off[1].is_number_integer(),
+                 where, ": data_offsets must be [begin, end]");
+    e.begin = off[0].get<int64_t>();
+    e.end = off[1].get<int64_t>();
+    TANDEM_CHECK(0 <= e.begin && e.begin <= e.end && e.end <= data_size, where, ": data_offsets [", e.begin, ", ",
+                 e.end, "] fall outside the ", data_size, "-byte data section (truncated file?)");
+    TANDEM_CHECK(e.end - e.begin == shape_numel(e.shape) * dtype_size(e.dtype), where, ": ", e.end - e.begin,
+                 " bytes do not hold shape ", shape_str(e.shape), " of ", dtype_name(e.dtype));
+    entries_[name] = e;
+  }
+}
+
+SafetensorsFile::~SafetensorsFile() {
+  if (map_) ::munmap(const_cast<uint8_t*>(map_), map_size_);
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : entries_) out.push_back(name);
+  return out;
+}
+
+const SafetensorsFile::Entry& SafetensorsFile::entry(const std::string& name) const {
+  auto it = entries_.find(name);
+  TANDEM_CHECK(it != entries_.end(), path_, ": no tensor named ", name);
+  return it->second;
+}
+
+Tensor SafetensorsFile::load(const std::string& name) const {
+  const Entry& e = entry(name);
+  Tensor t(name, e.shape);
+  const uint8_t* src = data_ + e.begin;
+  const int64_t n = t.numel();
+  float* dst = t.ptr();
+  switch (e.dtype) {
+    case Dtype::F32: std::memcpy(dst, src, n * 4); break;
+    case Dtype::F64:
+      for (int64_t i = 0; i < n; ++i) {
+        double v;
+        std::memcpy(&v, src + 8 * i, 8);
+        dst[i] = static_cast<float>(v);
+      }
+      break;
+    case Dtype::BF16:
+    case Dtype::F16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, src + 2 * i, 2);
+        dst[i] = e.dtype == Dtype::BF16 ? bf16_to_float(v) : f16_to_float(v);
+      }
+      break;
+    default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected a float type");
+  }
+  return t;
+}
+
+std::vector<int32_t> SafetensorsFile::load_ints(const std::string& name) const {
+  const Entry& e = entry(name);
+  const int64_t n = shape_numel(e.shape);
+  std::vector<int32_t> out(n);
+  const uint8_t* src = data_ + e.begin;
+  for (int64_t i = 0; i < n; ++i) {
+    switch (e.dtype) {
+      case Dtype::I64: { int64_t v; std::memcpy(&v, src + 8 * i, 8); out[i] = static_cast<int32_t>(v); break; }
+      case Dtype::I32: std::memcpy(&out[i], src + 4 * i, 4); break;
+      case Dtype::U8: case Dtype::BOOL: out[i] = src[i]; break;
+      default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected an integer type");
+    }
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path, const std::vector<const Tensor*>& tensors,
+                      const std::map<std::string, std::string>& metadata, bool bf16) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  int64_t offset = 0;
+  const int64_t elem = bf16 ? 2 : 4;
+  for (const Tensor* t : tensors) {
+    TANDEM_CHECK(!header.contains(t->name), "save_safetensors: duplicate tensor name ", t->name);
+    header[t->name] = {{"dtype", bf16 ? "BF16" : "F32"},
+                       {"shape", t->shape},
+                       {"data_offsets", {offset, offset + t->numel() * elem}}};
+    offset += t->numel() * elem;
+  }
+  std::string head = header.dump();
+  head.append((8 - head.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
+  std::string out(8 + head.size() + offset, '\0');
+  const uint64_t len = head.size();
+  std::memcpy(out.data(), &len, 8);
+  std::memcpy(out.data() + 8, head.data(), head.size());
+  char* dst = out.data() + 8 + head.size();
+  for (const Tensor* t : tensors) {
+    if (bf16) {
+      for (float v : t->data) {
+        const uint16_t b = float_to_bf16(v);
+        std::memcpy(dst, &b, 2);
+        dst += 2;
+      }
+    } else {
+      std::memcpy(dst, t->ptr(), t->numel() * 4);
+      dst += t->numel() * 4;
+    }
+  }
+  write_file_atomic(path, out);
+}
+
+}  // namespace tandem

@@ -1,0 +1,26 @@
+// Causal self-attention with grouped-query heads, over right-padded sequences.
+// Layouts follow the projections' output: q [B, T, H, D], k and v [B, T, Hkv, D], out [B, T, H, D];
+// query head h reads kv head h / (H / Hkv). Rows at or beyond lengths[b] are padding: their output is zero
+// and no real row attends to them.
+// Memory is O(B*T*H) beyond the inputs: only the per-row log-sum-exp is saved, and the backward pass
+// recomputes the probabilities one (sequence, head) at a time, as flash attention does.
+#pragma once
+#include <cstdint>
+
+namespace tandem {
+
+struct AttentionShape {
+  int64_t batch, seq, heads, kv_heads, head_dim;
+};
+
+// lse: [B, H, T], saved for backward.
+template <typename F>
+void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const int32_t* lengths,
+                       const AttentionShape& s);
+
+// dq, dk, dv += gradients.
+template <typename F>
+void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, const F* q, const F* k,
+                        const F* v, const int32_t* lengths, const AttentionShape& s);
+
+}  // namespace tandem

@@ -1,0 +1,116 @@
+#include "kernels/logprobs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/blas.h"
+#include "core/check.h"
+#include "core/fastmath.h"
+
+namespace tandem {
+
+namespace {
+
+int64_t chunk_size(const LogprobShape& s) {
+  if (s.chunk_rows > 0) return s.chunk_rows;
+  return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(s.vocab, 1), 16, 1024);
+}
+
+// Shared driver. For each chunk of rows that have targets: gather x rows, logits = xc W^T, then per row
+// turn logits into either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward).
+template <typename F>
+void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const int32_t* targets,
+         const LogprobShape& s, LogprobWorkspace<F>* ws) {
+  LogprobWorkspace<F> local;
+  if (!ws) ws = &local;
+  const int64_t V = s.vocab, D = s.dim;
+  std::vector<int64_t>& active = ws->active;
+  active.clear();
+  for (int64_t r = 0; r < s.rows; ++r) {
+    if (targets[r] < 0) {
+      if (logp) logp[r] = F(0);
+      continue;
+    }
+    TANDEM_CHECK(targets[r] < V, "token_logprobs: target id ", targets[r], " at row ", r, " is outside vocab ", V);
+    active.push_back(r);
+  }
+  const int64_t chunk = chunk_size(s);
+  const int64_t max_rows = std::min<int64_t>(chunk, int64_t(active.size()));
+  std::vector<F>& xc = ws->x_chunk;
+  std::vector<F>& logits = ws->logits;
+  std::vector<F>& dxc = ws->dx_chunk;
+  xc.resize(max_rows * D);  // no zeroing needed: every element is written before it is read
+  logits.resize(max_rows * V);
+  if (grad) dxc.resize(max_rows * D);
+
+  for (int64_t c0 = 0; c0 < int64_t(active.size()); c0 += chunk) {
+    const int64_t c = std::min<int64_t>(chunk, int64_t(active.size()) - c0);
+    for (int64_t i = 0; i < c; ++i) std::copy_n(x + active[c0 + i] * D, D, xc.data() + i * D);
+    gemm(false, true, int(c), int(V), int(D), F(1), xc.data(), int(D), w, int(D), F(0), logits.data(), int(V));
+
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < c; ++i) {
+      const int64_t r = active[c0 + i];
+      F* row = logits.data() + i * V;
+      F mx = row[0];
+      for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
+      const int32_t t = targets[r];
+      const F logit_t = row[t];  // read before the row is overwritten with probabilities
+      F sum = 0;
+      if (!grad) {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < V; ++j) sum += exp_fast(row[j] - mx);
+      } else {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < V; ++j) {
+          row[j] = exp_fast(row[j] - mx);  // row now holds unnormalised probabilities
+          sum += row[j];
+        }
+      }
+      const F lse = mx + std::log(sum);
+      if (logp) logp[r] = logit_t - lse;
+      if (!grad) continue;
+      // d logp / d logits = onehot(t) - softmax.
+      const F scale = -grad[r] / sum;
+#pragma omp simd
+      for (int64_t j = 0; j < V; ++j) row[j] *= scale;
+      row[t] += grad[r];
+    }
+    if (!grad) continue;
+    gemm(false, false, int(c), int(D), int(V), F(1), logits.data(), int(V), w, int(D), F(0), dxc.data(), int(D));
+    gemm(true, false, int(V), int(D), int(c), F(1), logits.data(), int(V), xc.data(), int(D), F(1), dw, int(D));
+    for (int64_t i = 0; i < c; ++i) {
+      F* dst = dx + active[c0 + i] * D;
+      const F* src = dxc.data() + i * D;
+      for (int64_t d = 0; d < D; ++d) dst[d] += src[d];
+    }
+  }
+}
+
+}  // namespace
+
+template <typename F>
+void token_logprobs_forward(F* logp, const F* x, const F* w, const int32_t* targets, const LogprobShape& s,
+                            LogprobWorkspace<F>* ws) {
+  run<F>(logp, nullptr, nullptr, nullptr, x, w, targets, s, ws);
+}
+
+template <typename F>
+void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const int32_t* targets,
+                             const LogprobShape& s, F* logp, LogprobWorkspace<F>* ws) {
+  run<F>(logp, dx, dw, grad, x, w, targets, s, ws);
+}
+
+template void token_logprobs_forward<float>(float*, const float*, const float*, const int32_t*,
+                                            const LogprobShape&, LogprobWorkspace<float>*);
+template void token_logprobs_forward<double>(double*, const double*, const double*, const int32_t*,
+                                             const LogprobShape&, LogprobWorkspace<double>*);
+template void token_logprobs_backward<float>(float*, float*, const float*, const float*, const float*,
+                                             const int32_t*, const LogprobShape&, float*,
+                                             LogprobWorkspace<float>*);
+template void token_logprobs_backward<double>(double*, double*, const double*, const double*, const double*,
+                                              const int32_t*, const LogprobShape&, double*,
+                                              LogprobWorkspace<double>*);
+
+}  // namespace tandem

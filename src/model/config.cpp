@@ -1,0 +1,158 @@
+#include "model/config.h"
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+
+namespace tandem {
+
+namespace {
+template <typename T>
+void read(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
+  if (!j.contains(key) || j[key].is_null()) return;
+  try {
+    out = j[key].get<T>();
+  } catch (const std::exception&) {
+    fail(source, ": key '", key, "' has the wrong type: ", j[key].dump());
+  }
+}
+}  // namespace
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& source) {
+  TANDEM_CHECK(j.is_object(), source, ": config must be a JSON object");
+  ModelConfig c;
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
+    c.architecture = j["architectures"][0].get<std::string>();
+  read(j, "model_type", c.model_type, source);
+  const bool qwen2 = c.model_type == "qwen2" || c.architecture == "Qwen2ForCausalLM";
+  const bool qwen3 = c.model_type == "qwen3" || c.architecture == "Qwen3ForCausalLM";
+  const bool known = qwen2 || qwen3 || c.model_type == "llama" || c.model_type == "mistral";
+  TANDEM_CHECK(known, source, ": model_type '", c.model_type, "' is not supported (llama, mistral, qwen2, qwen3)");
+
+  for (const char* key : {"vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                          "num_attention_heads"})
+    TANDEM_CHECK(j.contains(key), source, ": missing required key '", key, "'");
+  read(j, "vocab_size", c.vocab_size, source);
+  read(j, "hidden_size", c.hidden_size, source);
+  read(j, "intermediate_size", c.intermediate_size, source);
+  read(j, "num_hidden_layers", c.num_hidden_layers, source);
+  read(j, "num_attention_heads", c.num_attention_heads, source);
+  c.num_key_value_heads = c.num_attention_heads;
+  read(j, "num_key_value_heads", c.num_key_value_heads, source);
+  TANDEM_CHECK(c.num_attention_heads > 0, source, ": num_attention_heads must be positive");
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  read(j, "head_dim", c.head_dim, source);
+  read(j, "max_position_embeddings", c.max_position_embeddings, source);
+  read(j, "rms_norm_eps", c.rms_norm_eps, source);
+  read(j, "rope_theta", c.rope_theta, source);
+  read(j, "tie_word_embeddings", c.tie_word_embeddings, source);
+
+  std::string act = "silu";
+  read(j, "hidden_act", act, source);
+  TANDEM_CHECK(act == "silu", source, ": hidden_act '", act, "' is not supported (silu)");
+  bool mlp_bias = false;
+  read(j, "mlp_bias", mlp_bias, source);
+  TANDEM_CHECK(!mlp_bias, source, ": mlp_bias = true is not supported");
+
+  if (qwen2) {
+    c.qkv_bias = true;
+  } else if (!qwen3) {
+    bool attention_bias = false;
+    read(j, "attention_bias", attention_bias, source);
+    c.qkv_bias = c.o_bias = attention_bias;
+  } else {
+    bool attention_bias = false;
+    read(j, "attention_bias", attention_bias, source);
+    c.qkv_bias = c.o_bias = attention_bias;
+    c.qk_norm = true;
+  }
+
+  // Sliding-window attention only changes results for sequences longer than the window.
+  bool use_sliding = !qwen2 && !qwen3;  // Qwen gates it with use_sliding_window
+  read(j, "use_sliding_window", use_sliding, source);
+  if (use_sliding) read(j, "sliding_window", c.sliding_window, source);
+
+  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
+    const auto& rs = j["rope_scaling"];
+    TANDEM_CHECK(rs.is_object(), source, ": rope_scaling must be an object");
+    std::string type = rs.value("rope_type", rs.value("type", std::string("default")));
+    c.rope_scaling.type = type;
+    read(rs, "factor", c.rope_scaling.factor, source);
+    read(rs, "low_freq_factor", c.rope_scaling.low_freq_factor, source);
+    read(rs, "high_freq_factor", c.rope_scaling.high_freq_factor, source);
+    read(rs, "original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings, source);
+  }
+  c.validate(source);
+  return c;
+}
+
+ModelConfig ModelConfig::from_file(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": not valid JSON: ", e.what());
+  }
+  return from_json(j, path);
+}
+
+void ModelConfig::validate(const std::string& source) const {
+  auto positive = [&](const char* key, int64_t v) { TANDEM_CHECK(v > 0, source, ": ", key, " must be > 0, got ", v); };
+  positive("vocab_size", vocab_size);
+  positive("hidden_size", hidden_size);
+  positive("intermediate_size", intermediate_size);
+  positive("num_hidden_layers", num_hidden_layers);
+  positive("num_attention_heads", num_attention_heads);
+  positive("num_key_value_heads", num_key_value_heads);
+  positive("head_dim", head_dim);
+  TANDEM_CHECK(num_attention_heads % num_key_value_heads == 0, source, ": num_attention_heads (",
+               num_attention_heads, ") must be a multiple of num_key_value_heads (", num_key_value_heads, ")");
+  TANDEM_CHECK(head_dim % 2 == 0, source, ": head_dim must be even for RoPE, got ", head_dim);
+  TANDEM_CHECK(rms_norm_eps > 0, source, ": rms_norm_eps must be > 0");
+  TANDEM_CHECK(rope_theta > 0, source, ": rope_theta must be > 0");
+  const auto& t = rope_scaling.type;
+  TANDEM_CHECK(t == "default" || t == "linear" || t == "llama3", source, ": rope_scaling type '", t,
+               "' is not supported (default, linear, llama3)");
+}
+
+nlohmann::json ModelConfig::to_json() const {
+  nlohmann::json j = {
+      {"architectures", {architecture}},
+      {"model_type", model_type},
+      {"vocab_size", vocab_size},
+      {"hidden_size", hidden_size},
+      {"intermediate_size", intermediate_size},
+      {"num_hidden_layers", num_hidden_layers},
+      {"num_attention_heads", num_attention_heads},
+      {"num_key_value_heads", num_key_value_heads},
+      {"head_dim", head_dim},
+      {"max_position_embeddings", max_position_embeddings},
+      {"rms_norm_eps", rms_norm_eps},
+      {"rope_theta", rope_theta},
+      {"tie_word_embeddings", tie_word_embeddings},
+      {"hidden_act", "silu"},
+      {"torch_dtype", "float32"},
+  };
+  if (model_type == "llama" || model_type == "qwen3") j["attention_bias"] = qkv_bias;
+  if (sliding_window > 0) {
+    j["sliding_window"] = sliding_window;
+    if (model_type == "qwen2" || model_type == "qwen3") j["use_sliding_window"] = true;
+  }
+  if (rope_scaling.type != "default")
+    j["rope_scaling"] = {{"rope_type", rope_scaling.type},
+                         {"factor", rope_scaling.factor},
+                         {"low_freq_factor", rope_scaling.low_freq_factor},
+                         {"high_freq_factor", rope_scaling.high_freq_factor},
+                         {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
+  return j;
+}
+
+int64_t ModelConfig::num_parameters() const {
+  const int64_t d = hidden_size, q = num_attention_heads * head_dim, kv = num_key_value_heads * head_dim;
+  int64_t layer = 2 * d + d * q + 2 * d * kv + q * d + 3 * d * intermediate_size;
+  if (qkv_bias) layer += q + 2 * kv;
+  if (o_bias) layer += d;
+  if (qk_norm) layer += 2 * head_dim;
+  return vocab_size * d * (tie_word_embeddings ? 1 : 2) + d + num_hidden_layers * layer;
+}
+
+}  // namespace tandem

@@ -1,0 +1,81 @@
+// A Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) with an explicit, hand-written backward pass.
+//
+// forward() maps a padded batch to per-sequence summed log-probs of the scored tokens; backward() takes
+// dL/dlogp per sequence and adds the gradient of every parameter into grads(). Every objective Tandem
+// trains (SFT, DPO and relatives) is a function of those per-sequence sums, so this is the whole interface.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/logprobs.h"
+#include "kernels/rope.h"
+#include "model/batch.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace tandem {
+
+class LlamaModel {
+ public:
+  explicit LlamaModel(const ModelConfig& config);
+
+  const ModelConfig& config() const { return config_; }
+  ModelWeights& weights() { return weights_; }
+  const ModelWeights& weights() const { return weights_; }
+  ModelWeights& grads();  // allocated (zeroed) on first use
+  void zero_grads();
+
+  // Keep only each layer's input and recompute the layer in the backward pass: ~1/8 of the activation
+  // memory for one extra forward.
+  void set_recompute(bool on) { recompute_ = on; }
+  // Rows of logits materialised at a time by the LM head (0: automatic, about 8M logits).
+  void set_logits_chunk_rows(int64_t rows) { logits_chunk_rows_ = rows; }
+
+  // Saves what backward() needs.
+  SequenceLogprobs forward(const Batch& batch);
+  // dlogp[b] = dL / d(sequence b's summed log-prob). Must follow forward() of the same batch.
+  void backward(const std::vector<float>& dlogp);
+  // One pass for losses whose per-sequence gradient is known up front (SFT: -1/num_tokens per sequence):
+  // the LM head computes log-probs and their gradient from one set of logits.
+  SequenceLogprobs forward_backward(const Batch& batch, const std::vector<float>& dlogp);
+
+  // Full logits [B*T, vocab] at every position, for evaluation and tests on short batches.
+  std::vector<float> logits(const Batch& batch);
+
+  // Bytes held by saved activations after the last forward (for memory reports).
+  int64_t activation_bytes() const;
+
+ private:
+  struct LayerActs {
+    std::vector<float> h1, rstd1, q_pre, k_pre, rstd_q, rstd_k, q, k, v, att, lse, x_mid, h2, rstd2, gate, up, act;
+  };
+  struct GradScratch {
+    std::vector<float> dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup;
+  };
+
+  void run_layers(const Batch& batch);
+  void layer_forward(int64_t l, const float* x_in, LayerActs& a, float* x_out);
+  void layer_backward(int64_t l, const float* x_in, LayerActs& a, float* dres);
+  void backward_layers();
+  std::vector<int32_t> targets_of(const Batch& batch) const;
+  std::vector<float> row_grads(const std::vector<float>& dlogp) const;
+  SequenceLogprobs collect(const std::vector<float>& token_logp) const;
+  void lm_head(const std::vector<float>* dlogp, std::vector<float>& token_logp);
+
+  ModelConfig config_;
+  ModelWeights weights_, grads_;
+  bool grads_ready_ = false;
+  bool recompute_ = false;
+  int64_t logits_chunk_rows_ = 0;
+
+  Batch batch_;                                // the batch of the last forward
+  RopeTable rope_;
+  std::vector<int32_t> targets_;               // [N] next token per row, -1 when not scored
+  std::vector<std::vector<float>> residual_;   // [layers + 1][N * d]: input of each layer, then the final one
+  std::vector<LayerActs> acts_;                // one per layer, or one shared when recomputing
+  std::vector<float> xf_, rstd_f_;             // final norm output and its rstd
+  GradScratch g_;
+  LogprobWorkspace<float> lm_ws_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,43 @@
+// The parameters of a Llama-family decoder, each Tensor named with its Hugging Face name so that
+// checkpoints, error messages and PyTorch references all speak the same language.
+// The same struct holds gradients (and optimizer moments): one layout, walked by for_each_tensor.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+#include "model/config.h"
+
+namespace tandem {
+
+struct LayerWeights {
+  Tensor input_norm;               // input_layernorm.weight [d]
+  Tensor wq, wk, wv, wo;           // self_attn.{q,k,v,o}_proj.weight [out, in]
+  Tensor bq, bk, bv, bo;           // biases, empty unless the config has them
+  Tensor q_norm, k_norm;           // Qwen3 [head_dim], empty otherwise
+  Tensor post_norm;                // post_attention_layernorm.weight [d]
+  Tensor w_gate, w_up, w_down;     // mlp.{gate,up,down}_proj.weight
+};
+
+struct ModelWeights {
+  Tensor embed;                    // model.embed_tokens.weight [vocab, d]
+  std::vector<LayerWeights> layers;
+  Tensor final_norm;               // model.norm.weight [d]
+  Tensor lm_head;                  // lm_head.weight [vocab, d]; empty when tied to embed
+
+  const Tensor& output_matrix() const { return lm_head.empty() ? embed : lm_head; }
+  Tensor& output_matrix() { return lm_head.empty() ? embed : lm_head; }
+};
+
+// Zero-filled tensors of the right names and shapes.
+ModelWeights allocate_weights(const ModelConfig& c);
+
+// Every non-empty tensor, in a fixed order (embed, layers, final norm, lm head).
+void for_each_tensor(ModelWeights& w, const std::function<void(Tensor&)>& fn);
+void for_each_tensor(const ModelWeights& w, const std::function<void(const Tensor&)>& fn);
+
+// Normal(0, std) matrices, unit norms, zero biases: the usual from-scratch initialisation.
+void init_random(ModelWeights& w, Rng& rng, double std = 0.02);
+
+}  // namespace tandem

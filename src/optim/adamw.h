@@ -1,0 +1,54 @@
+// AdamW with decoupled weight decay and bias correction, exactly as torch.optim.AdamW, plus global
+// gradient-norm clipping as torch.nn.utils.clip_grad_norm_.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tandem {
+
+struct ParamRef {
+  Tensor* value;
+  Tensor* grad;
+  bool decay;  // Hugging Face convention: no weight decay on biases and norm weights
+};
+
+struct AdamWConfig {
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+};
+
+class AdamW {
+ public:
+  explicit AdamW(AdamWConfig config = {}) : config_(config) {}
+
+  // One update of every parameter at learning rate lr, using grad_scale * grad (how clipping is applied
+  // without a separate pass over the gradients). Moments are created on the first step.
+  void step(const std::vector<ParamRef>& params, double lr, double grad_scale = 1.0);
+
+  int64_t steps() const { return steps_; }
+  // Moment tensors (named "<param>.exp_avg" / "<param>.exp_avg_sq") for checkpoints.
+  std::vector<Tensor>& exp_avg() { return m_; }
+  std::vector<Tensor>& exp_avg_sq() { return v_; }
+  void set_steps(int64_t s) { steps_ = s; }
+  const AdamWConfig& config() const { return config_; }
+
+ private:
+  AdamWConfig config_;
+  int64_t steps_ = 0;
+  std::vector<Tensor> m_, v_;
+};
+
+// Global L2 norm of all gradients (accumulated in double).
+double grad_global_norm(const std::vector<ParamRef>& params);
+// The factor torch's clip_grad_norm_ scales gradients by: min(1, max_norm / (norm + 1e-6)); 1 when max_norm <= 0
+// or the norm is not finite.
+double clip_coefficient(double norm, double max_norm);
+// Scales all gradients in place by clip_coefficient and returns the norm before clipping.
+double clip_grad_norm(const std::vector<ParamRef>& params, double max_norm);
+
+// Parameters of a model's weights/grads pair, with the usual weight-decay split.
+struct ModelWeights;
+std::vector<ParamRef> model_params(ModelWeights& weights, ModelWeights& grads);
+
+}  // namespace tandem

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Writes PyTorch reference outputs for Tandem's model parity test.
+
+For each architecture variant: a random tiny model (config.json + model.safetensors, fp32 weights), a padded
+batch with a loss mask, and -- computed in float64 from those exact fp32 weights, following Hugging Face's
+modeling_llama / modeling_qwen2 / modeling_qwen3 -- logits, per-token log-probs, per-sequence sums and the
+gradient of every parameter for loss = sum_b c_b * logp_b (random c_b, as DPO weights its sequences).
+
+Only the Debian python3-torch package is needed (no transformers, no safetensors).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import struct
+
+import torch
+
+VARIANTS = {
+    # name: config overrides
+    "llama_gqa": dict(model_type="llama", architectures=["LlamaForCausalLM"], num_attention_heads=4,
+                      num_key_value_heads=2, tie_word_embeddings=False),
+    "llama3_scaled_tied_bias": dict(model_type="llama", architectures=["LlamaForCausalLM"], num_attention_heads=4,
+                                    num_key_value_heads=1, tie_word_embeddings=True, attention_bias=True,
+                                    rope_theta=500000.0,
+                                    rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0,
+                                                      high_freq_factor=4.0, original_max_position_embeddings=16)),
+    "mistral": dict(model_type="mistral", architectures=["MistralForCausalLM"], num_attention_heads=4,
+                    num_key_value_heads=4, tie_word_embeddings=False, sliding_window=4096),
+    "qwen2": dict(model_type="qwen2", architectures=["Qwen2ForCausalLM"], num_attention_heads=4,
+                  num_key_value_heads=2, tie_word_embeddings=False, rope_theta=1000000.0),
+    "qwen3": dict(model_type="qwen3", architectures=["Qwen3ForCausalLM"], num_attention_heads=4,
+                  num_key_value_heads=2, head_dim=12, tie_word_embeddings=True, attention_bias=False,
+                  rope_theta=1000000.0),
+}
+
+BASE = dict(vocab_size=96, hidden_size=32, intermediate_size=56, num_hidden_layers=2, rms_norm_eps=1e-6,
+            rope_theta=10000.0, max_position_embeddings=64, hidden_act="silu")
+BATCH, SEQ = 3, 11
+LENGTHS = [11, 8, 5]
+
+
+def write_safetensors(path, tensors):
+    kinds = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.uint8: "U8"}
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": kinds[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = json.dumps(header).encode()
+    head += b" " * ((8 - len(head) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def inv_freq_of(cfg, head_dim):
+    # transformers' _compute_default_rope_parameters / _compute_llama3_parameters, in fp32
+    inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    rs = cfg.get("rope_scaling")
+    if not rs:
+        return inv
+    factor, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+    old = rs["original_max_position_embeddings"]
+    low_wavelen, high_wavelen = old / lo, old / hi
+    wavelen = 2 * math.pi / inv
+    inv_l = torch.where(wavelen > low_wavelen, inv / factor, inv)
+    smooth = (old / wavelen - lo) / (hi - lo)
+    smoothed = (1 - smooth) * inv_l / factor + smooth * inv_l
+    medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+    return torch.where(medium, smoothed, inv_l)
+
+
+def make_weights(cfg, gen):
+    d, f, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    H, G = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    D = cfg.get("head_dim", d // H)
+    qkv_bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
+    o_bias = cfg["model_type"] in ("llama", "qwen3") and cfg.get("attention_bias", False)
+
+    def mat(*shape, std=0.15):
+        return torch.randn(*shape, generator=gen) * std
+
+    def norm(n):
+        return 1.0 + 0.1 * torch.randn(n, generator=gen)
+
+    w = {"model.embed_tokens.weight": mat(V, d, std=0.5)}
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        w[p + "input_layernorm.weight"] = norm(d)
+        w[p + "self_attn.q_proj.weight"] = mat(H * D, d)
+        w[p + "self_attn.k_proj.weight"] = mat(G * D, d)
+        w[p + "self_attn.v_proj.weight"] = mat(G * D, d)
+        w[p + "self_attn.o_proj.weight"] = mat(d, H * D)
+        if qkv_bias:
+            w[p + "self_attn.q_proj.bias"] = mat(H * D, std=0.1)
+            w[p + "self_attn.k_proj.bias"] = mat(G * D, std=0.1)
+            w[p + "self_attn.v_proj.bias"] = mat(G * D, std=0.1)
+        if o_bias:
+            w[p + "self_attn.o_proj.bias"] = mat(d, std=0.1)
+        if cfg["model_type"] == "qwen3":
+            w[p + "self_attn.q_norm.weight"] = norm(D)
+            w[p + "self_attn.k_norm.weight"] = norm(D)
+        w[p + "post_attention_layernorm.weight"] = norm(d)
+        w[p + "mlp.gate_proj.weight"] = mat(f, d)
+        w[p + "mlp.up_proj.weight"] = mat(f, d)
+        w[p + "mlp.down_proj.weight"] = mat(d, f)
+    w["model.norm.weight"] = norm(d)
+    if not cfg["tie_word_embeddings"]:
+        w["lm_head.weight"] = mat(V, d, std=0.3)
+    return w
+
+
+def rmsnorm(x, weight, eps):
+    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def forward(cfg, w, ids):
+    """Returns logits [B, T, V] in the dtype of w."""
+    B, T = ids.shape
+    d, H, G = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    D = cfg.get("head_dim", d // H)
+    eps = cfg["rms_norm_eps"]
+    dtype = w["model.embed_tokens.weight"].dtype
+    inv = inv_freq_of(cfg, D)
+    freqs = torch.outer(torch.arange(T).float(), inv)  # fp32, as transformers
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos().to(dtype), emb.sin().to(dtype)
+    causal = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
+
+    def lin(x, name):
+        y = x @ w[name + ".weight"].T
+        return y + w[name + ".bias"] if name + ".bias" in w else y
+
+    h = w["model.embed_tokens.weight"][ids]
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        x = rmsnorm(h, w[p + "input_layernorm.weight"], eps)
+        q = lin(x, p + "self_attn.q_proj").view(B, T, H, D)
+        k = lin(x, p + "self_attn.k_proj").view(B, T, G, D)
+        v = lin(x, p + "self_attn.v_proj").view(B, T, G, D).transpose(1, 2)
+        if cfg["model_type"] == "qwen3":
+            q = rmsnorm(q, w[p + "self_attn.q_norm.weight"], eps)
+            k = rmsnorm(k, w[p + "self_attn.k_norm.weight"], eps)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(H // G, dim=1)  # transformers' repeat_kv
+        v = v.repeat_interleave(H // G, dim=1)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(D) + causal
+        att = torch.softmax(scores, dim=-1) @ v
+        h = h + lin(att.transpose(1, 2).reshape(B, T, H * D), p + "self_attn.o_proj")
+        x = rmsnorm(h, w[p + "post_attention_layernorm.weight"], eps)
+        mlp = torch.nn.functional.silu(lin(x, p + "mlp.gate_proj")) * lin(x, p + "mlp.up_proj")
+        h = h + lin(mlp, p + "mlp.down_proj")
+    h = rmsnorm(h, w["model.norm.weight"], eps)
+    head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
+    return h @ head.T
+
+
+def write_variant(out_dir, name, overrides, seed):
+    cfg = dict(BASE, **overrides)
+    gen = torch.Generator().manual_seed(seed)
+    weights32 = make_weights(cfg, gen)
+    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
+    lengths = torch.tensor(LENGTHS, dtype=torch.int32)
+    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
+    for b, n in enumerate(LENGTHS):
+        mask[b, 2:n] = 1  # first two tokens are "prompt"
+        ids[b, n:] = 0    # padding id
+    mask[1, 4] = 0        # a hole in the middle of a response
+    coef = torch.randn(BATCH, generator=gen, dtype=torch.float64)
+
+    # float64 from the exact fp32 values
+    w64 = {k: v.double().requires_grad_(True) for k, v in weights32.items()}
+    logits = forward(cfg, w64, ids)
+    logp_all = torch.log_softmax(logits[:, :-1], dim=-1)
+    tok = logp_all.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) * mask[:, 1:].double()
+    token_logp = torch.cat([tok, torch.zeros(BATCH, 1, dtype=torch.float64)], dim=1)  # row t scores token t+1
+    seq_logp = token_logp.sum(dim=1)
+    (coef * seq_logp).sum().backward()
+
+    vdir = os.path.join(out_dir, name)
+    os.makedirs(vdir, exist_ok=True)
+    with open(os.path.join(vdir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_safetensors(os.path.join(vdir, "model.safetensors"), weights32)
+    expected = {
+        "tokens": ids.to(torch.int32), "lengths": lengths, "loss_mask": mask,
+        "coef": coef, "logits": logits.detach(), "token_logp": token_logp.detach(), "seq_logp": seq_logp.detach(),
+    }
+    for k, v in w64.items():
+        expected["grad." + k] = v.grad
+    write_safetensors(os.path.join(vdir, "expected.safetensors"), expected)
+
+
+def write_optimizer_reference(out_dir):
+    """Five steps of clip_grad_norm_(max_norm=1) + torch.optim.AdamW on two tensors, one without weight decay."""
+    gen = torch.Generator().manual_seed(7)
+    a = torch.randn(4, 3, generator=gen)
+    b = torch.randn(5, generator=gen)
+    grads = [(torch.randn(4, 3, generator=gen) * (s + 1), torch.randn(5, generator=gen) * (s + 1)) for s in range(5)]
+    lrs = [1e-2, 2e-2, 3e-2, 2.5e-2, 1e-2]
+    pa, pb = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": [pa], "weight_decay": 0.1}, {"params": [pb], "weight_decay": 0.0}],
+                            lr=lrs[0], betas=(0.9, 0.95), eps=1e-8)
+    norms = []
+    for (ga, gb), lr in zip(grads, lrs):
+        pa.grad, pb.grad = ga.clone(), gb.clone()
+        norms.append(float(torch.nn.utils.clip_grad_norm_([pa, pb], max_norm=1.0)))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.step()
+    t = {"a0": a, "b0": b, "lrs": torch.tensor(lrs, dtype=torch.float64),
+         "norms": torch.tensor(norms, dtype=torch.float64), "a": pa.detach(), "b": pb.detach()}
+    for s, (ga, gb) in enumerate(grads):
+        t[f"ga{s}"], t[f"gb{s}"] = ga, gb
+    write_safetensors(os.path.join(out_dir, "adamw.safetensors"), t)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    stamp_path = os.path.join(args.out, "STAMP")
+    stamp = hashlib.sha256(open(__file__, "rb").read()).hexdigest() + " torch " + torch.__version__
+    if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
+        return  # up to date
+    torch.manual_seed(0)
+    for i, (name, overrides) in enumerate(sorted(VARIANTS.items())):
+        write_variant(args.out, name, overrides, seed=1000 + i)
+    write_optimizer_reference(args.out)
+    with open(stamp_path, "w") as f:
+        f.write(stamp)
+    print(f"reference: wrote {len(VARIANTS)} variants to {args.out} (torch {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()

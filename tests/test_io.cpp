@@ -1,0 +1,142 @@
+// safetensors, config.json and batch validation: round trips, and bad input gets an error that names it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+#include "io/hf_checkpoint.h"
+#include "io/safetensors.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("tandem_test_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// Runs fn, expects a tandem::Error whose message contains every needle.
+template <typename Fn>
+void expect_error(Fn&& fn, std::initializer_list<std::string> needles) {
+  try {
+    fn();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+  }
+}
+
+TEST(Safetensors, RoundTripFp32AndBf16) {
+  const fs::path dir = temp_dir("st");
+  Tensor a("a.weight", {2, 3}), b("b", {4});
+  for (int i = 0; i < 6; ++i) a.data[i] = 0.1f * float(i) - 0.2f;
+  b.data = {1.0f, -2.5f, 3.140625f, 65504.0f};
+  save_safetensors((dir / "x.safetensors").string(), {&a, &b}, {{"format", "pt"}});
+  const SafetensorsFile f((dir / "x.safetensors").string());
+  EXPECT_EQ(f.load("a.weight").data, a.data);
+  EXPECT_EQ(f.load("b").shape, Shape{4});
+  EXPECT_EQ(f.metadata().at("format"), "pt");
+
+  save_safetensors((dir / "y.safetensors").string(), {&b}, {}, /*bf16=*/true);
+  const SafetensorsFile g((dir / "y.safetensors").string());
+  EXPECT_EQ(g.entry("b").dtype, Dtype::BF16);
+  EXPECT_EQ(g.load("b").data, (std::vector<float>{1.0f, -2.5f, 3.140625f, 65536.0f}));  // bf16 rounding
+  EXPECT_FALSE(fs::exists(dir / "y.safetensors.tmp"));
+}
+
+TEST(Safetensors, CorruptAndTruncatedFilesAreClearErrors) {
+  const fs::path dir = temp_dir("bad");
+  Tensor a("layer.weight", {64});
+  save_safetensors((dir / "ok.safetensors").string(), {&a});
+  const std::string good = read_file((dir / "ok.safetensors").string());
+
+  write_file_atomic((dir / "trunc.safetensors").string(), good.substr(0, good.size() - 10));
+  expect_error([&] { SafetensorsFile((dir / "trunc.safetensors").string()); }, {"trunc.safetensors", "layer.weight"});
+
+  write_file_atomic((dir / "short.safetensors").string(), "abc");
+  expect_error([&] { SafetensorsFile((dir / "short.safetensors").string()); }, {"short.safetensors"});
+
+  std::string bad_json = good;
+  bad_json[9] = '!';
+  write_file_atomic((dir / "json.safetensors").string(), bad_json);
+  expect_error([&] { SafetensorsFile((dir / "json.safetensors").string()); }, {"JSON"});
+
+  std::string huge = good;
+  huge[7] = 0x7f;  // header length far beyond the file
+  write_file_atomic((dir / "len.safetensors").string(), huge);
+  expect_error([&] { SafetensorsFile((dir / "len.safetensors").string()); }, {"header length"});
+}
+
+ModelConfig small_config() {
+  ModelConfig c;
+  c.model_type = "qwen2";
+  c.architecture = "Qwen2ForCausalLM";
+  c.vocab_size = 20;
+  c.hidden_size = 16;
+  c.intermediate_size = 24;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 2;
+  c.num_key_value_heads = 1;
+  c.head_dim = 8;
+  c.qkv_bias = true;
+  return c;
+}
+
+TEST(HfCheckpoint, SaveLoadRoundTripAndShapeErrorsNameTheTensor) {
+  const fs::path dir = temp_dir("model");
+  LlamaModel model(small_config());
+  Rng rng(1);
+  init_random(model.weights(), rng);
+  save_model(model, dir.string());
+  auto loaded = load_model(dir.string());
+  EXPECT_EQ(loaded->config().qkv_bias, true);
+  EXPECT_EQ(loaded->weights().layers[0].bq.data, model.weights().layers[0].bq.data);
+  EXPECT_EQ(loaded->weights().embed.data, model.weights().embed.data);
+
+  // A config that disagrees with the weights: the error names the tensor and both shapes.
+  ModelConfig wrong = small_config();
+  wrong.intermediate_size = 32;
+  LlamaModel other(wrong);
+  expect_error([&] { load_weights(other.weights(), dir.string()); }, {"mlp.gate_proj.weight", "[24, 16]", "[32, 16]"});
+}
+
+TEST(Config, BadValuesNameTheKey) {
+  nlohmann::json j = small_config().to_json();
+  j["num_key_value_heads"] = 3;
+  expect_error([&] { ModelConfig::from_json(j, "cfg.json"); }, {"cfg.json", "num_key_value_heads"});
+  j = small_config().to_json();
+  j.erase("hidden_size");
+  expect_error([&] { ModelConfig::from_json(j, "cfg.json"); }, {"hidden_size"});
+  j = small_config().to_json();
+  j["hidden_act"] = "gelu";
+  expect_error([&] { ModelConfig::from_json(j, "cfg.json"); }, {"hidden_act"});
+  j = small_config().to_json();
+  j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+  expect_error([&] { ModelConfig::from_json(j, "cfg.json"); }, {"yarn"});
+  j = small_config().to_json();
+  j["vocab_size"] = "many";
+  expect_error([&] { ModelConfig::from_json(j, "cfg.json"); }, {"vocab_size"});
+}
+
+TEST(Batch, InvalidBatchesNameSequenceAndPosition) {
+  LlamaModel model(small_config());
+  Batch b(2, 4);
+  b.tokens[5] = 99;
+  expect_error([&] { model.forward(b); }, {"sequence 1", "position 1", "token id 99"});
+  b.tokens[5] = 1;
+  b.lengths[0] = 2;
+  b.loss_mask[3] = 1;
+  expect_error([&] { model.forward(b); }, {"sequence 0", "position 3", "padding"});
+  b.loss_mask[3] = 0;
+  b.loss_mask[4] = 1;
+  expect_error([&] { model.forward(b); }, {"sequence 1", "first token"});
+}
+
+}  // namespace
+}  // namespace tandem

@@ -1,0 +1,170 @@
+// Every kernel's backward against central finite differences of its forward, in double precision.
+// Loss for an op with output y is sum(r * y) with fixed random r, so dL/dy = r.
+#include <vector>
+
+#include "gradcheck.h"
+#include "kernels/attention.h"
+#include "kernels/embedding.h"
+#include "kernels/linear.h"
+#include "kernels/logprobs.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
+#include "kernels/swiglu.h"
+
+namespace tandem {
+namespace {
+
+using testing::dot;
+using testing::expect_gradient;
+using testing::random_vector;
+using Vec = std::vector<double>;
+
+TEST(GradCheck, Embedding) {
+  Rng rng(1);
+  const int64_t n = 7, dim = 5, vocab = 4;
+  const std::vector<int32_t> ids = {0, 3, 3, 1, 0, 2, 3};  // repeated ids must accumulate
+  Vec table = random_vector(rng, vocab * dim), r = random_vector(rng, n * dim), out(n * dim);
+  auto loss = [&] {
+    embedding_forward(out.data(), ids.data(), table.data(), n, dim);
+    return dot(out, r);
+  };
+  Vec dtable(table.size(), 0.0);
+  embedding_backward(dtable.data(), ids.data(), r.data(), n, dim);
+  expect_gradient("table", table, dtable, loss);
+}
+
+TEST(GradCheck, RmsNorm) {
+  Rng rng(2);
+  const int64_t rows = 4, dim = 6;
+  Vec x = random_vector(rng, rows * dim), w = random_vector(rng, dim), r = random_vector(rng, rows * dim);
+  Vec out(rows * dim), rstd(rows);
+  auto loss = [&] {
+    rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), rows, dim, 1e-5);
+    return dot(out, r);
+  };
+  loss();
+  Vec dx(x.size(), 0.0), dw(w.size(), 0.0);
+  rmsnorm_backward(dx.data(), dw.data(), r.data(), x.data(), w.data(), rstd.data(), rows, dim);
+  expect_gradient("x", x, dx, loss);
+  expect_gradient("weight", w, dw, loss);
+}
+
+TEST(GradCheck, Linear) {
+  Rng rng(3);
+  const int64_t n = 5, in = 4, outd = 3;
+  Vec x = random_vector(rng, n * in), w = random_vector(rng, outd * in), b = random_vector(rng, outd);
+  Vec r = random_vector(rng, n * outd), y(n * outd);
+  auto loss = [&] {
+    linear_forward(y.data(), x.data(), w.data(), b.data(), n, in, outd);
+    return dot(y, r);
+  };
+  Vec dx(x.size(), 0.0), dw(w.size(), 0.0), db(b.size(), 0.0);
+  linear_backward(dx.data(), dw.data(), db.data(), r.data(), x.data(), w.data(), n, in, outd);
+  expect_gradient("x", x, dx, loss);
+  expect_gradient("weight", w, dw, loss);
+  expect_gradient("bias", b, db, loss);
+}
+
+TEST(GradCheck, SwiGLU) {
+  Rng rng(4);
+  const int64_t n = 12;
+  Vec gate = random_vector(rng, n, 2.0), up = random_vector(rng, n), r = random_vector(rng, n), out(n);
+  auto loss = [&] {
+    swiglu_forward(out.data(), gate.data(), up.data(), n);
+    return dot(out, r);
+  };
+  Vec dgate(n, 0.0), dup(n, 0.0);
+  swiglu_backward(dgate.data(), dup.data(), r.data(), gate.data(), up.data(), n);
+  expect_gradient("gate", gate, dgate, loss);
+  expect_gradient("up", up, dup, loss);
+}
+
+TEST(GradCheck, RopeDefaultAndLlama3) {
+  RopeScaling llama3;
+  llama3.type = "llama3";
+  llama3.factor = 8;
+  llama3.low_freq_factor = 1;
+  llama3.high_freq_factor = 4;
+  llama3.original_max_position_embeddings = 16;  // small, so all three frequency bands occur at head_dim 16
+  for (const RopeScaling& scaling : {RopeScaling{}, llama3}) {
+    Rng rng(5);
+    const int64_t B = 2, T = 5, H = 3, D = 16;
+    const RopeTable table = rope_table(T, D, 10000.0, scaling);
+    Vec x = random_vector(rng, B * T * H * D), r = random_vector(rng, x.size()), y;
+    auto loss = [&] {
+      y = x;
+      rope_forward(y.data(), table, B, T, H, D);
+      return dot(y, r);
+    };
+    Vec dx = r;
+    rope_backward(dx.data(), table, B, T, H, D);
+    expect_gradient("x(" + scaling.type + ")", x, dx, loss);
+  }
+}
+
+TEST(GradCheck, CausalGroupedAttentionWithPadding) {
+  Rng rng(6);
+  const AttentionShape s{2, 6, 4, 2, 3};  // 4 query heads share 2 kv heads
+  const std::vector<int32_t> lengths = {6, 4};  // second sequence has 2 padding rows
+  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
+  Vec q = random_vector(rng, qn), k = random_vector(rng, kvn), v = random_vector(rng, kvn);
+  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
+  auto loss = [&] {
+    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s);
+    return dot(out, r);
+  };
+  loss();
+  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
+                     lengths.data(), s);
+  expect_gradient("q", q, dq, loss);
+  expect_gradient("k", k, dk, loss);
+  expect_gradient("v", v, dv, loss);
+  // Padding rows produce zeros and receive no gradient.
+  for (int64_t t = 4; t < 6; ++t)
+    for (int64_t i = 0; i < s.heads * s.head_dim; ++i) {
+      EXPECT_EQ(out[((1 * s.seq) + t) * s.heads * s.head_dim + i], 0.0);
+      EXPECT_EQ(dq[((1 * s.seq) + t) * s.heads * s.head_dim + i], 0.0);
+    }
+}
+
+TEST(GradCheck, TokenLogprobsChunked) {
+  Rng rng(7);
+  const LogprobShape s{9, 4, 11, 2};  // 2-row chunks over 9 rows forces several chunks and a ragged tail
+  const std::vector<int32_t> targets = {3, -1, 0, 10, 5, -1, 7, 7, 1};
+  Vec x = random_vector(rng, s.rows * s.dim), w = random_vector(rng, s.vocab * s.dim);
+  Vec g = random_vector(rng, s.rows), logp(s.rows);
+  auto loss = [&] {
+    token_logprobs_forward(logp.data(), x.data(), w.data(), targets.data(), s);
+    return dot(logp, g);
+  };
+  const double value = loss();
+  Vec dx(x.size(), 0.0), dw(w.size(), 0.0), logp_fused(s.rows, -1.0);
+  token_logprobs_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), targets.data(), s, logp_fused.data());
+  expect_gradient("x", x, dx, loss);
+  expect_gradient("w", w, dw, loss);
+  // The fused pass reports the same log-probs, and rows without a target are exactly zero.
+  EXPECT_NEAR(dot(logp_fused, g), value, 1e-12);
+  EXPECT_EQ(logp[1], 0.0);
+  EXPECT_EQ(logp[5], 0.0);
+  for (int64_t r = 0; r < s.rows; ++r) EXPECT_LE(logp[r], 0.0);
+}
+
+TEST(GradCheck, TokenLogprobsChunkSizeDoesNotChangeResults) {
+  Rng rng(8);
+  const int64_t rows = 37, dim = 8, vocab = 50;
+  std::vector<float> x(rows * dim), w(vocab * dim);
+  for (auto& v : x) v = float(rng.normal());
+  for (auto& v : w) v = float(rng.normal());
+  std::vector<int32_t> targets(rows);
+  for (auto& t : targets) t = int32_t(rng.below(vocab));
+  std::vector<float> ref(rows), got(rows);
+  token_logprobs_forward(ref.data(), x.data(), w.data(), targets.data(), LogprobShape{rows, dim, vocab, rows});
+  for (int64_t chunk : {1, 5, 16}) {
+    token_logprobs_forward(got.data(), x.data(), w.data(), targets.data(), LogprobShape{rows, dim, vocab, chunk});
+    for (int64_t r = 0; r < rows; ++r) EXPECT_NEAR(got[r], ref[r], 1e-5f) << "chunk " << chunk << " row " << r;
+  }
+}
+
+}  // namespace
+}  // namespace tandem
