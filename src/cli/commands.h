@@ -5,5 +5,8 @@ namespace tandem {
 
 int cmd_overfit(int argc, char** argv);
 int cmd_info(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+int cmd_sweep(int argc, char** argv);
 
 }  // namespace tandem

@@ -11,6 +11,12 @@ void usage() {
   std::fprintf(stderr,
                "usage: tandem <command> [options]\n"
                "commands:\n"
+               "  train CONFIG.toml [key=value ...]\n"
+               "          joint SFT + preference training (strategy = sft|dpo|sequential|mix|alright|maxright)\n"
+               "  eval CONFIG.toml [key=value ...]\n"
+               "          f_SFT, f_DPO and reward accuracy of a model (e.g. model_name_or_path=RUN/checkpoint-N)\n"
+               "  sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [key=value ...]\n"
+               "          every method x lambda x seed, plus single-objective runs for the ideal point\n"
                "  overfit [--out DIR] [--steps N] [--lr X] [--seed S]\n"
                "          train a tiny random Llama to memorise a sentence; logs DIR/metrics.jsonl, saves DIR/model\n"
                "  info MODEL_DIR\n"
@@ -27,6 +33,9 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "overfit") return tandem::cmd_overfit(argc - 2, argv + 2);
     if (cmd == "info") return tandem::cmd_info(argc - 2, argv + 2);
+    if (cmd == "train") return tandem::cmd_train(argc - 2, argv + 2);
+    if (cmd == "eval") return tandem::cmd_eval(argc - 2, argv + 2);
+    if (cmd == "sweep") return tandem::cmd_sweep(argc - 2, argv + 2);
     std::fprintf(stderr, "tandem: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;

@@ -230,6 +230,51 @@ def write_optimizer_reference(out_dir):
     write_safetensors(os.path.join(out_dir, "adamw.safetensors"), t)
 
 
+def write_objectives_reference(out_dir):
+    """Preference and SFT losses written as TRL writes them, differentiated by torch autograd in float64."""
+    gen = torch.Generator().manual_seed(11)
+    n = 6
+    nc = torch.randint(3, 20, (n,), generator=gen).double()
+    nr = torch.randint(3, 20, (n,), generator=gen).double()
+    pc0 = -nc * (0.5 + 2 * torch.rand(n, generator=gen, dtype=torch.float64))
+    pr0 = -nr * (0.5 + 2 * torch.rand(n, generator=gen, dtype=torch.float64))
+    rc = pc0 + 0.5 * torch.randn(n, generator=gen, dtype=torch.float64)
+    rr = pr0 + 0.5 * torch.randn(n, generator=gen, dtype=torch.float64)
+    F = torch.nn.functional
+    beta, ls, gamma = 0.1, 0.1, 0.5
+
+    def sigmoid(pc, pr, smoothing):
+        logits = beta * ((pc - rc) - (pr - rr))
+        return (-F.logsigmoid(logits) * (1 - smoothing) - F.logsigmoid(-logits) * smoothing).mean()
+
+    def ipo(pc, pr):
+        logits = (pc / nc - pr / nr) - (rc / nc - rr / nr)
+        return ((logits - 1 / (2 * beta)) ** 2).mean()
+
+    def hinge(pc, pr):
+        return torch.relu(1 - beta * ((pc - pr) - (rc - rr))).mean()
+
+    def simpo(pc, pr, b=2.0):
+        logits = (pc / nc - pr / nr) - gamma / b
+        return (-F.logsigmoid(b * logits) * (1 - ls) - F.logsigmoid(-b * logits) * ls).mean()
+
+    def orpo(pc, pr):
+        ac, ar = pc / nc, pr / nr
+        log_odds = (ac - ar) - (torch.log1p(-torch.exp(ac)) - torch.log1p(-torch.exp(ar)))
+        return -pc.sum() / nc.sum() - beta * F.logsigmoid(log_odds).mean()
+
+    cases = {"sigmoid": lambda a, b: sigmoid(a, b, 0.0), "sigmoid_ls": lambda a, b: sigmoid(a, b, ls),
+             "ipo": ipo, "hinge": hinge, "simpo": simpo, "orpo": orpo}
+    t = {"nc": nc, "nr": nr, "pc": pc0, "pr": pr0, "rc": rc, "rr": rr}
+    for name, fn in cases.items():
+        pc, pr = pc0.clone().requires_grad_(True), pr0.clone().requires_grad_(True)
+        loss = fn(pc, pr)
+        loss.backward()
+        t[name + ".loss"] = loss.detach().reshape(1)
+        t[name + ".d_chosen"], t[name + ".d_rejected"] = pc.grad, pr.grad
+    write_safetensors(os.path.join(out_dir, "objectives.safetensors"), t)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -242,6 +287,7 @@ def main():
     for i, (name, overrides) in enumerate(sorted(VARIANTS.items())):
         write_variant(args.out, name, overrides, seed=1000 + i)
     write_optimizer_reference(args.out)
+    write_objectives_reference(args.out)
     with open(stamp_path, "w") as f:
         f.write(stamp)
     print(f"reference: wrote {len(VARIANTS)} variants to {args.out} (torch {torch.__version__})")

@@ -1,0 +1,35 @@
+// `tandem train CONFIG.toml [key=value ...]` and `tandem eval CONFIG.toml [key=value ...]`.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/check.h"
+#include "train/trainer.h"
+
+namespace tandem {
+
+namespace {
+TrainConfig config_from_args(int argc, char** argv, const char* usage) {
+  TANDEM_CHECK(argc >= 1, usage);
+  std::vector<std::string> overrides(argv + 1, argv + argc);
+  return TrainConfig::from_toml_file(argv[0], overrides);
+}
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  Trainer trainer(config_from_args(argc, argv, "usage: tandem train CONFIG.toml [key=value ...]"));
+  const EvalResult e = trainer.train();
+  std::printf("%s\n", e.to_json().dump().c_str());
+  return 0;
+}
+
+int cmd_eval(int argc, char** argv) {
+  TrainConfig cfg = config_from_args(argc, argv, "usage: tandem eval CONFIG.toml [key=value ...]");
+  cfg.output_dir += "/eval";  // evaluation never touches the training run's log
+  Trainer trainer(cfg);
+  std::printf("%s\n", trainer.evaluate().to_json().dump().c_str());
+  return 0;
+}
+
+}  // namespace tandem

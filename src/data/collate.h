@@ -1,0 +1,24 @@
+// Turning examples into padded model batches. Prompts keep their last max_prompt_length tokens (the part
+// nearest the response); the response is then cut to fit max_length. Batches are padded to their longest row.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/examples.h"
+#include "model/batch.h"
+
+namespace tandem {
+
+struct Truncation {
+  int64_t max_length = 512;
+  int64_t max_prompt_length = 256;
+  void validate() const;
+};
+
+// Prompt tokens unscored, completion tokens scored.
+Batch collate_sft(const std::vector<const SftExample*>& examples, const Truncation& trunc);
+
+// 2n rows: the n chosen sequences, then the n rejected ones (prompt + response each).
+Batch collate_preference(const std::vector<const PreferenceExample*>& examples, const Truncation& trunc);
+
+}  // namespace tandem

@@ -1,0 +1,77 @@
+#include "train/checkpoint.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+#include "io/hf_checkpoint.h"
+#include "io/safetensors.h"
+
+namespace tandem {
+
+namespace fs = std::filesystem;
+
+void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
+                     const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
+  const std::string tmp = dir + ".tmp-" + std::to_string(getpid());
+  fs::remove_all(tmp);
+  save_model(model, tmp);  // config.json + model.safetensors: also loadable as a plain model folder
+  std::vector<const Tensor*> moments;
+  for (const auto& t : optimizer.exp_avg()) moments.push_back(&t);
+  for (const auto& t : optimizer.exp_avg_sq()) moments.push_back(&t);
+  nlohmann::json state = trainer_state;
+  state["optimizer_steps"] = optimizer.steps();
+  state["parameters"] = params.size();
+  save_safetensors(tmp + "/optimizer.safetensors", moments);
+  write_file_atomic(tmp + "/trainer_state.json", state.dump(2) + "\n");
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
+}
+
+nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer,
+                               const std::vector<ParamRef>& params) {
+  TANDEM_CHECK(fs::is_directory(dir), "resume: ", dir, " is not a checkpoint folder");
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(read_file(dir + "/trainer_state.json"));
+  } catch (const nlohmann::json::exception& e) {
+    fail(dir, "/trainer_state.json: not valid JSON: ", e.what());
+  }
+  load_weights(model.weights(), dir);
+  const SafetensorsFile moments(dir + "/optimizer.safetensors");
+  auto& m = optimizer.exp_avg();
+  auto& v = optimizer.exp_avg_sq();
+  m.clear();
+  v.clear();
+  if (state.at("optimizer_steps").get<int64_t>() > 0) {
+    for (const auto& p : params) {
+      m.push_back(moments.load(p.value->name + ".exp_avg"));
+      v.push_back(moments.load(p.value->name + ".exp_avg_sq"));
+      m.back().expect_shape(p.value->shape);
+      v.back().expect_shape(p.value->shape);
+    }
+  }
+  optimizer.set_steps(state.at("optimizer_steps").get<int64_t>());
+  return state;
+}
+
+std::string latest_checkpoint(const std::string& output_dir) {
+  if (!fs::is_directory(output_dir)) return "";
+  std::string best;
+  long long best_step = -1;
+  for (const auto& entry : fs::directory_iterator(output_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.rfind("checkpoint-", 0) != 0) continue;
+    const std::string digits = name.substr(11);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (std::stoll(digits) > best_step) {
+      best_step = std::stoll(digits);
+      best = entry.path().string();
+    }
+  }
+  return best;
+}
+
+}  // namespace tandem

@@ -1,0 +1,27 @@
+// Reference-model log-probs for DPO-family losses. The reference is the policy before training, so its
+// log-probs of each preference pair never change: they are computed once per (model, dataset, truncation)
+// and cached on disk, and training runs no second model.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/collate.h"
+#include "model/llama.h"
+#include "objectives/objectives.h"
+
+namespace tandem {
+
+// FNV-1a over every weight's bits: identifies the model in cache keys.
+uint64_t weights_hash(const ModelWeights& w);
+
+// Policy log-probs of pairs: rows [0, n) of `out` are the chosen sequences, [n, 2n) the rejected ones, as
+// collate_preference lays them out.
+PairLogps split_pairs(const SequenceLogprobs& out);
+
+// Log-probs of every pair in `data` under `model`, read from `cache_dir` when present (cache_dir may be empty:
+// no caching). `cache_hit`, when non-null, reports whether the cache was used.
+PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
+                          int64_t batch_size, const std::string& cache_dir, bool* cache_hit = nullptr);
+
+}  // namespace tandem

@@ -1,0 +1,182 @@
+#include "train/train_config.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <map>
+#include <toml++/toml.h>
+#include <variant>
+
+#include "core/check.h"
+
+namespace tandem {
+
+namespace {
+
+using Field = std::variant<std::string*, double*, int64_t*, bool*>;
+
+// The schema: every key the config accepts, bound to its field.
+std::map<std::string, Field> fields(TrainConfig& c) {
+  return {
+      {"model_name_or_path", &c.model_name_or_path}, {"model_config", &c.model_config},
+      {"model_init_seed", &c.model_init_seed}, {"gradient_checkpointing", &c.gradient_checkpointing},
+      {"logits_chunk_rows", &c.logits_chunk_rows}, {"sft_dataset", &c.sft_dataset},
+      {"preference_dataset", &c.preference_dataset}, {"sft_eval_dataset", &c.sft_eval_dataset},
+      {"preference_eval_dataset", &c.preference_eval_dataset}, {"max_length", &c.max_length},
+      {"max_prompt_length", &c.max_prompt_length}, {"eval_max_examples", &c.eval_max_examples},
+      {"strategy", &c.strategy}, {"lambda", &c.lambda}, {"sequential_order", &c.sequential_order},
+      {"sequential_first_steps", &c.sequential_first_steps}, {"maxright_k", &c.maxright_k},
+      {"maxright_ideal", &c.maxright_ideal}, {"sft_ideal", &c.sft_ideal}, {"dpo_ideal", &c.dpo_ideal},
+      {"loss_type", &c.loss_type}, {"beta", &c.beta}, {"label_smoothing", &c.label_smoothing},
+      {"simpo_gamma", &c.simpo_gamma}, {"reference_cache_dir", &c.reference_cache_dir},
+      {"max_steps", &c.max_steps}, {"per_device_train_batch_size", &c.per_device_train_batch_size},
+      {"per_device_eval_batch_size", &c.per_device_eval_batch_size},
+      {"gradient_accumulation_steps", &c.gradient_accumulation_steps}, {"learning_rate", &c.learning_rate},
+      {"weight_decay", &c.weight_decay}, {"adam_beta1", &c.adam_beta1}, {"adam_beta2", &c.adam_beta2},
+      {"adam_epsilon", &c.adam_epsilon}, {"max_grad_norm", &c.max_grad_norm}, {"warmup_ratio", &c.warmup_ratio},
+      {"min_lr_ratio", &c.min_lr_ratio}, {"warmup_steps", &c.warmup_steps},
+      {"lr_scheduler_type", &c.lr_scheduler_type}, {"seed", &c.seed}, {"output_dir", &c.output_dir},
+      {"logging_steps", &c.logging_steps}, {"eval_steps", &c.eval_steps}, {"save_steps", &c.save_steps},
+      {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress},
+  };
+}
+
+void assign(const std::string& key, Field field, const toml::node& node, const std::string& source) {
+  const std::string where = source + ": key '" + key + "'";
+  std::visit(
+      [&](auto* target) {
+        using T = std::remove_pointer_t<decltype(target)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          TANDEM_CHECK(node.is_string(), where, " expects a string");
+          *target = *node.value<std::string>();
+        } else if constexpr (std::is_same_v<T, bool>) {
+          TANDEM_CHECK(node.is_boolean(), where, " expects true or false");
+          *target = *node.value<bool>();
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          TANDEM_CHECK(node.is_integer(), where, " expects an integer");
+          *target = *node.value<int64_t>();
+        } else {
+          TANDEM_CHECK(node.is_number(), where, " expects a number");
+          *target = *node.value<double>();
+        }
+      },
+      field);
+}
+
+void apply_table(TrainConfig& c, const toml::table& table, const std::string& source) {
+  auto schema = fields(c);
+  for (const auto& [k, node] : table) {
+    const std::string key(k.str());
+    auto it = schema.find(key);
+    TANDEM_CHECK(it != schema.end(), source, ": unknown key '", key, "'");
+    assign(key, it->second, node, source);
+  }
+}
+
+}  // namespace
+
+void TrainConfig::set(const std::string& key, const std::string& value) {
+  auto schema = fields(*this);
+  auto it = schema.find(key);
+  TANDEM_CHECK(it != schema.end(), "override: unknown key '", key, "'");
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{{"v", value}};  // a bare word: take it as a string
+  }
+  assign(key, it->second, *parsed.get("v"), "override");
+}
+
+TrainConfig TrainConfig::from_toml_string(const std::string& text, const std::vector<std::string>& overrides,
+                                          const std::string& source) {
+  TrainConfig c;
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    fail(source, ":", e.source().begin.line, ": ", e.description());
+  }
+  apply_table(c, table, source);
+  for (const auto& o : overrides) {
+    const size_t eq = o.find('=');
+    TANDEM_CHECK(eq != std::string::npos && eq > 0, "override '", o, "' must look like key=value");
+    c.set(o.substr(0, eq), o.substr(eq + 1));
+  }
+  c.validate();
+  return c;
+}
+
+TrainConfig TrainConfig::from_toml_file(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  TANDEM_CHECK(in, path, ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return from_toml_string(ss.str(), overrides, path);
+}
+
+void TrainConfig::validate() const {
+  auto one_of = [](const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) {
+    for (const char* a : allowed)
+      if (v == a) return;
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+    fail("key '", key, "': '", v, "' is not one of ", list);
+  };
+  auto check = [](bool ok, const std::string& key, const std::string& why) {
+    TANDEM_CHECK(ok, "key '", key, "': ", why);
+  };
+  one_of("strategy", strategy, {"sft", "dpo", "sequential", "mix", "alright", "maxright"});
+  one_of("sequential_order", sequential_order, {"sft_then_dpo", "dpo_then_sft"});
+  one_of("maxright_ideal", maxright_ideal, {"auto", "given", "zero", "running_min"});
+  one_of("loss_type", loss_type, {"sigmoid", "ipo", "hinge", "simpo", "orpo"});
+  one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
+  check(model_name_or_path.empty() != model_config.empty(), "model_name_or_path",
+        "set exactly one of model_name_or_path (a Hugging Face folder) and model_config (random init)");
+  check(lambda >= 0 && lambda <= 1, "lambda", "must be in [0, 1]");
+  check(max_steps > 0, "max_steps", "must be > 0");
+  check(per_device_train_batch_size > 0, "per_device_train_batch_size", "must be > 0");
+  check(per_device_eval_batch_size > 0, "per_device_eval_batch_size", "must be > 0");
+  check(gradient_accumulation_steps > 0, "gradient_accumulation_steps", "must be > 0");
+  check(learning_rate >= 0, "learning_rate", "must be >= 0");
+  check(beta > 0, "beta", "must be > 0");
+  check(label_smoothing >= 0 && label_smoothing < 0.5, "label_smoothing", "must be in [0, 0.5)");
+  check(max_length >= 2, "max_length", "must be >= 2");
+  check(max_prompt_length >= 1 && max_prompt_length < max_length, "max_prompt_length", "must be in [1, max_length)");
+  check(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio", "must be in [0, 1]");
+  check(warmup_steps >= 0, "warmup_steps", "must be >= 0");
+  check(maxright_k >= 0, "maxright_k", "must be >= 0");
+  check(logging_steps > 0, "logging_steps", "must be > 0");
+  check(eval_steps >= 0 && save_steps >= 0, "eval_steps", "eval_steps and save_steps must be >= 0");
+  check(sequential_first_steps >= 0 && sequential_first_steps <= max_steps, "sequential_first_steps",
+        "must be in [0, max_steps]");
+  const bool needs_sft = strategy != "dpo", needs_pref = strategy != "sft";
+  check(!needs_sft || !sft_dataset.empty(), "sft_dataset", "required by strategy '" + strategy + "'");
+  check(!needs_pref || !preference_dataset.empty(), "preference_dataset",
+        "required by strategy '" + strategy + "'");
+  if (maxright_ideal == "given")
+    check(std::isfinite(sft_ideal) && std::isfinite(dpo_ideal), "maxright_ideal",
+          "'given' needs both sft_ideal and dpo_ideal");
+}
+
+int64_t TrainConfig::warmup() const {
+  return warmup_steps > 0 ? warmup_steps : int64_t(std::ceil(warmup_ratio * double(max_steps)));
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  nlohmann::json j;
+  TrainConfig copy = *this;
+  for (const auto& [key, field] : fields(copy))
+    std::visit(
+        [&](auto* v) {
+          if constexpr (std::is_same_v<std::remove_pointer_t<decltype(v)>, double>)
+            j[key] = std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+          else
+            j[key] = *v;
+        },
+        field);
+  return j;
+}
+
+}  // namespace tandem

@@ -1,0 +1,64 @@
+// Everything `tandem train` reads, with TRL-like names. Loaded from a flat TOML file plus "key=value"
+// overrides; an unknown key or a value of the wrong type or range is an error naming the key.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+struct TrainConfig {
+  // model: a Hugging Face folder, or a config.json to initialise randomly
+  std::string model_name_or_path;
+  std::string model_config;
+  int64_t model_init_seed = 0;
+  bool gradient_checkpointing = false;
+  int64_t logits_chunk_rows = 0;
+
+  // data (token-id JSONL, see data/examples.h)
+  std::string sft_dataset, preference_dataset, sft_eval_dataset, preference_eval_dataset;
+  int64_t max_length = 512, max_prompt_length = 256;
+  int64_t eval_max_examples = 256;  // without eval sets, f_SFT/f_DPO are evaluated on this many training examples
+
+  // strategy: sft | dpo | sequential | mix | alright | maxright
+  std::string strategy = "alright";
+  double lambda = 0.5;  // weight of DPO; 1 - lambda weights SFT
+  std::string sequential_order = "sft_then_dpo";  // or dpo_then_sft
+  int64_t sequential_first_steps = 0;  // 0: the paper's pairing of lambda with a stage split
+  int64_t maxright_k = 10;             // refresh both gap estimates every k steps (0: never)
+  std::string maxright_ideal = "auto";  // given | zero | running_min | auto (given when both set, else zero)
+  double sft_ideal = std::numeric_limits<double>::quiet_NaN();
+  double dpo_ideal = std::numeric_limits<double>::quiet_NaN();
+
+  // preference loss
+  std::string loss_type = "sigmoid";  // sigmoid | ipo | hinge | simpo | orpo
+  double beta = 0.1, label_smoothing = 0.0, simpo_gamma = 0.5;
+  std::string reference_cache_dir = "runs/cache";
+
+  // optimisation
+  int64_t max_steps = 100;
+  int64_t per_device_train_batch_size = 4, per_device_eval_batch_size = 8, gradient_accumulation_steps = 1;
+  double learning_rate = 1e-4, weight_decay = 0.0, adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  double max_grad_norm = 1.0, warmup_ratio = 0.0, min_lr_ratio = 0.0;
+  int64_t warmup_steps = 0;
+  std::string lr_scheduler_type = "cosine";
+  int64_t seed = 42;
+
+  // bookkeeping
+  std::string output_dir = "runs/train";
+  int64_t logging_steps = 1, eval_steps = 0, save_steps = 0;  // 0: only at the end
+  std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
+  bool progress = true;
+
+  static TrainConfig from_toml_file(const std::string& path, const std::vector<std::string>& overrides = {});
+  static TrainConfig from_toml_string(const std::string& text, const std::vector<std::string>& overrides = {},
+                                      const std::string& source = "config");
+  void set(const std::string& key, const std::string& value);  // value in TOML syntax; bare words are strings
+  void validate() const;
+  nlohmann::json to_json() const;
+  int64_t warmup() const;  // warmup_steps, or warmup_ratio * max_steps
+};
+
+}  // namespace tandem

@@ -1,0 +1,369 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/progress.h"
+#include "core/check.h"
+#include "io/atomic_file.h"
+#include "io/hf_checkpoint.h"
+#include "train/checkpoint.h"
+#include "train/reference.h"
+
+namespace tandem {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+double num_or_nan(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : EvalResult::kNaN; }
+
+double ema(double running, double value) {
+  if (!std::isfinite(value)) return running;
+  return std::isfinite(running) ? 0.9 * running + 0.1 * value : value;
+}
+
+template <typename T>
+std::vector<T> head(const std::vector<T>& v, int64_t n) {
+  return {v.begin(), v.begin() + std::min<int64_t>(n, int64_t(v.size()))};
+}
+
+template <typename T>
+std::vector<const T*> pick(const std::vector<T>& data, const std::vector<int64_t>& idx) {
+  std::vector<const T*> out;
+  for (int64_t i : idx) out.push_back(&data[i]);
+  return out;
+}
+
+PairLogps pick_pairs(const PairLogps& all, const std::vector<int64_t>& idx) {
+  PairLogps p;
+  for (int64_t i : idx) {
+    p.chosen.push_back(all.chosen[i]);
+    p.rejected.push_back(all.rejected[i]);
+    p.chosen_tokens.push_back(all.chosen_tokens[i]);
+    p.rejected_tokens.push_back(all.rejected_tokens[i]);
+  }
+  return p;
+}
+
+std::vector<int64_t> range(int64_t begin, int64_t end) {
+  std::vector<int64_t> v;
+  for (int64_t i = begin; i < end; ++i) v.push_back(i);
+  return v;
+}
+
+int64_t real_tokens(const Batch& b) {
+  int64_t n = 0;
+  for (int32_t l : b.lengths) n += l;
+  return n;
+}
+
+}  // namespace
+
+double peak_memory_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return EvalResult::kNaN;
+}
+
+nlohmann::json EvalResult::to_json() const {
+  return {{"f_sft", num(f_sft)}, {"f_dpo", num(f_dpo)}, {"reward_accuracy", num(reward_accuracy)},
+          {"reward_margin", num(reward_margin)}};
+}
+
+Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
+  cfg_.validate();
+  pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma};
+  pref_cfg_.validate();
+  trunc_ = {cfg_.max_length, cfg_.max_prompt_length};
+  trunc_.validate();
+
+  if (!cfg_.model_name_or_path.empty()) {
+    model_ = load_model(cfg_.model_name_or_path);
+  } else {
+    model_ = std::make_unique<LlamaModel>(ModelConfig::from_file(cfg_.model_config));
+    Rng rng(uint64_t(cfg_.model_init_seed));
+    init_random(model_->weights(), rng);
+  }
+  model_->set_recompute(cfg_.gradient_checkpointing);
+  model_->set_logits_chunk_rows(cfg_.logits_chunk_rows);
+
+  const uint64_t seed = uint64_t(cfg_.seed);
+  const int64_t bs = cfg_.per_device_train_batch_size;
+  if (!cfg_.sft_dataset.empty()) {
+    sft_ = load_sft_jsonl(cfg_.sft_dataset);
+    sft_eval_ = cfg_.sft_eval_dataset.empty() ? head(sft_, cfg_.eval_max_examples) : load_sft_jsonl(cfg_.sft_eval_dataset);
+    sft_stream_ = std::make_unique<DataStream>(int64_t(sft_.size()), bs, seed * 2 + 1);
+  }
+  if (!cfg_.preference_dataset.empty()) {
+    pref_ = load_preference_jsonl(cfg_.preference_dataset);
+    pref_eval_ = cfg_.preference_eval_dataset.empty() ? head(pref_, cfg_.eval_max_examples)
+                                                      : load_preference_jsonl(cfg_.preference_eval_dataset);
+    pref_stream_ = std::make_unique<DataStream>(int64_t(pref_.size()), bs, seed * 2 + 2);
+  }
+
+  StrategyConfig sc;
+  sc.name = cfg_.strategy;
+  sc.lambda = cfg_.lambda;
+  sc.max_steps = cfg_.max_steps;
+  sc.seed = seed * 2 + 3;
+  sc.sft_first = cfg_.sequential_order == "sft_then_dpo";
+  sc.first_stage_steps = cfg_.sequential_first_steps;
+  sc.maxright_k = cfg_.maxright_k;
+  const bool ideals_given = std::isfinite(cfg_.sft_ideal) && std::isfinite(cfg_.dpo_ideal);
+  sc.ideal_mode = cfg_.maxright_ideal == "auto" ? (ideals_given ? "given" : "zero") : cfg_.maxright_ideal;
+  sc.sft_ideal = cfg_.sft_ideal;
+  sc.dpo_ideal = cfg_.dpo_ideal;
+  strategy_ = make_strategy(sc);
+
+  optimizer_ = AdamW({cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay});
+  params_ = model_params(model_->weights(), model_->grads());
+  schedule_ = {cfg_.lr_scheduler_type, cfg_.learning_rate, cfg_.warmup(), cfg_.max_steps, cfg_.min_lr_ratio};
+  schedule_.validate();
+
+  fs::create_directories(cfg_.output_dir);
+  metrics_path_ = cfg_.output_dir + "/metrics.jsonl";
+  std::string resume = cfg_.resume_from_checkpoint;
+  if (resume == "latest") {
+    resume = latest_checkpoint(cfg_.output_dir);
+    TANDEM_CHECK(!resume.empty(), "resume_from_checkpoint = latest: no checkpoint-* folder in ", cfg_.output_dir);
+  }
+  // Reference log-probs come from the initial weights (before a resume replaces them), via the cache.
+  if (!pref_.empty() && pref_cfg_.needs_reference()) {
+    ref_ = reference_logps(*model_, pref_, trunc_, cfg_.per_device_eval_batch_size, cfg_.reference_cache_dir);
+    ref_eval_ = reference_logps(*model_, pref_eval_, trunc_, cfg_.per_device_eval_batch_size, cfg_.reference_cache_dir);
+  }
+
+  if (resume.empty()) {
+    std::ofstream(metrics_path_, std::ios::trunc);
+    return;
+  }
+  const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
+  step_ = s.at("step").get<int64_t>();
+  tokens_ = s.at("tokens").get<int64_t>();
+  train_seconds_ = s.at("train_seconds").get<double>();
+  sft_updates_ = s.at("sft_updates").get<int64_t>();
+  dpo_updates_ = s.at("dpo_updates").get<int64_t>();
+  sft_running_ = num_or_nan(s.at("sft_running"));
+  dpo_running_ = num_or_nan(s.at("dpo_running"));
+  if (sft_stream_) sft_stream_->load_state(s.at("sft_stream"));
+  if (pref_stream_) pref_stream_->load_state(s.at("preference_stream"));
+  strategy_->load_state(s.at("strategy"));
+  // Keep the log up to the checkpoint; the resumed run appends the steps after it.
+  std::string kept, line;
+  std::ifstream in(metrics_path_);
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("step", int64_t(0)) <= step_) kept += line + "\n";
+  }
+  write_file_atomic(metrics_path_, kept);
+}
+
+double Trainer::sft_loss_of(const std::vector<int64_t>& idx, const std::vector<SftExample>& data, bool train,
+                            double weight, int64_t* tokens) {
+  const Batch batch = collate_sft(pick(data, idx), trunc_);
+  const int64_t scored = batch.scored_tokens();
+  TANDEM_CHECK(scored > 0, "SFT batch has no completion tokens (max_length too small for the prompts?)");
+  if (tokens) *tokens += real_tokens(batch);
+  const SequenceLogprobs out =
+      train ? model_->forward_backward(batch, std::vector<float>(batch.batch, float(-weight / double(scored))))
+            : model_->forward(batch);
+  return sft_loss(out.logp, out.tokens).loss;
+}
+
+PreferenceLoss Trainer::pref_loss_of(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data,
+                                     const PairLogps& ref, bool train, double weight, PairLogps* policy,
+                                     int64_t* tokens) {
+  const Batch batch = collate_preference(pick(data, idx), trunc_);
+  if (tokens) *tokens += real_tokens(batch);
+  const PairLogps p = split_pairs(model_->forward(batch));
+  const PreferenceLoss loss = preference_loss(p, pref_cfg_.needs_reference() ? pick_pairs(ref, idx) : p, pref_cfg_);
+  if (train && std::isfinite(loss.loss)) {
+    std::vector<float> dlogp;
+    for (double d : loss.d_chosen) dlogp.push_back(float(weight * d));
+    for (double d : loss.d_rejected) dlogp.push_back(float(weight * d));
+    model_->backward(dlogp);
+  }
+  if (policy) *policy = p;
+  return loss;
+}
+
+double Trainer::probe(Objective o) {
+  if (o == Objective::kSft) return sft_loss_of(sft_stream_->peek(), sft_, false, 0, nullptr);
+  return pref_loss_of(pref_stream_->peek(), pref_, ref_, false, 0, nullptr, nullptr).loss;
+}
+
+void Trainer::diverged(const std::string& what, double value) {
+  const std::string dir = cfg_.output_dir + "/checkpoint-" + std::to_string(step_);
+  save(dir);  // parameters are still those before this step's (unapplied) update
+  fail("step ", step_ + 1, ": ", what, " is ", value, "; training stopped. The last good state (step ", step_,
+       ") is saved in ", dir, ". Lower learning_rate or max_grad_norm and resume from it.");
+}
+
+Trainer::StepRecord Trainer::run_step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  StepRecord r;
+  r.plan = strategy_->plan(step_, [this](Objective o) { return probe(o); });
+  model_->zero_grads();
+  const int64_t accum = cfg_.gradient_accumulation_steps;
+  const double scale = 1.0 / double(accum);
+  for (int64_t a = 0; a < accum; ++a) {
+    if (r.plan.w_sft > 0) {
+      const double f = sft_loss_of(sft_stream_->next(), sft_, true, r.plan.w_sft * scale, &r.tokens);
+      r.f_sft = (a == 0 ? 0.0 : r.f_sft) + f * scale;
+    }
+    if (r.plan.w_dpo > 0) {
+      const PreferenceLoss l =
+          pref_loss_of(pref_stream_->next(), pref_, ref_, true, r.plan.w_dpo * scale, &r.policy, &r.tokens);
+      r.f_dpo = (a == 0 ? 0.0 : r.f_dpo) + l.loss * scale;
+      r.pref = l;  // metrics of the last micro-batch
+    }
+  }
+  if (r.plan.w_sft > 0 && !std::isfinite(r.f_sft)) diverged("the SFT loss", r.f_sft);
+  if (r.plan.w_dpo > 0 && !std::isfinite(r.f_dpo)) diverged("the " + cfg_.loss_type + " loss", r.f_dpo);
+  r.grad_norm = grad_global_norm(params_);
+  if (!std::isfinite(r.grad_norm)) diverged("the gradient norm", r.grad_norm);
+  r.lr = schedule_.at(step_);
+  optimizer_.step(params_, r.lr, clip_coefficient(r.grad_norm, cfg_.max_grad_norm));
+  strategy_->observe(step_, r.f_sft, r.f_dpo);
+
+  ++step_;
+  sft_updates_ += r.plan.w_sft > 0;
+  dpo_updates_ += r.plan.w_dpo > 0;
+  tokens_ += r.tokens;
+  sft_running_ = ema(sft_running_, r.f_sft);
+  dpo_running_ = ema(dpo_running_, r.f_dpo);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  train_seconds_ += r.seconds;
+  return r;
+}
+
+void Trainer::log_step(const StepRecord& r) {
+  const char* objective = r.plan.w_sft > 0 && r.plan.w_dpo > 0 ? "mix" : r.plan.w_sft > 0 ? "sft" : "dpo";
+  nlohmann::json j = {{"step", step_},
+                      {"objective", objective},
+                      {"f_sft", num(r.f_sft)},
+                      {"f_dpo", num(r.f_dpo)},
+                      {"f_sft_running", num(sft_running_)},
+                      {"f_dpo_running", num(dpo_running_)},
+                      {"lr", r.lr},
+                      {"grad_norm", r.grad_norm},
+                      {"tokens", r.tokens},
+                      {"step_seconds", r.seconds},
+                      {"train_seconds", train_seconds_},
+                      {"peak_memory_mib", peak_memory_mib()}};
+  if (sft_stream_) j["epoch_sft"] = sft_stream_->epochs_done();
+  if (pref_stream_) j["epoch_dpo"] = pref_stream_->epochs_done();
+  if (r.plan.w_dpo > 0) {
+    double c = 0, rj = 0;
+    for (size_t i = 0; i < r.policy.size(); ++i) {
+      c += r.policy.chosen[i] / double(r.policy.size());
+      rj += r.policy.rejected[i] / double(r.policy.size());
+    }
+    j["reward_accuracy"] = r.pref.reward_accuracy;
+    j["reward_margin"] = r.pref.reward_margin;
+    j["chosen_logp"] = c;
+    j["rejected_logp"] = rj;
+  }
+  j.update(strategy_->log_fields());
+  std::ofstream(metrics_path_, std::ios::app) << j.dump() << "\n";
+}
+
+void Trainer::log_eval(const EvalResult& e) {
+  nlohmann::json j = e.to_json();
+  j["step"] = step_;
+  j["eval"] = true;
+  j["train_seconds"] = train_seconds_;
+  std::ofstream(metrics_path_, std::ios::app) << j.dump() << "\n";
+}
+
+EvalResult Trainer::evaluate() {
+  EvalResult e;
+  const int64_t bs = cfg_.per_device_eval_batch_size;
+  if (!sft_eval_.empty()) {
+    double nll = 0;
+    int64_t scored = 0;
+    for (int64_t s = 0; s < int64_t(sft_eval_.size()); s += bs) {
+      const Batch b = collate_sft(pick(sft_eval_, range(s, std::min<int64_t>(s + bs, sft_eval_.size()))), trunc_);
+      const SequenceLogprobs out = model_->forward(b);
+      for (size_t i = 0; i < out.logp.size(); ++i) {
+        nll -= out.logp[i];
+        scored += out.tokens[i];
+      }
+    }
+    e.f_sft = nll / double(std::max<int64_t>(scored, 1));
+  }
+  if (!pref_eval_.empty()) {
+    e.f_dpo = e.reward_accuracy = e.reward_margin = 0;
+    const double n = double(pref_eval_.size());
+    for (int64_t s = 0; s < int64_t(pref_eval_.size()); s += bs) {
+      const auto idx = range(s, std::min<int64_t>(s + bs, pref_eval_.size()));
+      const PreferenceLoss l = pref_loss_of(idx, pref_eval_, ref_eval_, false, 0, nullptr, nullptr);
+      const double w = double(idx.size()) / n;  // batch means -> dataset mean
+      e.f_dpo += w * l.loss;
+      e.reward_accuracy += w * l.reward_accuracy;
+      e.reward_margin += w * l.reward_margin;
+    }
+  }
+  return e;
+}
+
+nlohmann::json Trainer::state() const {
+  nlohmann::json s = {{"step", step_},
+                      {"tokens", tokens_},
+                      {"train_seconds", train_seconds_},
+                      {"sft_updates", sft_updates_},
+                      {"dpo_updates", dpo_updates_},
+                      {"sft_running", num(sft_running_)},
+                      {"dpo_running", num(dpo_running_)},
+                      {"strategy", strategy_->state()},
+                      {"config", cfg_.to_json()}};
+  if (sft_stream_) s["sft_stream"] = sft_stream_->state();
+  if (pref_stream_) s["preference_stream"] = pref_stream_->state();
+  return s;
+}
+
+void Trainer::save(const std::string& dir) { save_checkpoint(dir, *model_, optimizer_, params_, state()); }
+
+EvalResult Trainer::train(int64_t until) {
+  const int64_t stop = until > 0 ? std::min(until, cfg_.max_steps) : cfg_.max_steps;
+  if (step_ == 0) log_eval(evaluate());  // the trajectory's starting point
+  ProgressBar bar(cfg_.strategy, cfg_.max_steps);
+  while (step_ < stop) {
+    const StepRecord r = run_step();
+    if (step_ % cfg_.logging_steps == 0 || step_ == cfg_.max_steps) log_step(r);
+    if (cfg_.eval_steps > 0 && step_ % cfg_.eval_steps == 0 && step_ < cfg_.max_steps) log_eval(evaluate());
+    if (cfg_.save_steps > 0 && step_ % cfg_.save_steps == 0 && step_ < cfg_.max_steps)
+      save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
+    if (cfg_.progress) {
+      char status[96];
+      std::snprintf(status, sizeof status, "sft %.4f dpo %.4f", sft_running_, dpo_running_);
+      bar.update(step_, tokens_, status);
+    }
+  }
+  if (step_ < cfg_.max_steps) return evaluate();
+  const EvalResult final_eval = evaluate();
+  log_eval(final_eval);
+  save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
+  nlohmann::json summary = {{"final", final_eval.to_json()},
+                            {"steps", step_},
+                            {"sft_updates", sft_updates_},
+                            {"dpo_updates", dpo_updates_},
+                            {"tokens", tokens_},
+                            {"train_seconds", train_seconds_},
+                            {"seconds_per_step", train_seconds_ / double(std::max<int64_t>(step_, 1))},
+                            {"peak_memory_mib", peak_memory_mib()},
+                            {"strategy", cfg_.strategy},
+                            {"lambda", cfg_.lambda},
+                            {"seed", cfg_.seed}};
+  write_file_atomic(cfg_.output_dir + "/summary.json", summary.dump(2) + "\n");
+  return final_eval;
+}
+
+}  // namespace tandem

@@ -1,0 +1,89 @@
+// The joint post-training loop. Each step asks the strategy how to weight SFT and DPO, runs one forward/backward
+// per objective it uses (each on its own data stream), clips, and takes one AdamW step. Every step is logged
+// to <output_dir>/metrics.jsonl; evaluations, checkpoints and a final summary.json go to the same folder.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/collate.h"
+#include "data/examples.h"
+#include "data/stream.h"
+#include "model/llama.h"
+#include "objectives/objectives.h"
+#include "optim/adamw.h"
+#include "optim/schedule.h"
+#include "strategies/strategy.h"
+#include "train/train_config.h"
+
+namespace tandem {
+
+struct EvalResult {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  double f_sft = kNaN, f_dpo = kNaN, reward_accuracy = kNaN, reward_margin = kNaN;
+  nlohmann::json to_json() const;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainConfig& config);
+
+  // Trains from the current step (0, or the resumed one) to max_steps, or only up to step `until` when it is
+  // positive and smaller (as if interrupted there). The final evaluation, checkpoint and summary.json are
+  // written when max_steps is reached; returns the evaluation at the stopping step.
+  EvalResult train(int64_t until = 0);
+  // f_SFT on the SFT eval set and f_DPO (with reward accuracy/margin) on the preference eval set; without eval
+  // sets, on the first eval_max_examples training examples.
+  EvalResult evaluate();
+
+  LlamaModel& model() { return *model_; }
+  int64_t step() const { return step_; }
+
+ private:
+  struct StepRecord {
+    StepPlan plan;
+    double f_sft = EvalResult::kNaN, f_dpo = EvalResult::kNaN;
+    PreferenceLoss pref;
+    PairLogps policy;
+    double grad_norm = 0, lr = 0, seconds = 0;
+    int64_t tokens = 0;
+  };
+
+  StepRecord run_step();
+  double probe(Objective o);
+  double sft_loss_of(const std::vector<int64_t>& idx, const std::vector<SftExample>& data, bool train,
+                     double weight, int64_t* tokens);
+  PreferenceLoss pref_loss_of(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data,
+                              const PairLogps& ref, bool train, double weight, PairLogps* policy, int64_t* tokens);
+  void log_step(const StepRecord& r);
+  void log_eval(const EvalResult& e);
+  nlohmann::json state() const;
+  void save(const std::string& dir);
+  [[noreturn]] void diverged(const std::string& what, double value);
+
+  TrainConfig cfg_;
+  PreferenceConfig pref_cfg_;
+  Truncation trunc_;
+  std::unique_ptr<LlamaModel> model_;
+  std::vector<SftExample> sft_, sft_eval_;
+  std::vector<PreferenceExample> pref_, pref_eval_;
+  PairLogps ref_, ref_eval_;
+  std::unique_ptr<DataStream> sft_stream_, pref_stream_;
+  std::unique_ptr<Strategy> strategy_;
+  AdamW optimizer_;
+  std::vector<ParamRef> params_;
+  LrSchedule schedule_;
+
+  int64_t step_ = 0, tokens_ = 0, sft_updates_ = 0, dpo_updates_ = 0;
+  double train_seconds_ = 0;
+  double sft_running_ = EvalResult::kNaN, dpo_running_ = EvalResult::kNaN;  // EMA of the train losses
+  std::string metrics_path_;
+};
+
+// Peak resident memory of this process so far, in MiB (VmHWM).
+double peak_memory_mib();
+
+}  // namespace tandem

@@ -1,0 +1,170 @@
+// The trainer end to end on a tiny conflicting task (SFT teaches reversing three tokens, the preference data
+// prefers copying them): resume reproduces the uninterrupted run bit for bit, divergence stops with a
+// checkpoint, config and data errors name the key or file:line.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/check.h"
+#include "core/rng.h"
+#include "data/collate.h"
+#include "data/examples.h"
+#include "io/safetensors.h"
+#include "train/trainer.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes the task's files into a fresh folder and returns a config text that uses them.
+std::string make_task(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("tandem_trainer_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  Rng rng(5);
+  std::ofstream sft(dir / "sft.jsonl"), pref(dir / "pref.jsonl");
+  for (int i = 0; i < 64; ++i) {
+    const int a = 10 + int(rng.below(20)), b = 10 + int(rng.below(20)), c = 10 + int(rng.below(20));
+    sft << nlohmann::json{{"prompt_ids", {1, a, b, c, 2}}, {"completion_ids", {c, b, a, 3}}}.dump() << "\n";
+    pref << nlohmann::json{{"prompt_ids", {1, a, b, c, 2}}, {"chosen_ids", {a, b, c, 3}}, {"rejected_ids", {c, b, a, 3}}}
+                .dump()
+         << "\n";
+  }
+  std::ofstream(dir / "config.json") << R"({"model_type": "llama", "vocab_size": 32, "hidden_size": 32,
+    "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2})";
+  const std::string d = dir.string();
+  return "model_config = \"" + d + "/config.json\"\nsft_dataset = \"" + d + "/sft.jsonl\"\npreference_dataset = \"" +
+         d + "/pref.jsonl\"\nreference_cache_dir = \"" + d + "/cache\"\noutput_dir = \"" + d + "/run\"\n" +
+         "max_steps = 12\nper_device_train_batch_size = 4\nlearning_rate = 3e-3\nwarmup_steps = 2\n" +
+         "eval_max_examples = 16\nprogress = false\n";
+}
+
+std::vector<nlohmann::json> metrics(const std::string& dir) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* timing : {"step_seconds", "train_seconds", "peak_memory_mib"}) j.erase(timing);
+    out.push_back(j);
+  }
+  return out;
+}
+
+class Resume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Resume, InterruptedAndResumedRunMatchesUninterruptedRun) {
+  const std::string base = make_task("resume_" + GetParam()) + "strategy = \"" + GetParam() + "\"\n";
+  const auto cfg = [&](const std::string& out, std::vector<std::string> extra) {
+    extra.push_back("output_dir=\"" + out + "\"");
+    return TrainConfig::from_toml_string(base, extra);
+  };
+  const std::string straight_dir = fs::temp_directory_path() / ("tandem_straight_" + GetParam());
+  const std::string resumed_dir = fs::temp_directory_path() / ("tandem_resumed_" + GetParam());
+  fs::remove_all(straight_dir);
+  fs::remove_all(resumed_dir);
+
+  Trainer straight(cfg(straight_dir, {"eval_steps=4"}));
+  straight.train();
+
+  Trainer first(cfg(resumed_dir, {"eval_steps=4", "save_steps=5"}));
+  first.train(7);  // "crashes" after step 7; the last checkpoint is step 5
+  ASSERT_TRUE(fs::exists(resumed_dir + "/checkpoint-5/trainer_state.json"));
+  Trainer second(cfg(resumed_dir, {"eval_steps=4", "save_steps=5", "resume_from_checkpoint=\"latest\""}));
+  EXPECT_EQ(second.step(), 5);
+  second.train();
+
+  // Same logged trajectory (losses, objectives chosen, grad norms, lr, rewards) and bit-identical weights.
+  EXPECT_EQ(metrics(straight_dir), metrics(resumed_dir));
+  const SafetensorsFile a(straight_dir + "/checkpoint-12/model.safetensors");
+  const SafetensorsFile b(resumed_dir + "/checkpoint-12/model.safetensors");
+  for (const auto& name : a.names()) EXPECT_EQ(a.load(name).data, b.load(name).data) << name;
+}
+
+INSTANTIATE_TEST_SUITE_P(StatefulStrategies, Resume, ::testing::Values("alright", "maxright", "mix"));
+
+TEST(Trainer, DpoStartsAtLog2AndSequentialForgetsSft) {
+  const std::string base = make_task("forget");
+  Trainer t(TrainConfig::from_toml_string(base, {"strategy=\"sequential\"", "max_steps=200", "sequential_first_steps=120",
+                                                 "per_device_train_batch_size=16", "learning_rate=1e-2"}));
+  const EvalResult start = t.evaluate();
+  EXPECT_NEAR(start.f_dpo, std::log(2.0), 1e-5);  // policy == reference
+  t.train(120);
+  const EvalResult after_sft = t.evaluate();
+  t.train();
+  const EvalResult after_dpo = t.evaluate();
+  RecordProperty("f_sft_start_after_sft_after_dpo", std::to_string(start.f_sft) + " " + std::to_string(after_sft.f_sft) + " " + std::to_string(after_dpo.f_sft));
+  EXPECT_LT(after_sft.f_sft, start.f_sft - 1.0);   // SFT stage learned the task
+  EXPECT_LT(after_dpo.f_dpo, after_sft.f_dpo);     // DPO stage improved the preference loss...
+  EXPECT_GT(after_dpo.f_sft, after_sft.f_sft + 0.5);  // ...and undid much of the SFT stage
+}
+
+TEST(Trainer, DivergenceStopsWithACheckpointOfTheLastGoodState) {
+  const std::string base = make_task("diverge");
+  Trainer t(TrainConfig::from_toml_string(
+      base, {"strategy=\"sft\"", "learning_rate=1e30", "max_grad_norm=0.0", "warmup_steps=0"}));
+  try {
+    t.train();
+    FAIL() << "expected divergence";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("is nan"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("checkpoint-" + std::to_string(t.step())), std::string::npos) << msg;
+  }
+  const std::string ckpt = fs::temp_directory_path() / "tandem_trainer_diverge/run/checkpoint-";
+  EXPECT_TRUE(fs::exists(ckpt + std::to_string(t.step()) + "/model.safetensors"));
+}
+
+TEST(TrainConfig, UnknownKeysAndBadValuesNameTheKey) {
+  const std::string base = make_task("config");
+  auto expect_error = [&](const std::string& extra_toml, std::vector<std::string> overrides, const std::string& needle) {
+    try {
+      TrainConfig::from_toml_string(base + extra_toml, overrides, "train.toml");
+      ADD_FAILURE() << "expected an error mentioning " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error("learning_rat = 1e-4\n", {}, "learning_rat");
+  expect_error("beta = \"high\"\n", {}, "beta");
+  expect_error("", {"lambda=1.5"}, "lambda");
+  expect_error("", {"strategy=alrite"}, "strategy");
+  expect_error("", {"loss_typ=ipo"}, "loss_typ");
+  expect_error("max_steps = 0\n", {}, "max_steps");
+  const TrainConfig ok = TrainConfig::from_toml_string(base, {"strategy=maxright", "beta=0.2", "loss_type=ipo"});
+  EXPECT_EQ(ok.strategy, "maxright");
+  EXPECT_EQ(ok.beta, 0.2);
+}
+
+TEST(Data, MalformedLinesNameFileAndLine) {
+  const fs::path p = fs::temp_directory_path() / "tandem_bad.jsonl";
+  std::ofstream(p) << R"({"prompt_ids": [1], "completion_ids": [2]})" << "\n\n"
+                   << R"({"prompt_ids": [1], "completion_ids": "two"})" << "\n";
+  try {
+    load_sft_jsonl(p.string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tandem_bad.jsonl:3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("completion_ids"), std::string::npos) << e.what();
+  }
+  std::ofstream(p) << "{not json\n";
+  EXPECT_THROW(load_preference_jsonl(p.string()), Error);
+}
+
+TEST(Data, CollationMasksPromptsAndTruncates) {
+  const SftExample e{{1, 2, 3, 4, 5}, {6, 7, 8}};
+  const Batch b = collate_sft({&e}, Truncation{6, 3});  // prompt keeps its last 3 tokens, response cut to 3
+  EXPECT_EQ(b.tokens, (std::vector<int32_t>{3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(b.loss_mask, (std::vector<uint8_t>{0, 0, 0, 1, 1, 1}));
+  const PreferenceExample p{{1, 2}, {3}, {4, 5, 6}};
+  const Batch pb = collate_preference({&p}, Truncation{8, 4});
+  EXPECT_EQ(pb.batch, 2);
+  EXPECT_EQ(pb.lengths, (std::vector<int32_t>{3, 5}));
+  EXPECT_EQ(pb.scored_tokens(), 4);
+}
+
+}  // namespace
+}  // namespace tandem
