@@ -24,11 +24,15 @@ test: build
 	@$(PYTHON) tests/reference/make_reference.py --out $(BUILD)/reference
 	@cd $(BUILD) && OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
 
+# Joint post-training on the toy reverse-vs-copy task: ideal point, then every method x lambda x 3 seeds.
 demo: build
-	@$(BUILD)/tandem overfit --out runs/demo
+	@rm -rf runs/demo
+	@$(BUILD)/tandem toy-task runs/demo/task
+	@$(BUILD)/tandem sweep runs/demo/task/train.toml --lambdas 0.25,0.5,0.75 --seeds 0,1,2 --out runs/demo/sweep
 
 bench: build
 	@bench/run_bench.sh $(BUILD)
+	@bench/bench_strategies.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
-#include "core/rng.h"
 #include "data/collate.h"
 #include "data/examples.h"
+#include "data/toy_task.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
 
@@ -19,25 +19,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Writes the task's files into a fresh folder and returns a config text that uses them.
+// Writes the toy task into a fresh folder and returns a config text that trains on it briefly.
 std::string make_task(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("tandem_trainer_" + name);
   fs::remove_all(dir);
-  fs::create_directories(dir);
-  Rng rng(5);
-  std::ofstream sft(dir / "sft.jsonl"), pref(dir / "pref.jsonl");
-  for (int i = 0; i < 64; ++i) {
-    const int a = 10 + int(rng.below(20)), b = 10 + int(rng.below(20)), c = 10 + int(rng.below(20));
-    sft << nlohmann::json{{"prompt_ids", {1, a, b, c, 2}}, {"completion_ids", {c, b, a, 3}}}.dump() << "\n";
-    pref << nlohmann::json{{"prompt_ids", {1, a, b, c, 2}}, {"chosen_ids", {a, b, c, 3}}, {"rejected_ids", {c, b, a, 3}}}
-                .dump()
-         << "\n";
-  }
-  std::ofstream(dir / "config.json") << R"({"model_type": "llama", "vocab_size": 32, "hidden_size": 32,
-    "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2})";
+  ToyTaskOptions o;
+  o.examples = 64;
+  o.eval_examples = 16;
+  o.seed = 5;
+  o.hidden_size = 32;
+  write_toy_task(dir.string(), o);
   const std::string d = dir.string();
   return "model_config = \"" + d + "/config.json\"\nsft_dataset = \"" + d + "/sft.jsonl\"\npreference_dataset = \"" +
-         d + "/pref.jsonl\"\nreference_cache_dir = \"" + d + "/cache\"\noutput_dir = \"" + d + "/run\"\n" +
+         d + "/preference.jsonl\"\nreference_cache_dir = \"" + d + "/cache\"\noutput_dir = \"" + d + "/run\"\n" +
          "max_steps = 12\nper_device_train_batch_size = 4\nlearning_rate = 3e-3\nwarmup_steps = 2\n" +
          "eval_max_examples = 16\nprogress = false\n";
 }

@@ -1,10 +1,13 @@
-// `tandem train CONFIG.toml [key=value ...]` and `tandem eval CONFIG.toml [key=value ...]`.
+// `tandem train CONFIG.toml [key=value ...]` and `tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...]`.
+// eval scores the checkpoint's weights against the reference log-probs of the config's model, i.e. the model
+// the run started from, so f_DPO means the same as during training.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "core/check.h"
+#include "io/hf_checkpoint.h"
 #include "train/trainer.h"
 
 namespace tandem {
@@ -25,9 +28,22 @@ int cmd_train(int argc, char** argv) {
 }
 
 int cmd_eval(int argc, char** argv) {
-  TrainConfig cfg = config_from_args(argc, argv, "usage: tandem eval CONFIG.toml [key=value ...]");
+  // --checkpoint DIR may appear anywhere after CONFIG.toml; everything else is a key=value override.
+  std::string checkpoint;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--checkpoint") {
+      TANDEM_CHECK(i + 1 < argc, "--checkpoint needs a folder");
+      checkpoint = argv[++i];
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  TrainConfig cfg = config_from_args(int(rest.size()), rest.data(),
+                                     "usage: tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...]");
   cfg.output_dir += "/eval";  // evaluation never touches the training run's log
-  Trainer trainer(cfg);
+  Trainer trainer(cfg);  // reference log-probs come from the config's (initial) model
+  if (!checkpoint.empty()) load_weights(trainer.model().weights(), checkpoint);
   std::printf("%s\n", trainer.evaluate().to_json().dump().c_str());
   return 0;
 }

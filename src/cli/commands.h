@@ -8,5 +8,6 @@ int cmd_info(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_sweep(int argc, char** argv);
+int cmd_toy_task(int argc, char** argv);
 
 }  // namespace tandem

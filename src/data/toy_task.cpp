@@ -1,0 +1,69 @@
+#include "data/toy_task.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/check.h"
+#include "core/rng.h"
+
+namespace tandem {
+
+namespace {
+constexpr int kBos = 1, kSep = 2, kEos = 3, kFirstSymbol = 10, kSymbols = 30, kVocab = 48;
+
+void write_split(const std::string& dir, const std::string& suffix, int64_t n, Rng& rng) {
+  std::ofstream sft(dir + "/sft" + suffix + ".jsonl"), pref(dir + "/preference" + suffix + ".jsonl");
+  TANDEM_CHECK(sft && pref, "toy task: cannot write into ", dir);
+  auto symbol = [&] { return kFirstSymbol + int(rng.below(kSymbols)); };
+  for (int64_t i = 0; i < n; ++i) {
+    const int a = symbol(), b = symbol(), c = symbol();
+    sft << nlohmann::json{{"prompt_ids", {kBos, a, b, c, kSep}}, {"completion_ids", {c, b, a, kEos}}}.dump() << "\n";
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const int a = symbol(), b = symbol(), c = symbol();
+    pref << nlohmann::json{{"prompt_ids", {kBos, a, b, c, kSep}},
+                           {"chosen_ids", {a, b, c, kEos}},
+                           {"rejected_ids", {c, b, a, kEos}}}
+                .dump()
+         << "\n";
+  }
+}
+}  // namespace
+
+void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
+  std::filesystem::create_directories(dir);
+  Rng rng(o.seed);
+  write_split(dir, "", o.examples, rng);
+  write_split(dir, "_eval", o.eval_examples, rng);
+  std::ofstream(dir + "/config.json") << nlohmann::json{{"architectures", {"LlamaForCausalLM"}},
+                                                        {"model_type", "llama"},
+                                                        {"vocab_size", kVocab},
+                                                        {"hidden_size", o.hidden_size},
+                                                        {"intermediate_size", 2 * o.hidden_size},
+                                                        {"num_hidden_layers", o.layers},
+                                                        {"num_attention_heads", 4},
+                                                        {"num_key_value_heads", 2},
+                                                        {"max_position_embeddings", 64}}
+                                             .dump(2)
+                                      << "\n";
+  const std::string abs = std::filesystem::absolute(dir).string();
+  std::ofstream(dir + "/train.toml") << "# Toy reverse-vs-copy task written by `tandem toy-task`.\n"
+                                     << "model_config = \"" << abs << "/config.json\"\n"
+                                     << "sft_dataset = \"" << abs << "/sft.jsonl\"\n"
+                                     << "preference_dataset = \"" << abs << "/preference.jsonl\"\n"
+                                     << "sft_eval_dataset = \"" << abs << "/sft_eval.jsonl\"\n"
+                                     << "preference_eval_dataset = \"" << abs << "/preference_eval.jsonl\"\n"
+                                     << "reference_cache_dir = \"" << abs << "/cache\"\n"
+                                     << "output_dir = \"" << abs << "/run\"\n"
+                                     << "strategy = \"alright\"\n"
+                                     << "lambda = 0.5\n"
+                                     << "max_steps = 200\n"
+                                     << "per_device_train_batch_size = 16\n"
+                                     << "learning_rate = 3e-3\n"
+                                     << "warmup_steps = 10\n"
+                                     << "beta = 0.1\n"
+                                     << "eval_steps = 20\n";
+}
+
+}  // namespace tandem
