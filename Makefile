@@ -2,7 +2,7 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
-APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy
+APT_PKGS  := cmake g++ make nodejs npm libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy
 
 .PHONY: deps build test demo bench clean
 
@@ -22,6 +22,7 @@ build: deps
 # PyTorch writes the reference tensors once per script change; ctest runs everything.
 test: build
 	@$(PYTHON) tests/reference/make_reference.py --out $(BUILD)/reference
+	@tests/hf/make_reference.sh $(BUILD)/reference
 	@cd $(BUILD) && OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
 
 # Joint post-training on the toy reverse-vs-copy task: ideal point, then every method x lambda x 3 seeds.
@@ -33,6 +34,7 @@ demo: build
 bench: build
 	@bench/run_bench.sh $(BUILD)
 	@bench/bench_strategies.sh $(BUILD)
+	@bench/run_tokenizer_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,59 @@
+// Byte-level BPE from a Hugging Face tokenizer.json (Llama-3, Qwen2/Qwen3, GPT-2 families): added and special
+// tokens, NFC normalizer, Split + ByteLevel pre-tokenizers, merges by rank (ignore_merges honoured), the
+// ByteLevel / TemplateProcessing post-processors, and decoding. Unsupported settings are errors naming them.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/pretokenizer.h"
+
+namespace tandem {
+
+class BpeTokenizer {
+ public:
+  static BpeTokenizer from_file(const std::string& tokenizer_json_path);
+  static BpeTokenizer from_json_text(const std::string& text, const std::string& source = "tokenizer.json");
+
+  // add_special_tokens applies the post-processor (e.g. a BOS token), as transformers' encode() does.
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+
+  int64_t vocab_size() const { return int64_t(id_to_token_.size()); }
+  // Id of a token given as its text (special tokens) or its byte-level form; -1 when absent.
+  int32_t token_id(std::string_view token) const;
+  bool is_special(int32_t id) const;
+
+ private:
+  struct AddedToken {
+    std::string content;
+    int32_t id;
+    bool special, lstrip, rstrip;
+  };
+  struct Merge {
+    int32_t rank, merged;
+  };
+
+  void encode_segment(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_piece(const std::string& bytes, std::vector<int32_t>& out) const;
+
+  std::unordered_map<std::string, int32_t> vocab_;   // raw bytes -> id (model vocabulary)
+  std::vector<std::string> id_to_token_;            // raw bytes, or the text of added tokens
+  std::vector<uint8_t> special_;                    // per id
+  std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> rank, result
+  int32_t byte_id_[256];
+  std::vector<AddedToken> added_;                   // longest first
+  std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
+  bool nfc_ = false, ignore_merges_ = false, add_prefix_space_ = false, byte_level_regex_ = false;
+  bool has_split_ = false;
+  SplitPattern split_ = SplitPattern::kGpt2;
+  std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+};
+
+// GPT-2's byte <-> printable-character map used by byte-level vocabularies.
+const std::vector<char32_t>& byte_to_unicode();
+
+}  // namespace tandem
