@@ -2,13 +2,14 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
-APT_PKGS  := cmake g++ make nodejs npm libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy
+APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy
 
 .PHONY: deps build test demo bench clean
 
 # Install the Debian packages that are missing (no-op when all are present).
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	command -v npm > /dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

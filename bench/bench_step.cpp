@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     for (int64_t b = 0; b < B; ++b) std::fill_n(batch.loss_mask.begin() + b * T + 1, T - 1, 1);
 
     AdamW opt({0.9, 0.95, 1e-8, 0.1});
-    const auto params = model_params(model.weights(), model.grads());
+    const auto params = model.trainable_params();
     sft_train_step(model, batch, opt, params, 1e-4, 1.0);  // warm-up: allocations, page faults
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t s = 0; s < steps; ++s) sft_train_step(model, batch, opt, params, 1e-4, 1.0);

@@ -7,7 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/atomic_file.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/bpe_trainer.h"
+
+#include <cstdlib>
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -58,6 +62,41 @@ TEST(Unicode, NfcComposesReordersAndHandlesHangul) {
   EXPECT_EQ(nfc("\u0301a"), "\u0301a");                          // a leading mark stays
   EXPECT_EQ(nfc("plain ascii"), "plain ascii");
   EXPECT_TRUE(is_letter(U'\u65e5') && is_number(U'\u0661') && is_whitespace(U'\u3000') && !is_letter(U'_'));
+}
+
+}  // namespace
+}  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(BpeTrainer, WritesATokenizerThatHuggingFaceLoadsAndEncodesIdentically) {
+  const auto corpus = nlohmann::json::parse(read_file(std::string(TANDEM_HF_DIR) + "/corpus.json"));
+  std::vector<std::string> texts;
+  for (int rep = 0; rep < 3; ++rep)
+    for (const auto& t : corpus) texts.push_back(t.get<std::string>());
+  BpeTrainerOptions o;
+  o.vocab_size = 400;
+  o.special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+  const std::string json = train_bpe(texts, o);
+  const std::string dir = ::testing::TempDir();
+  write_file_atomic(dir + "/trained_tokenizer.json", json);
+  const BpeTokenizer tok = BpeTokenizer::from_json_text(json);
+  EXPECT_EQ(tok.vocab_size(), 400);
+  EXPECT_EQ(tok.token_id("<|im_start|>"), 1);
+  for (const auto& t : corpus) EXPECT_EQ(tok.decode(tok.encode(t.get<std::string>())), t.get<std::string>());
+  // Merges must shorten the text: fewer tokens than bytes.
+  const std::string sample = "The quick brown fox jumps over the lazy dog.";
+  EXPECT_LT(tok.encode(sample).size(), sample.size() * 3 / 4);
+
+  // The Hugging Face library loads the file and agrees on every corpus text.
+  const std::string out = dir + "/trained_ids.json";
+  const std::string cmd = "node " + std::string(TANDEM_HF_DIR) + "/encode.mjs " + dir + "/trained_tokenizer.json " +
+                          std::string(TANDEM_HF_DIR) + "/corpus.json " + out;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "failed: " << cmd << " (node and tests/hf/node_modules are needed)";
+  const auto ref = nlohmann::json::parse(read_file(out));
+  for (size_t i = 0; i < corpus.size(); ++i)
+    EXPECT_EQ(tok.encode(corpus[i].get<std::string>()), ref["ids"][i].get<std::vector<int32_t>>()) << "text " << i;
 }
 
 }  // namespace

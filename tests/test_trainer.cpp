@@ -48,16 +48,15 @@ std::vector<nlohmann::json> metrics(const std::string& dir) {
   return out;
 }
 
-class Resume : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(Resume, InterruptedAndResumedRunMatchesUninterruptedRun) {
-  const std::string base = make_task("resume_" + GetParam()) + "strategy = \"" + GetParam() + "\"\n";
+// Trains 12 steps straight, and 7 steps "crashing" with the last checkpoint at 5 then resuming; both runs must
+// log the same trajectory and end with identical weights (or adapters).
+void expect_exact_resume(const std::string& name, const std::string& base) {
   const auto cfg = [&](const std::string& out, std::vector<std::string> extra) {
     extra.push_back("output_dir=\"" + out + "\"");
     return TrainConfig::from_toml_string(base, extra);
   };
-  const std::string straight_dir = fs::temp_directory_path() / ("tandem_straight_" + GetParam());
-  const std::string resumed_dir = fs::temp_directory_path() / ("tandem_resumed_" + GetParam());
+  const std::string straight_dir = fs::temp_directory_path() / ("tandem_straight_" + name);
+  const std::string resumed_dir = fs::temp_directory_path() / ("tandem_resumed_" + name);
   fs::remove_all(straight_dir);
   fs::remove_all(resumed_dir);
 
@@ -73,9 +72,34 @@ TEST_P(Resume, InterruptedAndResumedRunMatchesUninterruptedRun) {
 
   // Same logged trajectory (losses, objectives chosen, grad norms, lr, rewards) and bit-identical weights.
   EXPECT_EQ(metrics(straight_dir), metrics(resumed_dir));
-  const SafetensorsFile a(straight_dir + "/checkpoint-12/model.safetensors");
-  const SafetensorsFile b(resumed_dir + "/checkpoint-12/model.safetensors");
-  for (const auto& name : a.names()) EXPECT_EQ(a.load(name).data, b.load(name).data) << name;
+  const std::string file = fs::exists(straight_dir + "/checkpoint-12/adapter_model.safetensors")
+                               ? "/checkpoint-12/adapter_model.safetensors"
+                               : "/checkpoint-12/model.safetensors";
+  const SafetensorsFile a(straight_dir + file), b(resumed_dir + file);
+  for (const auto& n : a.names()) EXPECT_EQ(a.load(n).data, b.load(n).data) << n;
+}
+
+class Resume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Resume, InterruptedAndResumedRunMatchesUninterruptedRun) {
+  expect_exact_resume(GetParam(), make_task("resume_" + GetParam()) + "strategy = \"" + GetParam() + "\"\n");
+}
+
+TEST(Trainer, LoraTrainsOnlyAdaptersResumesExactlyAndExportsMerged) {
+  const std::string lora = "strategy = \"alright\"\nuse_peft = true\nlora_r = 4\nlora_dropout = 0.1\n"
+                           "lora_target_modules = \"all-linear\"\n";
+  expect_exact_resume("lora", make_task("resume_lora") + lora);
+
+  const std::string base = make_task("lora") + lora;
+  Trainer t(TrainConfig::from_toml_string(base, {"save_merged_model=true", "max_steps=20"}));
+  const std::vector<float> embed_before = t.model().weights().embed.data;
+  EXPECT_NEAR(t.evaluate().f_dpo, std::log(2.0), 1e-5);  // B = 0: the adapted model is the reference
+  const EvalResult final_eval = t.train();
+  EXPECT_EQ(t.model().weights().embed.data, embed_before);  // the base is frozen
+  EXPECT_LT(final_eval.f_sft + final_eval.f_dpo, 3.85 + std::log(2.0));  // the adapters learned something
+  const std::string out = fs::temp_directory_path() / "tandem_trainer_lora/run";
+  EXPECT_TRUE(fs::exists(out + "/checkpoint-20/adapter_config.json"));
+  EXPECT_TRUE(fs::exists(out + "/merged/model.safetensors"));
 }
 
 INSTANTIATE_TEST_SUITE_P(StatefulStrategies, Resume, ::testing::Values("alright", "maxright", "mix"));

@@ -40,7 +40,7 @@ std::vector<double> train(int64_t steps, LlamaModel& model) {
   init_random(model.weights(), rng, 0.05);
   const Batch batch = memorisation_batch();
   AdamW opt({0.9, 0.95, 1e-8, 0.01});
-  const auto params = model_params(model.weights(), model.grads());
+  const auto params = model.trainable_params();
   const LrSchedule lr{"cosine", 1e-2, 5, steps, 0.1};
   std::vector<double> losses;
   for (int64_t s = 0; s < steps; ++s) losses.push_back(sft_train_step(model, batch, opt, params, lr.at(s), 1.0).loss);

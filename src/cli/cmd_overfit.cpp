@@ -51,7 +51,7 @@ int cmd_overfit(int argc, char** argv) {
   std::fill(batch.loss_mask.begin() + 1, batch.loss_mask.end(), 1);
 
   AdamW optimizer({0.9, 0.95, 1e-8, 0.0});
-  const std::vector<ParamRef> params = model_params(model.weights(), model.grads());
+  const std::vector<ParamRef> params = model.trainable_params();
   std::ofstream log(out + "/metrics.jsonl");
   ProgressBar bar("overfit", steps);
   const auto start = std::chrono::steady_clock::now();

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/check.h"
-#include "io/hf_checkpoint.h"
+#include "train/checkpoint.h"
 #include "train/trainer.h"
 
 namespace tandem {
@@ -43,7 +43,7 @@ int cmd_eval(int argc, char** argv) {
                                      "usage: tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...]");
   cfg.output_dir += "/eval";  // evaluation never touches the training run's log
   Trainer trainer(cfg);  // reference log-probs come from the config's (initial) model
-  if (!checkpoint.empty()) load_weights(trainer.model().weights(), checkpoint);
+  if (!checkpoint.empty()) load_model_state(checkpoint, trainer.model());
   std::printf("%s\n", trainer.evaluate().to_json().dump().c_str());
   return 0;
 }

@@ -9,5 +9,9 @@ int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_sweep(int argc, char** argv);
 int cmd_toy_task(int argc, char** argv);
+int cmd_merge_lora(int argc, char** argv);
+int cmd_train_tokenizer(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_chat_template(int argc, char** argv);
 
 }  // namespace tandem

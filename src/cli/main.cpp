@@ -21,6 +21,14 @@ void usage() {
                "          write a tiny task where SFT (reverse) and preferences (copy) conflict, with a train.toml\n"
                "  overfit [--out DIR] [--steps N] [--lr X] [--seed S]\n"
                "          train a tiny random Llama to memorise a sentence; logs DIR/metrics.jsonl, saves DIR/model\n"
+               "  merge-lora BASE_DIR ADAPTER_DIR OUT_DIR [--bf16]\n"
+               "          merge a PEFT LoRA adapter into its base and save a plain Hugging Face model\n"
+               "  train-tokenizer --out FILE [--vocab-size N] [--special A,B] [--pattern qwen2|llama3|gpt2] TEXT...\n"
+               "          learn a byte-level BPE and write a Hugging Face tokenizer.json\n"
+               "  tokenize TOKENIZER_JSON TEXT\n"
+               "          token ids of TEXT, and their decoding\n"
+               "  chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]\n"
+               "          render a conversation with the model's chat template\n"
                "  info MODEL_DIR\n"
                "          print a Hugging Face model folder's architecture and parameter count\n");
 }
@@ -39,6 +47,10 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return tandem::cmd_eval(argc - 2, argv + 2);
     if (cmd == "sweep") return tandem::cmd_sweep(argc - 2, argv + 2);
     if (cmd == "toy-task") return tandem::cmd_toy_task(argc - 2, argv + 2);
+    if (cmd == "merge-lora") return tandem::cmd_merge_lora(argc - 2, argv + 2);
+    if (cmd == "train-tokenizer") return tandem::cmd_train_tokenizer(argc - 2, argv + 2);
+    if (cmd == "tokenize") return tandem::cmd_tokenize(argc - 2, argv + 2);
+    if (cmd == "chat-template") return tandem::cmd_chat_template(argc - 2, argv + 2);
     std::fprintf(stderr, "tandem: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;

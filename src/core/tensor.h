@@ -31,4 +31,12 @@ struct Tensor {
   void expect_shape(const Shape& expected) const;
 };
 
+// A trainable tensor, its gradient, and whether weight decay applies (not to norms and biases, as in
+// Hugging Face's Trainer).
+struct ParamRef {
+  Tensor* value;
+  Tensor* grad;
+  bool decay;
+};
+
 }  // namespace tandem

@@ -15,10 +15,10 @@ void linear_forward(F* y, const F* x, const F* w, std::type_identity_t<const F*>
 }
 
 template <typename F>
-void linear_backward(std::type_identity_t<F*> dx, F* dw, std::type_identity_t<F*> dbias, const F* dy, const F* x, const F* w, int64_t n, int64_t in,
+void linear_backward(std::type_identity_t<F*> dx, std::type_identity_t<F*> dw, std::type_identity_t<F*> dbias, const F* dy, const F* x, const F* w, int64_t n, int64_t in,
                      int64_t out) {
   if (dx) gemm(false, false, int(n), int(in), int(out), F(1), dy, int(out), w, int(in), F(1), dx, int(in));
-  gemm(true, false, int(out), int(in), int(n), F(1), dy, int(out), x, int(in), F(1), dw, int(in));
+  if (dw) gemm(true, false, int(out), int(in), int(n), F(1), dy, int(out), x, int(in), F(1), dw, int(in));
   if (dbias)
     parallel_rows_reduce(n, out, dbias, [&](int64_t r, F* db) {
       for (int64_t j = 0; j < out; ++j) db[j] += dy[r * out + j];

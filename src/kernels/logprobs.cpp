@@ -79,7 +79,7 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const int
     }
     if (!grad) continue;
     gemm(false, false, int(c), int(D), int(V), F(1), logits.data(), int(V), w, int(D), F(0), dxc.data(), int(D));
-    gemm(true, false, int(V), int(D), int(c), F(1), logits.data(), int(V), xc.data(), int(D), F(1), dw, int(D));
+    if (dw) gemm(true, false, int(V), int(D), int(c), F(1), logits.data(), int(V), xc.data(), int(D), F(1), dw, int(D));
     for (int64_t i = 0; i < c; ++i) {
       F* dst = dx + active[c0 + i] * D;
       const F* src = dxc.data() + i * D;

@@ -24,7 +24,7 @@ template <typename F>
 void token_logprobs_forward(F* logp, const F* x, const F* w, const int32_t* targets, const LogprobShape& s,
                             LogprobWorkspace<F>* ws = nullptr);
 
-// Given grad[r] = dL/dlogp[r]: dx += dL/dx, dw += dL/dW. Recomputes each chunk's logits. When `logp` is non-null
+// Given grad[r] = dL/dlogp[r]: dx += dL/dx, dw += dL/dW (skipped when dw is null: a frozen LM head). Recomputes each chunk's logits. When `logp` is non-null
 // it is filled as in the forward pass, which makes this a one-pass forward+backward for losses whose
 // per-row gradient is known before the forward (e.g. SFT's token-mean NLL).
 template <typename F>

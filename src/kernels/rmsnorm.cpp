@@ -1,6 +1,7 @@
 #include "kernels/rmsnorm.h"
 
 #include <cmath>
+#include <vector>
 
 #include "kernels/parallel.h"
 
@@ -21,10 +22,12 @@ void rmsnorm_forward(F* out, F* rstd, const F* x, const F* weight, int64_t rows,
 }
 
 template <typename F>
-void rmsnorm_backward(F* dx, F* dweight, const F* dout, const F* x, const F* weight, const F* rstd, int64_t rows,
-                      int64_t dim) {
+void rmsnorm_backward(F* dx, std::type_identity_t<F*> dweight, const F* dout, const F* x, const F* weight,
+                      const F* rstd, int64_t rows, int64_t dim) {
   // With n = x * s (s = rstd): dL/dn = dout * w, and dL/dx = s * (dn - n * mean(dn * n)).
-  parallel_rows_reduce(rows, dim, dweight, [&](int64_t r, F* dw) {
+  std::vector<F> unused;
+  if (!dweight) unused.assign(size_t(dim), F(0));  // frozen weight: accumulate into scratch
+  parallel_rows_reduce(rows, dim, dweight ? dweight : unused.data(), [&](int64_t r, F* dw) {
     const F* xr = x + r * dim;
     const F* gr = dout + r * dim;
     F* dxr = dx + r * dim;

@@ -7,8 +7,10 @@
 #include "kernels/embedding.h"
 #include "kernels/linear.h"
 #include "kernels/logprobs.h"
+#include "kernels/lora.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/swiglu.h"
+#include "optim/adamw.h"
 
 namespace tandem {
 
@@ -18,6 +20,12 @@ void zeros(std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 
 void sized(std::vector<float>& v, int64_t n) { v.resize(static_cast<size_t>(n)); }
 const float* opt(const Tensor& t) { return t.empty() ? nullptr : t.ptr(); }
 float* opt(Tensor& t) { return t.empty() ? nullptr : t.ptr(); }
+
+Tensor LayerWeights::*const kProjWeight[kNumProj] = {&LayerWeights::wq, &LayerWeights::wk,     &LayerWeights::wv,
+                                                      &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up,
+                                                      &LayerWeights::w_down};
+Tensor LayerWeights::*const kProjBias[kNumProj] = {&LayerWeights::bq, &LayerWeights::bk, &LayerWeights::bv,
+                                                    &LayerWeights::bo, nullptr, nullptr, nullptr};
 }  // namespace
 
 LlamaModel::LlamaModel(const ModelConfig& config) : config_(config), weights_(allocate_weights(config)) {
@@ -33,7 +41,100 @@ ModelWeights& LlamaModel::grads() {
 }
 
 void LlamaModel::zero_grads() {
+  if (has_lora()) {
+    for_each_tensor(lora_grads_, [](Tensor& t) { t.zero(); });
+    return;
+  }
   for_each_tensor(grads(), [](Tensor& t) { t.zero(); });
+}
+
+std::vector<ParamRef> LlamaModel::trainable_params() {
+  if (!has_lora()) return model_params(weights_, grads());
+  std::vector<Tensor*> values, gradients;
+  for_each_tensor(lora_, [&](Tensor& t) { values.push_back(&t); });
+  for_each_tensor(lora_grads_, [&](Tensor& t) { gradients.push_back(&t); });
+  std::vector<ParamRef> out;
+  for (size_t i = 0; i < values.size(); ++i) out.push_back({values[i], gradients[i], true});
+  return out;
+}
+
+void LlamaModel::enable_lora(const LoraConfig& config, Rng& rng) {
+  LoraWeights w = allocate_lora(config_, config);
+  init_lora(w, rng);
+  set_lora(std::move(w));
+}
+
+void LlamaModel::set_lora(LoraWeights lora) {
+  TANDEM_CHECK(int64_t(lora.layers.size()) == config_.num_hidden_layers, "LoRA adapter has ", lora.layers.size(),
+               " layers, the model ", config_.num_hidden_layers);
+  lora_ = std::move(lora);
+  lora_grads_ = allocate_lora(config_, lora_.config);
+  grads_ = ModelWeights{};  // the base is frozen: its gradients are never needed
+  grads_ready_ = false;
+}
+
+const LoraAdapter* LlamaModel::adapter(int64_t l, Proj p) const {
+  if (!has_lora() || !adapters_on_) return nullptr;
+  const LoraAdapter& ad = lora_.layers[l][int(p)];
+  return ad.active() ? &ad : nullptr;
+}
+
+std::vector<float> LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) const {
+  const double keep = 1.0 - lora_.config.dropout;
+  Rng rng(dropout_seed_ ^ (dropout_counter_ * 0x9E3779B97F4A7C15ULL) ^ (uint64_t(l) << 32) ^ uint64_t(p));
+  std::vector<float> mask(static_cast<size_t>(n));
+  for (auto& m : mask) m = rng.bernoulli(keep) ? float(1.0 / keep) : 0.0f;
+  return mask;
+}
+
+void LlamaModel::project(int64_t l, Proj p, const float* x, float* y, LayerActs& a) {
+  const LayerWeights& lw = weights_.layers[l];
+  const Tensor& w = lw.*kProjWeight[int(p)];
+  const float* bias = kProjBias[int(p)] ? opt(lw.*kProjBias[int(p)]) : nullptr;
+  const int64_t n = batch_.batch * batch_.seq, out = w.dim(0), in = w.dim(1);
+  linear_forward(y, x, w.ptr(), bias, n, in, out);
+  const LoraAdapter* ad = adapter(l, p);
+  if (!ad) return;
+  const float* x_d = x;
+  if (training_ && lora_.config.dropout > 0) {
+    const std::vector<float> mask = dropout_mask(l, p, n * in);
+    auto& xd = a.lora_x[int(p)];
+    sized(xd, n * in);
+    for (int64_t i = 0; i < n * in; ++i) xd[i] = x[i] * mask[i];
+    x_d = xd.data();
+  }
+  const int64_t r = lora_.config.r;
+  sized(a.lora_h[int(p)], n * r);
+  lora_forward(y, a.lora_h[int(p)].data(), x_d, ad->a.ptr(), ad->b.ptr(), LoraShape{n, in, out, r, lora_.config.scale()});
+}
+
+void LlamaModel::project_backward(int64_t l, Proj p, const float* dy, const float* x, float* dx, LayerActs& a) {
+  const LayerWeights& lw = weights_.layers[l];
+  const Tensor& w = lw.*kProjWeight[int(p)];
+  const int64_t n = batch_.batch * batch_.seq, out = w.dim(0), in = w.dim(1);
+  float* dw = nullptr;
+  float* db = nullptr;
+  if (base_trainable()) {
+    LayerWeights& gw = grads_.layers[l];
+    dw = (gw.*kProjWeight[int(p)]).ptr();
+    if (kProjBias[int(p)]) db = opt(gw.*kProjBias[int(p)]);
+  }
+  linear_backward(dx, dw, db, dy, x, w.ptr(), n, in, out);
+  const LoraAdapter* ad = adapter(l, p);
+  if (!ad) return;
+  LoraAdapter& g = lora_grads_.layers[l][int(p)];
+  const LoraShape shape{n, in, out, lora_.config.r, lora_.config.scale()};
+  const bool dropout = training_ && lora_.config.dropout > 0;
+  if (!dropout) {
+    lora_backward(dx, g.a.ptr(), g.b.ptr(), dy, x, a.lora_h[int(p)].data(), ad->a.ptr(), ad->b.ptr(), shape);
+    return;
+  }
+  // Through the dropout: dx += mask * dL/dx_d.
+  std::vector<float> dx_d(size_t(n * in), 0.0f);
+  lora_backward(dx_d.data(), g.a.ptr(), g.b.ptr(), dy, a.lora_x[int(p)].data(), a.lora_h[int(p)].data(), ad->a.ptr(),
+                ad->b.ptr(), shape);
+  const std::vector<float> mask = dropout_mask(l, p, n * in);
+  for (int64_t i = 0; i < n * in; ++i) dx[i] += dx_d[i] * mask[i];
 }
 
 std::vector<int32_t> LlamaModel::targets_of(const Batch& b) const {
@@ -57,15 +158,15 @@ void LlamaModel::layer_forward(int64_t l, const float* x_in, LayerActs& a, float
   sized(a.q, N * q_dim), sized(a.k, N * kv_dim), sized(a.v, N * kv_dim);
   if (c.qk_norm) {  // Qwen3 normalises each head of q and k before RoPE
     sized(a.q_pre, N * q_dim), sized(a.k_pre, N * kv_dim), sized(a.rstd_q, N * H), sized(a.rstd_k, N * G);
-    linear_forward(a.q_pre.data(), a.h1.data(), w.wq.ptr(), opt(w.bq), N, d, q_dim);
-    linear_forward(a.k_pre.data(), a.h1.data(), w.wk.ptr(), opt(w.bk), N, d, kv_dim);
+    project(l, Proj::kQ, a.h1.data(), a.q_pre.data(), a);
+    project(l, Proj::kK, a.h1.data(), a.k_pre.data(), a);
     rmsnorm_forward(a.q.data(), a.rstd_q.data(), a.q_pre.data(), w.q_norm.ptr(), N * H, D, c.rms_norm_eps);
     rmsnorm_forward(a.k.data(), a.rstd_k.data(), a.k_pre.data(), w.k_norm.ptr(), N * G, D, c.rms_norm_eps);
   } else {
-    linear_forward(a.q.data(), a.h1.data(), w.wq.ptr(), opt(w.bq), N, d, q_dim);
-    linear_forward(a.k.data(), a.h1.data(), w.wk.ptr(), opt(w.bk), N, d, kv_dim);
+    project(l, Proj::kQ, a.h1.data(), a.q.data(), a);
+    project(l, Proj::kK, a.h1.data(), a.k.data(), a);
   }
-  linear_forward(a.v.data(), a.h1.data(), w.wv.ptr(), opt(w.bv), N, d, kv_dim);
+  project(l, Proj::kV, a.h1.data(), a.v.data(), a);
   rope_forward(a.q.data(), rope_, batch_.batch, batch_.seq, H, D);
   rope_forward(a.k.data(), rope_, batch_.batch, batch_.seq, G, D);
 
@@ -74,17 +175,17 @@ void LlamaModel::layer_forward(int64_t l, const float* x_in, LayerActs& a, float
   attention_forward(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), batch_.lengths.data(), shape);
 
   sized(a.x_mid, N * d);
-  linear_forward(a.x_mid.data(), a.att.data(), w.wo.ptr(), opt(w.bo), N, q_dim, d);
+  project(l, Proj::kO, a.att.data(), a.x_mid.data(), a);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < N * d; ++i) a.x_mid[i] += x_in[i];
 
   sized(a.h2, N * d), sized(a.rstd2, N);
   rmsnorm_forward(a.h2.data(), a.rstd2.data(), a.x_mid.data(), w.post_norm.ptr(), N, d, c.rms_norm_eps);
   sized(a.gate, N * F), sized(a.up, N * F), sized(a.act, N * F);
-  linear_forward(a.gate.data(), a.h2.data(), w.w_gate.ptr(), nullptr, N, d, F);
-  linear_forward(a.up.data(), a.h2.data(), w.w_up.ptr(), nullptr, N, d, F);
+  project(l, Proj::kGate, a.h2.data(), a.gate.data(), a);
+  project(l, Proj::kUp, a.h2.data(), a.up.data(), a);
   swiglu_forward(a.act.data(), a.gate.data(), a.up.data(), N * F);
-  linear_forward(x_out, a.act.data(), w.w_down.ptr(), nullptr, N, F, d);
+  project(l, Proj::kDown, a.act.data(), x_out, a);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < N * d; ++i) x_out[i] += a.x_mid[i];
 }
@@ -92,24 +193,26 @@ void LlamaModel::layer_forward(int64_t l, const float* x_in, LayerActs& a, float
 void LlamaModel::layer_backward(int64_t l, const float* x_in, LayerActs& a, float* dres) {
   const auto& c = config_;
   const auto& w = weights_.layers[l];
-  auto& gw = grads_.layers[l];
+  LayerWeights* gw = base_trainable() ? &grads_.layers[l] : nullptr;  // null: frozen base (LoRA)
+  auto grad = [&](Tensor LayerWeights::*m) -> float* { return gw ? opt(gw->*m) : nullptr; };
   const int64_t N = batch_.batch * batch_.seq, d = c.hidden_size, D = c.head_dim;
   const int64_t H = c.num_attention_heads, G = c.num_key_value_heads, q_dim = H * D, kv_dim = G * D;
   const int64_t F = c.intermediate_size;
 
   // MLP: x_out = x_mid + down(silu(gate(h2)) * up(h2)), h2 = norm(x_mid). dres holds dL/dx_out.
   zeros(g_.dact, N * F);
-  linear_backward(g_.dact.data(), gw.w_down.ptr(), nullptr, dres, a.act.data(), w.w_down.ptr(), N, F, d);
+  project_backward(l, Proj::kDown, dres, a.act.data(), g_.dact.data(), a);
   zeros(g_.dgate, N * F), zeros(g_.dup, N * F);
   swiglu_backward(g_.dgate.data(), g_.dup.data(), g_.dact.data(), a.gate.data(), a.up.data(), N * F);
   zeros(g_.dh, N * d);
-  linear_backward(g_.dh.data(), gw.w_gate.ptr(), nullptr, g_.dgate.data(), a.h2.data(), w.w_gate.ptr(), N, d, F);
-  linear_backward(g_.dh.data(), gw.w_up.ptr(), nullptr, g_.dup.data(), a.h2.data(), w.w_up.ptr(), N, d, F);
-  rmsnorm_backward(dres, gw.post_norm.ptr(), g_.dh.data(), a.x_mid.data(), w.post_norm.ptr(), a.rstd2.data(), N, d);
+  project_backward(l, Proj::kGate, g_.dgate.data(), a.h2.data(), g_.dh.data(), a);
+  project_backward(l, Proj::kUp, g_.dup.data(), a.h2.data(), g_.dh.data(), a);
+  rmsnorm_backward(dres, grad(&LayerWeights::post_norm), g_.dh.data(), a.x_mid.data(), w.post_norm.ptr(),
+                   a.rstd2.data(), N, d);
 
   // Attention: x_mid = x_in + o(attn(rope(q), rope(k), v)). dres now holds dL/dx_mid.
   zeros(g_.datt, N * q_dim);
-  linear_backward(g_.datt.data(), gw.wo.ptr(), opt(gw.bo), dres, a.att.data(), w.wo.ptr(), N, q_dim, d);
+  project_backward(l, Proj::kO, dres, a.att.data(), g_.datt.data(), a);
   zeros(g_.dq, N * q_dim), zeros(g_.dk, N * kv_dim), zeros(g_.dv, N * kv_dim);
   const AttentionShape shape{batch_.batch, batch_.seq, H, G, D};
   attention_backward(g_.dq.data(), g_.dk.data(), g_.dv.data(), g_.datt.data(), a.att.data(), a.lse.data(),
@@ -120,16 +223,19 @@ void LlamaModel::layer_backward(int64_t l, const float* x_in, LayerActs& a, floa
   float* dk = g_.dk.data();
   if (c.qk_norm) {
     zeros(g_.dq_pre, N * q_dim), zeros(g_.dk_pre, N * kv_dim);
-    rmsnorm_backward(g_.dq_pre.data(), gw.q_norm.ptr(), dq, a.q_pre.data(), w.q_norm.ptr(), a.rstd_q.data(), N * H, D);
-    rmsnorm_backward(g_.dk_pre.data(), gw.k_norm.ptr(), dk, a.k_pre.data(), w.k_norm.ptr(), a.rstd_k.data(), N * G, D);
+    rmsnorm_backward(g_.dq_pre.data(), grad(&LayerWeights::q_norm), dq, a.q_pre.data(), w.q_norm.ptr(),
+                     a.rstd_q.data(), N * H, D);
+    rmsnorm_backward(g_.dk_pre.data(), grad(&LayerWeights::k_norm), dk, a.k_pre.data(), w.k_norm.ptr(),
+                     a.rstd_k.data(), N * G, D);
     dq = g_.dq_pre.data();
     dk = g_.dk_pre.data();
   }
   zeros(g_.dh, N * d);
-  linear_backward(g_.dh.data(), gw.wq.ptr(), opt(gw.bq), dq, a.h1.data(), w.wq.ptr(), N, d, q_dim);
-  linear_backward(g_.dh.data(), gw.wk.ptr(), opt(gw.bk), dk, a.h1.data(), w.wk.ptr(), N, d, kv_dim);
-  linear_backward(g_.dh.data(), gw.wv.ptr(), opt(gw.bv), g_.dv.data(), a.h1.data(), w.wv.ptr(), N, d, kv_dim);
-  rmsnorm_backward(dres, gw.input_norm.ptr(), g_.dh.data(), x_in, w.input_norm.ptr(), a.rstd1.data(), N, d);
+  project_backward(l, Proj::kQ, dq, a.h1.data(), g_.dh.data(), a);
+  project_backward(l, Proj::kK, dk, a.h1.data(), g_.dh.data(), a);
+  project_backward(l, Proj::kV, g_.dv.data(), a.h1.data(), g_.dh.data(), a);
+  rmsnorm_backward(dres, grad(&LayerWeights::input_norm), g_.dh.data(), x_in, w.input_norm.ptr(), a.rstd1.data(), N,
+                   d);
 }
 
 void LlamaModel::run_layers(const Batch& batch) {
@@ -139,6 +245,7 @@ void LlamaModel::run_layers(const Batch& batch) {
                " (sliding-window attention is not implemented)");
   batch_ = batch;
   targets_ = targets_of(batch);
+  if (training_) ++dropout_counter_;  // a fresh dropout mask per training forward, the same one on recompute
   if (rope_.positions < batch.seq)
     rope_ = rope_table(batch.seq, config_.head_dim, config_.rope_theta, config_.rope_scaling);
 
@@ -188,7 +295,8 @@ void LlamaModel::lm_head(const std::vector<float>* dlogp, std::vector<float>& to
   }
   const std::vector<float> g = row_grads(*dlogp);
   zeros(g_.dxf, shape.rows * shape.dim);
-  token_logprobs_backward(g_.dxf.data(), grads().output_matrix().ptr(), g.data(), xf_.data(),
+  float* dw = base_trainable() ? grads().output_matrix().ptr() : nullptr;
+  token_logprobs_backward(g_.dxf.data(), dw, g.data(), xf_.data(),
                           weights_.output_matrix().ptr(), targets_.data(), shape, token_logp.data(), &lm_ws_);
 }
 
@@ -196,8 +304,8 @@ void LlamaModel::backward_layers() {
   const int64_t N = batch_.batch * batch_.seq, d = config_.hidden_size, L = config_.num_hidden_layers;
   zeros(g_.dres, N * d);  // dL/d(residual stream), walked from the top layer down
   float* dres = g_.dres.data();
-  rmsnorm_backward(dres, grads_.final_norm.ptr(), g_.dxf.data(), residual_[L].data(), weights_.final_norm.ptr(),
-                   rstd_f_.data(), N, d);
+  rmsnorm_backward(dres, base_trainable() ? grads_.final_norm.ptr() : nullptr, g_.dxf.data(), residual_[L].data(),
+                   weights_.final_norm.ptr(), rstd_f_.data(), N, d);
   std::vector<float> scratch_out;
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerActs& a = acts_[recompute_ ? 0 : l];
@@ -207,7 +315,7 @@ void LlamaModel::backward_layers() {
     }
     layer_backward(l, residual_[l].data(), a, dres);
   }
-  embedding_backward(grads_.embed.ptr(), batch_.tokens.data(), dres, N, d);
+  if (base_trainable()) embedding_backward(grads_.embed.ptr(), batch_.tokens.data(), dres, N, d);
 }
 
 SequenceLogprobs LlamaModel::forward(const Batch& batch) {

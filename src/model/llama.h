@@ -4,6 +4,7 @@
 // dL/dlogp per sequence and adds the gradient of every parameter into grads(). Every objective Tandem
 // trains (SFT, DPO and relatives) is a function of those per-sequence sums, so this is the whole interface.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "kernels/rope.h"
 #include "model/batch.h"
 #include "model/config.h"
+#include "model/lora.h"
 #include "model/weights.h"
 
 namespace tandem {
@@ -23,7 +25,25 @@ class LlamaModel {
   ModelWeights& weights() { return weights_; }
   const ModelWeights& weights() const { return weights_; }
   ModelWeights& grads();  // allocated (zeroed) on first use
-  void zero_grads();
+  void zero_grads();      // the trainable parameters' gradients
+  // What an optimizer should update: every weight, or with LoRA only the adapters.
+  std::vector<ParamRef> trainable_params();
+
+  // LoRA (PEFT semantics): fresh adapters (A random, B = 0, so the model starts as the base) or loaded ones.
+  // With adapters the base weights are frozen: no base gradient is allocated or computed (no dW GEMMs).
+  void enable_lora(const LoraConfig& config, Rng& rng);
+  void set_lora(LoraWeights lora);
+  bool has_lora() const { return !lora_.layers.empty(); }
+  LoraWeights& lora() { return lora_; }
+  const LoraWeights& lora() const { return lora_; }
+  // Adapters off: the model computes its base, which is the DPO reference under LoRA (no second copy).
+  void set_adapters_enabled(bool on) { adapters_on_ = on; }
+  // Training mode turns on LoRA dropout. Masks are a function of (seed, forward counter, layer, projection),
+  // so recomputed activations and resumed runs see the same masks.
+  void set_training(bool on) { training_ = on; }
+  void set_dropout_seed(uint64_t seed) { dropout_seed_ = seed; }
+  uint64_t dropout_counter() const { return dropout_counter_; }
+  void set_dropout_counter(uint64_t c) { dropout_counter_ = c; }
 
   // Keep only each layer's input and recompute the layer in the backward pass: ~1/8 of the activation
   // memory for one extra forward.
@@ -48,11 +68,18 @@ class LlamaModel {
  private:
   struct LayerActs {
     std::vector<float> h1, rstd1, q_pre, k_pre, rstd_q, rstd_k, q, k, v, att, lse, x_mid, h2, rstd2, gate, up, act;
+    std::array<std::vector<float>, kNumProj> lora_h, lora_x;  // x A^T, and the dropped-out input (dropout only)
   };
   struct GradScratch {
     std::vector<float> dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup;
   };
 
+  bool base_trainable() const { return !has_lora(); }
+  const LoraAdapter* adapter(int64_t l, Proj p) const;
+  std::vector<float> dropout_mask(int64_t l, Proj p, int64_t n) const;
+  // y = x W^T (+ b) (+ LoRA branch) for projection p of layer l, and its backward (dx += ...).
+  void project(int64_t l, Proj p, const float* x, float* y, LayerActs& a);
+  void project_backward(int64_t l, Proj p, const float* dy, const float* x, float* dx, LayerActs& a);
   void run_layers(const Batch& batch);
   void layer_forward(int64_t l, const float* x_in, LayerActs& a, float* x_out);
   void layer_backward(int64_t l, const float* x_in, LayerActs& a, float* dres);
@@ -65,6 +92,9 @@ class LlamaModel {
   ModelConfig config_;
   ModelWeights weights_, grads_;
   bool grads_ready_ = false;
+  LoraWeights lora_, lora_grads_;
+  bool adapters_on_ = true, training_ = false;
+  uint64_t dropout_seed_ = 0, dropout_counter_ = 0;
   bool recompute_ = false;
   int64_t logits_chunk_rows_ = 0;
 

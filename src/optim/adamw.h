@@ -8,12 +8,6 @@
 
 namespace tandem {
 
-struct ParamRef {
-  Tensor* value;
-  Tensor* grad;
-  bool decay;  // Hugging Face convention: no weight decay on biases and norm weights
-};
-
 struct AdamWConfig {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
 };

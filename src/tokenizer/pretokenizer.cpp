@@ -101,6 +101,10 @@ SplitPattern split_pattern_from_regex(const std::string& regex) {
        " (supported: the Llama-3, Qwen2/Qwen3 and GPT-2 byte-level patterns)");
 }
 
+const char* split_regex(SplitPattern pattern) {
+  return pattern == SplitPattern::kLlama3 ? kLlama3Regex : pattern == SplitPattern::kQwen2 ? kQwen2Regex : kGpt2Regex;
+}
+
 std::vector<std::u32string_view> pre_tokenize(std::u32string_view text, SplitPattern pattern) {
   std::vector<std::u32string_view> pieces;
   const Text t{text};

@@ -14,6 +14,8 @@ enum class SplitPattern { kLlama3, kQwen2, kGpt2 };
 
 // The pattern a tokenizer.json regex string denotes; an unknown pattern is an error quoting it.
 SplitPattern split_pattern_from_regex(const std::string& regex);
+// The regex string of a pattern, as tokenizer.json writes it.
+const char* split_regex(SplitPattern pattern);
 
 // Splits text into pieces (substrings of `text`, in order, covering it completely).
 std::vector<std::u32string_view> pre_tokenize(std::u32string_view text, SplitPattern pattern);

@@ -17,7 +17,10 @@ void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& opt
                      const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
   const std::string tmp = dir + ".tmp-" + std::to_string(getpid());
   fs::remove_all(tmp);
-  save_model(model, tmp);  // config.json + model.safetensors: also loadable as a plain model folder
+  if (model.has_lora())
+    save_peft_adapter(model.lora(), tmp);  // the base is frozen: only the adapter changes
+  else
+    save_model(model, tmp);  // config.json + model.safetensors: also loadable as a plain model folder
   std::vector<const Tensor*> moments;
   for (const auto& t : optimizer.exp_avg()) moments.push_back(&t);
   for (const auto& t : optimizer.exp_avg_sq()) moments.push_back(&t);
@@ -39,7 +42,7 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
   } catch (const nlohmann::json::exception& e) {
     fail(dir, "/trainer_state.json: not valid JSON: ", e.what());
   }
-  load_weights(model.weights(), dir);
+  load_model_state(dir, model);
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
   auto& m = optimizer.exp_avg();
   auto& v = optimizer.exp_avg_sq();
@@ -55,6 +58,27 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
   }
   optimizer.set_steps(state.at("optimizer_steps").get<int64_t>());
   return state;
+}
+
+void load_model_state(const std::string& dir, LlamaModel& model) {
+  if (!fs::exists(dir + "/adapter_config.json")) {
+    load_weights(model.weights(), dir);
+    return;
+  }
+  LoraWeights loaded = load_peft_adapter(dir, model.config());
+  if (!model.has_lora()) {
+    model.set_lora(std::move(loaded));
+    return;
+  }
+  std::vector<Tensor*> dst;
+  for_each_tensor(model.lora(), [&](Tensor& t) { dst.push_back(&t); });
+  size_t i = 0;
+  for_each_tensor(loaded, [&](Tensor& t) {
+    TANDEM_CHECK(i < dst.size() && dst[i]->name == t.name && dst[i]->shape == t.shape, dir,
+                 ": adapter does not match the configured LoRA (tensor ", t.name, ")");
+    dst[i++]->data = std::move(t.data);
+  });
+  TANDEM_CHECK(i == dst.size(), dir, ": adapter has fewer tensors than the configured LoRA");
 }
 
 std::string latest_checkpoint(const std::string& output_dir) {

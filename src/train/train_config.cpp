@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "core/check.h"
+#include "model/lora.h"
 
 namespace tandem {
 
@@ -21,7 +22,10 @@ std::map<std::string, Field> fields(TrainConfig& c) {
   return {
       {"model_name_or_path", &c.model_name_or_path}, {"model_config", &c.model_config},
       {"model_init_seed", &c.model_init_seed}, {"gradient_checkpointing", &c.gradient_checkpointing},
-      {"logits_chunk_rows", &c.logits_chunk_rows}, {"sft_dataset", &c.sft_dataset},
+      {"logits_chunk_rows", &c.logits_chunk_rows}, {"use_peft", &c.use_peft}, {"lora_r", &c.lora_r},
+      {"lora_alpha", &c.lora_alpha}, {"lora_dropout", &c.lora_dropout},
+      {"lora_target_modules", &c.lora_target_modules}, {"save_merged_model", &c.save_merged_model},
+      {"sft_dataset", &c.sft_dataset},
       {"preference_dataset", &c.preference_dataset}, {"sft_eval_dataset", &c.sft_eval_dataset},
       {"preference_eval_dataset", &c.preference_eval_dataset}, {"max_length", &c.max_length},
       {"max_prompt_length", &c.max_prompt_length}, {"eval_max_examples", &c.eval_max_examples},
@@ -155,9 +159,33 @@ void TrainConfig::validate() const {
   check(!needs_sft || !sft_dataset.empty(), "sft_dataset", "required by strategy '" + strategy + "'");
   check(!needs_pref || !preference_dataset.empty(), "preference_dataset",
         "required by strategy '" + strategy + "'");
+  check(lora_r > 0, "lora_r", "must be > 0");
+  check(lora_alpha > 0, "lora_alpha", "must be > 0");
+  check(lora_dropout >= 0 && lora_dropout < 1, "lora_dropout", "must be in [0, 1)");
+  if (use_peft) {
+    LoraConfig lc;
+    lc.target_modules = lora_targets();
+    try {
+      lc.validate();
+    } catch (const Error& e) {
+      fail("key 'lora_target_modules': ", e.what());
+    }
+  }
   if (maxright_ideal == "given")
     check(std::isfinite(sft_ideal) && std::isfinite(dpo_ideal), "maxright_ideal",
           "'given' needs both sft_ideal and dpo_ideal");
+}
+
+std::vector<std::string> TrainConfig::lora_targets() const {
+  if (lora_target_modules == "all-linear") return {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  std::vector<std::string> out;
+  std::stringstream ss(lora_target_modules);
+  for (std::string item; std::getline(ss, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 int64_t TrainConfig::warmup() const {

@@ -17,6 +17,13 @@ struct TrainConfig {
   bool gradient_checkpointing = false;
   int64_t logits_chunk_rows = 0;
 
+  // LoRA (TRL's ModelConfig names): adapters on the listed projections, base frozen
+  bool use_peft = false;
+  int64_t lora_r = 16;
+  double lora_alpha = 32, lora_dropout = 0.05;
+  std::string lora_target_modules = "q_proj,k_proj,v_proj,o_proj";  // comma-separated, or "all-linear"
+  bool save_merged_model = false;  // at the end, also write <output_dir>/merged: base + adapters, a plain model
+
   // data (token-id JSONL, see data/examples.h)
   std::string sft_dataset, preference_dataset, sft_eval_dataset, preference_eval_dataset;
   int64_t max_length = 512, max_prompt_length = 256;
@@ -59,6 +66,7 @@ struct TrainConfig {
   void validate() const;
   nlohmann::json to_json() const;
   int64_t warmup() const;  // warmup_steps, or warmup_ratio * max_steps
+  std::vector<std::string> lora_targets() const;
 };
 
 }  // namespace tandem

@@ -93,6 +93,16 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   }
   model_->set_recompute(cfg_.gradient_checkpointing);
   model_->set_logits_chunk_rows(cfg_.logits_chunk_rows);
+  if (cfg_.use_peft) {
+    LoraConfig lc;
+    lc.r = cfg_.lora_r;
+    lc.alpha = cfg_.lora_alpha;
+    lc.dropout = cfg_.lora_dropout;
+    lc.target_modules = cfg_.lora_targets();
+    Rng rng(uint64_t(cfg_.seed) * 2 + 4);
+    model_->enable_lora(lc, rng);
+    model_->set_dropout_seed(uint64_t(cfg_.seed) * 2 + 5);
+  }
 
   const uint64_t seed = uint64_t(cfg_.seed);
   const int64_t bs = cfg_.per_device_train_batch_size;
@@ -123,7 +133,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   strategy_ = make_strategy(sc);
 
   optimizer_ = AdamW({cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay});
-  params_ = model_params(model_->weights(), model_->grads());
+  params_ = model_->trainable_params();
   schedule_ = {cfg_.lr_scheduler_type, cfg_.learning_rate, cfg_.warmup(), cfg_.max_steps, cfg_.min_lr_ratio};
   schedule_.validate();
 
@@ -134,10 +144,13 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     resume = latest_checkpoint(cfg_.output_dir);
     TANDEM_CHECK(!resume.empty(), "resume_from_checkpoint = latest: no checkpoint-* folder in ", cfg_.output_dir);
   }
-  // Reference log-probs come from the initial weights (before a resume replaces them), via the cache.
+  // Reference log-probs come from the initial weights (before a resume replaces them), via the cache; with LoRA
+  // from the base with adapters off.
   if (!pref_.empty() && pref_cfg_.needs_reference()) {
+    model_->set_adapters_enabled(false);
     ref_ = reference_logps(*model_, pref_, trunc_, cfg_.per_device_eval_batch_size, cfg_.reference_cache_dir);
     ref_eval_ = reference_logps(*model_, pref_eval_, trunc_, cfg_.per_device_eval_batch_size, cfg_.reference_cache_dir);
+    model_->set_adapters_enabled(true);
   }
 
   if (resume.empty()) {
@@ -150,6 +163,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   train_seconds_ = s.at("train_seconds").get<double>();
   sft_updates_ = s.at("sft_updates").get<int64_t>();
   dpo_updates_ = s.at("dpo_updates").get<int64_t>();
+  model_->set_dropout_counter(s.value("dropout_counter", uint64_t(0)));
   sft_running_ = num_or_nan(s.at("sft_running"));
   dpo_running_ = num_or_nan(s.at("dpo_running"));
   if (sft_stream_) sft_stream_->load_state(s.at("sft_stream"));
@@ -171,9 +185,11 @@ double Trainer::sft_loss_of(const std::vector<int64_t>& idx, const std::vector<S
   const int64_t scored = batch.scored_tokens();
   TANDEM_CHECK(scored > 0, "SFT batch has no completion tokens (max_length too small for the prompts?)");
   if (tokens) *tokens += real_tokens(batch);
+  model_->set_training(train);  // LoRA dropout only in training forwards
   const SequenceLogprobs out =
       train ? model_->forward_backward(batch, std::vector<float>(batch.batch, float(-weight / double(scored))))
             : model_->forward(batch);
+  model_->set_training(false);
   return sft_loss(out.logp, out.tokens).loss;
 }
 
@@ -182,6 +198,7 @@ PreferenceLoss Trainer::pref_loss_of(const std::vector<int64_t>& idx, const std:
                                      int64_t* tokens) {
   const Batch batch = collate_preference(pick(data, idx), trunc_);
   if (tokens) *tokens += real_tokens(batch);
+  model_->set_training(train);
   const PairLogps p = split_pairs(model_->forward(batch));
   const PreferenceLoss loss = preference_loss(p, pref_cfg_.needs_reference() ? pick_pairs(ref, idx) : p, pref_cfg_);
   if (train && std::isfinite(loss.loss)) {
@@ -190,6 +207,7 @@ PreferenceLoss Trainer::pref_loss_of(const std::vector<int64_t>& idx, const std:
     for (double d : loss.d_rejected) dlogp.push_back(float(weight * d));
     model_->backward(dlogp);
   }
+  model_->set_training(false);
   if (policy) *policy = p;
   return loss;
 }
@@ -322,6 +340,7 @@ nlohmann::json Trainer::state() const {
                       {"dpo_updates", dpo_updates_},
                       {"sft_running", num(sft_running_)},
                       {"dpo_running", num(dpo_running_)},
+                      {"dropout_counter", model_->dropout_counter()},
                       {"strategy", strategy_->state()},
                       {"config", cfg_.to_json()}};
   if (sft_stream_) s["sft_stream"] = sft_stream_->state();
@@ -351,6 +370,12 @@ EvalResult Trainer::train(int64_t until) {
   const EvalResult final_eval = evaluate();
   log_eval(final_eval);
   save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
+  if (cfg_.save_merged_model && model_->has_lora()) {
+    LlamaModel merged(model_->config());
+    merged.weights() = model_->weights();
+    merge_lora(merged.weights(), model_->lora());
+    save_model(merged, cfg_.output_dir + "/merged");
+  }
   nlohmann::json summary = {{"final", final_eval.to_json()},
                             {"steps", step_},
                             {"sft_updates", sft_updates_},

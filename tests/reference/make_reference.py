@@ -127,8 +127,10 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def forward(cfg, w, ids):
-    """Returns logits [B, T, V] in the dtype of w."""
+def forward(cfg, w, ids, lora=None, lora_scale=1.0):
+    """Returns logits [B, T, V] in the dtype of w. lora maps a projection name ("model.layers.0.self_attn.q_proj")
+    to (A, B): PEFT's y = x W^T + b + scale * (x A^T) B^T."""
+    lora = lora or {}
     B, T = ids.shape
     d, H, G = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     D = cfg.get("head_dim", d // H)
@@ -142,7 +144,12 @@ def forward(cfg, w, ids):
 
     def lin(x, name):
         y = x @ w[name + ".weight"].T
-        return y + w[name + ".bias"] if name + ".bias" in w else y
+        if name + ".bias" in w:
+            y = y + w[name + ".bias"]
+        if name in lora:
+            a, b = lora[name]
+            y = y + lora_scale * ((x @ a.T) @ b.T)
+        return y
 
     h = w["model.embed_tokens.weight"][ids]
     for i in range(cfg["num_hidden_layers"]):
@@ -202,6 +209,59 @@ def write_variant(out_dir, name, overrides, seed):
         "coef": coef, "logits": logits.detach(), "token_logp": token_logp.detach(), "seq_logp": seq_logp.detach(),
     }
     for k, v in w64.items():
+        expected["grad." + k] = v.grad
+    write_safetensors(os.path.join(vdir, "expected.safetensors"), expected)
+
+
+def write_lora_reference(out_dir):
+    """A Qwen2-shaped model with LoRA (r=4, alpha=8) on q, v, o, gate and down, A and B both random, written as a
+    base model folder plus a PEFT adapter folder; expected logits, log-probs and gradients of every A and B."""
+    cfg = dict(BASE, **VARIANTS["qwen2"])
+    gen = torch.Generator().manual_seed(77)
+    weights32 = make_weights(cfg, gen)
+    targets = ["q_proj", "v_proj", "o_proj", "gate_proj", "down_proj"]
+    r, alpha = 4, 8.0
+    H, G, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"] // cfg["num_attention_heads"]
+    dims = {"q_proj": (H * D, 32), "v_proj": (G * D, 32), "o_proj": (32, H * D), "gate_proj": (56, 32),
+            "down_proj": (32, 56)}
+    paths = {"q_proj": "self_attn", "v_proj": "self_attn", "o_proj": "self_attn", "gate_proj": "mlp", "down_proj": "mlp"}
+    adapter32, lora = {}, {}
+    for i in range(cfg["num_hidden_layers"]):
+        for t in targets:
+            out_dim, in_dim = dims[t]
+            name = f"model.layers.{i}.{paths[t]}.{t}"
+            a = torch.randn(r, in_dim, generator=gen) * 0.3
+            b = torch.randn(out_dim, r, generator=gen) * 0.3
+            adapter32[f"base_model.model.{name}.lora_A.weight"] = a
+            adapter32[f"base_model.model.{name}.lora_B.weight"] = b
+    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
+    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
+    for b_, n in enumerate(LENGTHS):
+        mask[b_, 1:n] = 1
+        ids[b_, n:] = 0
+    coef = torch.randn(BATCH, generator=gen, dtype=torch.float64)
+    w64 = {k: v.double() for k, v in weights32.items()}
+    a64 = {k: v.double().requires_grad_(True) for k, v in adapter32.items()}
+    for k in a64:
+        if k.endswith("lora_A.weight"):
+            name = k[len("base_model.model."):-len(".lora_A.weight")]
+            lora[name] = (a64[k], a64[k.replace("lora_A", "lora_B")])
+    logits = forward(cfg, w64, ids, lora, alpha / r)
+    tok = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) * mask[:, 1:].double()
+    seq_logp = tok.sum(1)
+    (coef * seq_logp).sum().backward()
+    vdir = os.path.join(out_dir, "lora")
+    os.makedirs(os.path.join(vdir, "adapter"), exist_ok=True)
+    with open(os.path.join(vdir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_safetensors(os.path.join(vdir, "model.safetensors"), weights32)
+    write_safetensors(os.path.join(vdir, "adapter", "adapter_model.safetensors"), adapter32)
+    with open(os.path.join(vdir, "adapter", "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": alpha, "lora_dropout": 0.0,
+                   "target_modules": targets, "bias": "none", "fan_in_fan_out": False}, f, indent=2)
+    expected = {"tokens": ids.to(torch.int32), "lengths": torch.tensor(LENGTHS, dtype=torch.int32), "loss_mask": mask,
+                "coef": coef, "logits": logits.detach(), "seq_logp": seq_logp.detach()}
+    for k, v in a64.items():
         expected["grad." + k] = v.grad
     write_safetensors(os.path.join(vdir, "expected.safetensors"), expected)
 
@@ -287,6 +347,7 @@ def main():
     for i, (name, overrides) in enumerate(sorted(VARIANTS.items())):
         write_variant(args.out, name, overrides, seed=1000 + i)
     write_optimizer_reference(args.out)
+    write_lora_reference(args.out)
     write_objectives_reference(args.out)
     with open(stamp_path, "w") as f:
         f.write(stamp)

@@ -1,0 +1,160 @@
+#include "model/lora.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/blas.h"
+#include "core/check.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+
+namespace tandem {
+
+namespace {
+constexpr const char* kNames[kNumProj] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+constexpr const char* kPaths[kNumProj] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                          "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                          "mlp.down_proj"};
+
+Tensor& base_weight(LayerWeights& l, Proj p) {
+  Tensor* w[kNumProj] = {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down};
+  return *w[int(p)];
+}
+
+// [out, in] of a projection, from the model config.
+std::pair<int64_t, int64_t> proj_shape(const ModelConfig& c, Proj p) {
+  const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t f = c.intermediate_size;
+  switch (p) {
+    case Proj::kQ: return {q, d};
+    case Proj::kK: case Proj::kV: return {kv, d};
+    case Proj::kO: return {d, q};
+    case Proj::kGate: case Proj::kUp: return {f, d};
+    default: return {d, f};
+  }
+}
+
+template <typename W, typename Fn>
+void visit(W& w, Fn&& fn) {
+  for (auto& layer : w.layers)
+    for (auto& ad : layer)
+      if (ad.active()) {
+        fn(ad.a);
+        fn(ad.b);
+      }
+}
+}  // namespace
+
+const char* proj_name(Proj p) { return kNames[int(p)]; }
+const char* proj_path(Proj p) { return kPaths[int(p)]; }
+
+bool LoraConfig::targets(Proj p) const {
+  return std::find(target_modules.begin(), target_modules.end(), proj_name(p)) != target_modules.end();
+}
+
+void LoraConfig::validate() const {
+  TANDEM_CHECK(r > 0, "lora_r must be > 0, got ", r);
+  TANDEM_CHECK(alpha > 0, "lora_alpha must be > 0, got ", alpha);
+  TANDEM_CHECK(dropout >= 0 && dropout < 1, "lora_dropout must be in [0, 1), got ", dropout);
+  TANDEM_CHECK(!target_modules.empty(), "lora_target_modules is empty");
+  for (const auto& m : target_modules)
+    TANDEM_CHECK(std::find(std::begin(kNames), std::end(kNames), m) != std::end(kNames), "lora_target_modules: '", m,
+                 "' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+}
+
+LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config) {
+  config.validate();
+  LoraWeights w;
+  w.config = config;
+  w.layers.resize(size_t(model.num_hidden_layers));
+  for (int64_t l = 0; l < model.num_hidden_layers; ++l)
+    for (int p = 0; p < kNumProj; ++p) {
+      if (!config.targets(Proj(p))) continue;
+      const auto [out, in] = proj_shape(model, Proj(p));
+      const std::string prefix = "base_model.model.model.layers." + std::to_string(l) + "." + kPaths[p];
+      w.layers[l][p].a = Tensor(prefix + ".lora_A.weight", {config.r, in});
+      w.layers[l][p].b = Tensor(prefix + ".lora_B.weight", {out, config.r});
+    }
+  return w;
+}
+
+void init_lora(LoraWeights& w, Rng& rng) {
+  for (auto& layer : w.layers)
+    for (auto& ad : layer) {
+      if (!ad.active()) continue;
+      const double bound = 1.0 / std::sqrt(double(ad.a.dim(1)));
+      for (auto& v : ad.a.data) v = float((2.0 * rng.uniform() - 1.0) * bound);
+      ad.b.zero();
+    }
+}
+
+void for_each_tensor(LoraWeights& w, const std::function<void(Tensor&)>& fn) { visit(w, fn); }
+void for_each_tensor(const LoraWeights& w, const std::function<void(const Tensor&)>& fn) { visit(w, fn); }
+
+void save_peft_adapter(const LoraWeights& w, const std::string& dir, const std::string& base_model) {
+  std::filesystem::create_directories(dir);
+  std::vector<const Tensor*> tensors;
+  for_each_tensor(w, [&](const Tensor& t) { tensors.push_back(&t); });
+  save_safetensors(dir + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
+  const nlohmann::json cfg = {{"peft_type", "LORA"},
+                              {"task_type", "CAUSAL_LM"},
+                              {"base_model_name_or_path", base_model},
+                              {"r", w.config.r},
+                              {"lora_alpha", w.config.alpha},
+                              {"lora_dropout", w.config.dropout},
+                              {"target_modules", w.config.target_modules},
+                              {"bias", "none"},
+                              {"fan_in_fan_out", false},
+                              {"inference_mode", true},
+                              {"use_rslora", false},
+                              {"use_dora", false}};
+  write_file_atomic(dir + "/adapter_config.json", cfg.dump(2) + "\n");
+}
+
+LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model) {
+  const std::string cfg_path = dir + "/adapter_config.json";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(cfg_path));
+  } catch (const nlohmann::json::exception& e) {
+    fail(cfg_path, ": not valid JSON: ", e.what());
+  }
+  TANDEM_CHECK(j.value("peft_type", "") == "LORA", cfg_path, ": peft_type must be LORA");
+  TANDEM_CHECK(!j.value("use_rslora", false) && !j.value("use_dora", false), cfg_path,
+               ": rsLoRA and DoRA adapters are not supported");
+  TANDEM_CHECK(j.value("bias", "none") == "none", cfg_path, ": only bias = \"none\" adapters are supported");
+  LoraConfig c;
+  c.r = j.at("r").get<int64_t>();
+  c.alpha = j.at("lora_alpha").get<double>();
+  c.dropout = j.value("lora_dropout", 0.0);
+  const auto& tm = j.at("target_modules");
+  c.target_modules = tm.is_string() ? std::vector<std::string>{tm.get<std::string>()} : tm.get<std::vector<std::string>>();
+  LoraWeights w = allocate_lora(model, c);
+  const SafetensorsFile f(dir + "/adapter_model.safetensors");
+  for_each_tensor(w, [&](Tensor& t) {
+    // PEFT writes "...lora_A.weight"; older versions "...lora_A.default.weight" in memory only.
+    TANDEM_CHECK(f.has(t.name), f.path(), ": adapter has no tensor ", t.name);
+    Tensor loaded = f.load(t.name);
+    TANDEM_CHECK(loaded.shape == t.shape, f.path(), ": tensor ", t.name, " has shape ", shape_str(loaded.shape),
+                 ", expected ", shape_str(t.shape));
+    t.data = std::move(loaded.data);
+  });
+  return w;
+}
+
+void merge_lora(ModelWeights& base, const LoraWeights& lora) {
+  TANDEM_CHECK(base.layers.size() == lora.layers.size(), "merge_lora: adapter has ", lora.layers.size(),
+               " layers, the model ", base.layers.size());
+  for (size_t l = 0; l < lora.layers.size(); ++l)
+    for (int p = 0; p < kNumProj; ++p) {
+      const LoraAdapter& ad = lora.layers[l][p];
+      if (!ad.active()) continue;
+      Tensor& w = base_weight(base.layers[l], Proj(p));
+      const int out = int(w.dim(0)), in = int(w.dim(1)), r = int(ad.a.dim(0));
+      gemm(false, false, out, in, r, float(lora.config.scale()), ad.b.ptr(), r, ad.a.ptr(), in, 1.0f, w.ptr(), in);
+    }
+}
+
+}  // namespace tandem
