@@ -38,6 +38,8 @@ class LlamaModel {
   const LoraWeights& lora() const { return lora_; }
   // Adapters off: the model computes its base, which is the DPO reference under LoRA (no second copy).
   void set_adapters_enabled(bool on) { adapters_on_ = on; }
+  // The adapter applied to projection p of layer l, or null (no LoRA there, or adapters off).
+  const LoraAdapter* adapter(int64_t l, Proj p) const;
   // Training mode turns on LoRA dropout. Masks are a function of (seed, forward counter, layer, projection),
   // so recomputed activations and resumed runs see the same masks.
   void set_training(bool on) { training_ = on; }
@@ -75,7 +77,6 @@ class LlamaModel {
   };
 
   bool base_trainable() const { return !has_lora(); }
-  const LoraAdapter* adapter(int64_t l, Proj p) const;
   std::vector<float> dropout_mask(int64_t l, Proj p, int64_t n) const;
   // y = x W^T (+ b) (+ LoRA branch) for projection p of layer l, and its backward (dx += ...).
   void project(int64_t l, Proj p, const float* x, float* y, LayerActs& a);

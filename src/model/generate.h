@@ -1,0 +1,45 @@
+// Text generation with a KV cache: the prompt is prefilled in one pass, then each new token costs one row
+// through the model, attending to the cached keys and values. Greedy or sampled (temperature, top-k, top-p).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/rng.h"
+#include "kernels/rope.h"
+#include "model/llama.h"
+
+namespace tandem {
+
+struct GenerationConfig {
+  int64_t max_new_tokens = 32;
+  double temperature = 0.0;  // 0: greedy
+  int64_t top_k = 0;         // 0: no limit
+  double top_p = 1.0;
+  std::vector<int32_t> stop_tokens;  // generation ends after emitting one of these
+};
+
+class KvDecoder {
+ public:
+  KvDecoder(const LlamaModel& model, int64_t max_positions);
+  // Appends tokens at the next positions and returns their logits, [tokens.size() x vocab].
+  std::vector<float> feed(const std::vector<int32_t>& tokens);
+  int64_t length() const { return length_; }
+  void reset() { length_ = 0; }
+
+ private:
+  void project(int64_t l, Proj p, const float* x, float* y, int64_t n);
+  const LlamaModel& model_;
+  int64_t max_positions_, length_ = 0;
+  RopeTable rope_;
+  std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer [max_positions, kv_heads * head_dim]
+  std::vector<float> lora_scratch_;
+};
+
+// Continues `prompt`; returns only the new tokens (a stop token included when it ended the generation).
+std::vector<int32_t> generate(const LlamaModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
+                              Rng& rng);
+
+// Picks the next token from logits: argmax at temperature 0, else a sample after top-k / top-p filtering.
+int32_t sample_token(const float* logits, int64_t vocab, const GenerationConfig& cfg, Rng& rng);
+
+}  // namespace tandem
