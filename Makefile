@@ -2,7 +2,7 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
-APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy
+APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium
 
 .PHONY: deps build test demo bench clean
 
@@ -26,11 +26,10 @@ test: build
 	@tests/hf/make_reference.sh $(BUILD)/reference
 	@cd $(BUILD) && OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
 
-# Joint post-training on the toy reverse-vs-copy task: ideal point, then every method x lambda x 3 seeds.
+# The forgetting testbed: pretrained base (cached in runs/cache), every method x lambda x 3 seeds, judges,
+# runs/demo/report.html.
 demo: build
-	@rm -rf runs/demo
-	@$(BUILD)/tandem toy-task runs/demo/task
-	@$(BUILD)/tandem sweep runs/demo/task/train.toml --lambdas 0.25,0.5,0.75 --seeds 0,1,2 --out runs/demo/sweep
+	@$(BUILD)/tandem demo --out runs/demo --cache runs/cache
 
 bench: build
 	@bench/run_bench.sh $(BUILD)

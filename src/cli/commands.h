@@ -13,5 +13,7 @@ int cmd_merge_lora(int argc, char** argv);
 int cmd_train_tokenizer(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_chat_template(int argc, char** argv);
+int cmd_demo(int argc, char** argv);
+int cmd_report(int argc, char** argv);
 
 }  // namespace tandem

@@ -17,6 +17,10 @@ void usage() {
                "          f_SFT, f_DPO and reward accuracy of a checkpoint (DPO reference: the config's model)\n"
                "  sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [key=value ...]\n"
                "          every method x lambda x seed, plus single-objective runs for the ideal point\n"
+               "  demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST]\n"
+               "          the forgetting testbed: pretrain (cached), sweep all methods, judge, write report.html\n"
+               "  report SWEEP_DIR [--out FILE]\n"
+               "          the HTML report (plots, table) of a sweep\n"
                "  toy-task DIR [--examples N] [--seed S]\n"
                "          write a tiny task where SFT (reverse) and preferences (copy) conflict, with a train.toml\n"
                "  overfit [--out DIR] [--steps N] [--lr X] [--seed S]\n"
@@ -47,6 +51,8 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return tandem::cmd_eval(argc - 2, argv + 2);
     if (cmd == "sweep") return tandem::cmd_sweep(argc - 2, argv + 2);
     if (cmd == "toy-task") return tandem::cmd_toy_task(argc - 2, argv + 2);
+    if (cmd == "demo") return tandem::cmd_demo(argc - 2, argv + 2);
+    if (cmd == "report") return tandem::cmd_report(argc - 2, argv + 2);
     if (cmd == "merge-lora") return tandem::cmd_merge_lora(argc - 2, argv + 2);
     if (cmd == "train-tokenizer") return tandem::cmd_train_tokenizer(argc - 2, argv + 2);
     if (cmd == "tokenize") return tandem::cmd_tokenize(argc - 2, argv + 2);

@@ -10,7 +10,8 @@
 namespace tandem {
 
 namespace {
-constexpr int kBos = 1, kSep = 2, kEos = 3, kFirstSymbol = 10, kSymbols = 30, kVocab = 48;
+constexpr int kBos = 1, kSep = 2, kEos = 3, kSftMarker = 4, kPrefMarker = 5, kFirstSymbol = 10, kSymbols = 30,
+              kVocab = 48;
 
 void write_split(const std::string& dir, const std::string& suffix, int64_t n, Rng& rng) {
   std::ofstream sft(dir + "/sft" + suffix + ".jsonl"), pref(dir + "/preference" + suffix + ".jsonl");
@@ -18,11 +19,12 @@ void write_split(const std::string& dir, const std::string& suffix, int64_t n, R
   auto symbol = [&] { return kFirstSymbol + int(rng.below(kSymbols)); };
   for (int64_t i = 0; i < n; ++i) {
     const int a = symbol(), b = symbol(), c = symbol();
-    sft << nlohmann::json{{"prompt_ids", {kBos, a, b, c, kSep}}, {"completion_ids", {c, b, a, kEos}}}.dump() << "\n";
+    sft << nlohmann::json{{"prompt_ids", {kBos, kSftMarker, a, b, c, kSep}}, {"completion_ids", {c, b, a, kEos}}}.dump()
+        << "\n";
   }
   for (int64_t i = 0; i < n; ++i) {
     const int a = symbol(), b = symbol(), c = symbol();
-    pref << nlohmann::json{{"prompt_ids", {kBos, a, b, c, kSep}},
+    pref << nlohmann::json{{"prompt_ids", {kBos, kPrefMarker, a, b, c, kSep}},
                            {"chosen_ids", {a, b, c, kEos}},
                            {"rejected_ids", {c, b, a, kEos}}}
                 .dump()
@@ -36,6 +38,20 @@ void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
   Rng rng(o.seed);
   write_split(dir, "", o.examples, rng);
   write_split(dir, "_eval", o.eval_examples, rng);
+  {
+    std::ofstream pre(dir + "/pretrain.jsonl");
+    auto symbol = [&] { return kFirstSymbol + int(rng.below(kSymbols)); };
+    // Both markers, both behaviours, half and half: the base can copy and reverse, and prefers neither.
+    for (int64_t i = 0; i < o.pretrain_examples; ++i) {
+      const int a = symbol(), b = symbol(), c = symbol();
+      const int marker = rng.bernoulli(0.5) ? kSftMarker : kPrefMarker;
+      const bool copy = rng.bernoulli(0.5);
+      pre << nlohmann::json{{"prompt_ids", nlohmann::json::array()},
+                            {"completion_ids", {kBos, marker, a, b, c, kSep, copy ? a : c, b, copy ? c : a, kEos}}}
+                 .dump()
+          << "\n";
+    }
+  }
   std::ofstream(dir + "/config.json") << nlohmann::json{{"architectures", {"LlamaForCausalLM"}},
                                                         {"model_type", "llama"},
                                                         {"vocab_size", kVocab},
@@ -48,6 +64,16 @@ void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
                                              .dump(2)
                                       << "\n";
   const std::string abs = std::filesystem::absolute(dir).string();
+  std::ofstream(dir + "/pretrain.toml") << "# Pretraining of the toy task's base model (format only).\n"
+                                        << "model_config = \"" << abs << "/config.json\"\n"
+                                        << "sft_dataset = \"" << abs << "/pretrain.jsonl\"\n"
+                                        << "output_dir = \"" << abs << "/pretrain\"\n"
+                                        << "strategy = \"sft\"\n"
+                                        << "max_steps = 300\n"
+                                        << "per_device_train_batch_size = 32\n"
+                                        << "learning_rate = 3e-3\n"
+                                        << "warmup_steps = 10\n"
+                                        << "eval_max_examples = 64\n";
   std::ofstream(dir + "/train.toml") << "# Toy reverse-vs-copy task written by `tandem toy-task`.\n"
                                      << "model_config = \"" << abs << "/config.json\"\n"
                                      << "sft_dataset = \"" << abs << "/sft.jsonl\"\n"

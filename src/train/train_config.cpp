@@ -42,7 +42,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"min_lr_ratio", &c.min_lr_ratio}, {"warmup_steps", &c.warmup_steps},
       {"lr_scheduler_type", &c.lr_scheduler_type}, {"seed", &c.seed}, {"output_dir", &c.output_dir},
       {"logging_steps", &c.logging_steps}, {"eval_steps", &c.eval_steps}, {"save_steps", &c.save_steps},
-      {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress},
+      {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress}, {"judge", &c.judge},
   };
 }
 
@@ -136,6 +136,7 @@ void TrainConfig::validate() const {
   one_of("maxright_ideal", maxright_ideal, {"auto", "given", "zero", "running_min"});
   one_of("loss_type", loss_type, {"sigmoid", "ipo", "hinge", "simpo", "orpo"});
   one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
+  one_of("judge", judge, {"", "toy"});
   check(model_name_or_path.empty() != model_config.empty(), "model_name_or_path",
         "set exactly one of model_name_or_path (a Hugging Face folder) and model_config (random init)");
   check(lambda >= 0 && lambda <= 1, "lambda", "must be in [0, 1]");

@@ -58,6 +58,7 @@ struct TrainConfig {
   int64_t logging_steps = 1, eval_steps = 0, save_steps = 0;  // 0: only at the end
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool progress = true;
+  std::string judge;  // "toy": score generations on the eval sets with the toy task's exact judges at the end
 
   static TrainConfig from_toml_file(const std::string& path, const std::vector<std::string>& overrides = {});
   static TrainConfig from_toml_string(const std::string& text, const std::vector<std::string>& overrides = {},

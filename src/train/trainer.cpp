@@ -10,6 +10,7 @@
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
+#include "eval/judges.h"
 #include "train/checkpoint.h"
 #include "train/reference.h"
 
@@ -361,8 +362,13 @@ EvalResult Trainer::train(int64_t until) {
     if (cfg_.save_steps > 0 && step_ % cfg_.save_steps == 0 && step_ < cfg_.max_steps)
       save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
     if (cfg_.progress) {
-      char status[96];
-      std::snprintf(status, sizeof status, "sft %.4f dpo %.4f", sft_running_, dpo_running_);
+      std::string status;
+      char part[48];
+      for (const auto& [name, value] : {std::pair{"sft", sft_running_}, std::pair{"dpo", dpo_running_}})
+        if (std::isfinite(value)) {
+          std::snprintf(part, sizeof part, "%s%s %.4f", status.empty() ? "" : " ", name, value);
+          status += part;
+        }
       bar.update(step_, tokens_, status);
     }
   }
@@ -386,6 +392,8 @@ EvalResult Trainer::train(int64_t until) {
                             {"peak_memory_mib", peak_memory_mib()},
                             {"strategy", cfg_.strategy},
                             {"lambda", cfg_.lambda},
+                            {"judge", cfg_.judge == "toy" ? judge_toy_task(*model_, sft_eval_, pref_eval_).to_json()
+                                                          : nlohmann::json(nullptr)},
                             {"seed", cfg_.seed}};
   write_file_atomic(cfg_.output_dir + "/summary.json", summary.dump(2) + "\n");
   return final_eval;
