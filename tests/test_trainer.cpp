@@ -10,6 +10,7 @@
 #include "core/check.h"
 #include "data/collate.h"
 #include "data/examples.h"
+#include "data/text_formats.h"
 #include "data/toy_task.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
@@ -162,14 +163,14 @@ TEST(Data, MalformedLinesNameFileAndLine) {
   std::ofstream(p) << R"({"prompt_ids": [1], "completion_ids": [2]})" << "\n\n"
                    << R"({"prompt_ids": [1], "completion_ids": "two"})" << "\n";
   try {
-    load_sft_jsonl(p.string());
+    load_sft_dataset(p.string(), nullptr);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("tandem_bad.jsonl:3"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("completion_ids"), std::string::npos) << e.what();
   }
   std::ofstream(p) << "{not json\n";
-  EXPECT_THROW(load_preference_jsonl(p.string()), Error);
+  EXPECT_THROW(load_preference_dataset(p.string(), nullptr), Error);
 }
 
 TEST(Data, CollationMasksPromptsAndTruncates) {

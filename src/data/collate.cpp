@@ -23,7 +23,10 @@ Row make_row(const std::vector<int32_t>& prompt, const std::vector<int32_t>& res
   const int64_t p = std::min<int64_t>(int64_t(prompt.size()), t.max_prompt_length);
   const int64_t r = std::min<int64_t>(int64_t(response.size()), t.max_length - p);
   Row row;
-  row.tokens.assign(prompt.end() - p, prompt.end());
+  if (t.keep_prompt_start)
+    row.tokens.assign(prompt.begin(), prompt.begin() + p);
+  else
+    row.tokens.assign(prompt.end() - p, prompt.end());
   row.tokens.insert(row.tokens.end(), response.begin(), response.begin() + r);
   row.prompt_len = p;
   return row;

@@ -1,5 +1,6 @@
-// Turning examples into padded model batches. Prompts keep their last max_prompt_length tokens (the part
-// nearest the response); the response is then cut to fit max_length. Batches are padded to their longest row.
+// Turning examples into padded model batches. Prompts longer than max_prompt_length keep their last tokens (the
+// part nearest the response; keep_start keeps the first); the response is then cut to fit max_length. Batches are
+// padded to their longest row.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -12,6 +13,7 @@ namespace tandem {
 struct Truncation {
   int64_t max_length = 512;
   int64_t max_prompt_length = 256;
+  bool keep_prompt_start = false;  // truncation_mode = keep_start
   void validate() const;
 };
 

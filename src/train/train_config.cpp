@@ -26,7 +26,9 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"lora_alpha", &c.lora_alpha}, {"lora_dropout", &c.lora_dropout},
       {"lora_target_modules", &c.lora_target_modules}, {"save_merged_model", &c.save_merged_model},
       {"sft_dataset", &c.sft_dataset},
-      {"preference_dataset", &c.preference_dataset}, {"sft_eval_dataset", &c.sft_eval_dataset},
+      {"preference_dataset", &c.preference_dataset},
+      {"tokenizer_name_or_path", &c.tokenizer_name_or_path}, {"use_chat_template", &c.use_chat_template},
+      {"truncation_mode", &c.truncation_mode}, {"sft_eval_dataset", &c.sft_eval_dataset},
       {"preference_eval_dataset", &c.preference_eval_dataset}, {"max_length", &c.max_length},
       {"max_prompt_length", &c.max_prompt_length}, {"eval_max_examples", &c.eval_max_examples},
       {"strategy", &c.strategy}, {"lambda", &c.lambda}, {"sequential_order", &c.sequential_order},
@@ -137,6 +139,7 @@ void TrainConfig::validate() const {
   one_of("loss_type", loss_type, {"sigmoid", "ipo", "hinge", "simpo", "orpo"});
   one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
   one_of("judge", judge, {"", "toy"});
+  one_of("truncation_mode", truncation_mode, {"keep_end", "keep_start"});
   check(model_name_or_path.empty() != model_config.empty(), "model_name_or_path",
         "set exactly one of model_name_or_path (a Hugging Face folder) and model_config (random init)");
   check(lambda >= 0 && lambda <= 1, "lambda", "must be in [0, 1]");

@@ -24,9 +24,13 @@ struct TrainConfig {
   std::string lora_target_modules = "q_proj,k_proj,v_proj,o_proj";  // comma-separated, or "all-linear"
   bool save_merged_model = false;  // at the end, also write <output_dir>/merged: base + adapters, a plain model
 
-  // data (token-id JSONL, see data/examples.h)
+  // data: JSONL in any shape of data/text_formats.h; text needs a tokenizer folder (tokenizer.json, and
+  // tokenizer_config.json for the chat template), by default the model's folder
   std::string sft_dataset, preference_dataset, sft_eval_dataset, preference_eval_dataset;
+  std::string tokenizer_name_or_path;
+  bool use_chat_template = true;
   int64_t max_length = 512, max_prompt_length = 256;
+  std::string truncation_mode = "keep_end";  // which part of a long prompt to keep: keep_end | keep_start
   int64_t eval_max_examples = 256;  // without eval sets, f_SFT/f_DPO are evaluated on this many training examples
 
   // strategy: sft | dpo | sequential | mix | alright | maxright

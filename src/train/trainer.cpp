@@ -82,7 +82,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   cfg_.validate();
   pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma};
   pref_cfg_.validate();
-  trunc_ = {cfg_.max_length, cfg_.max_prompt_length};
+  trunc_ = {cfg_.max_length, cfg_.max_prompt_length, cfg_.truncation_mode == "keep_start"};
   trunc_.validate();
 
   if (!cfg_.model_name_or_path.empty()) {
@@ -105,17 +105,31 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     model_->set_dropout_seed(uint64_t(cfg_.seed) * 2 + 5);
   }
 
+  const std::string tokenizer_dir =
+      cfg_.tokenizer_name_or_path.empty() ? cfg_.model_name_or_path : cfg_.tokenizer_name_or_path;
+  if (!tokenizer_dir.empty()) {
+    tokenizer_ = load_tokenizer_dir(tokenizer_dir, cfg_.use_chat_template);
+    TANDEM_CHECK(tokenizer_ || cfg_.tokenizer_name_or_path.empty(), "tokenizer_name_or_path: ", tokenizer_dir,
+                 " has no tokenizer.json");
+    if (tokenizer_)
+      TANDEM_CHECK(tokenizer_->tokenizer.vocab_size() <= model_->config().vocab_size, tokenizer_dir, ": the tokenizer has ",
+                   tokenizer_->tokenizer.vocab_size(), " tokens but the model's vocab_size is ",
+                   model_->config().vocab_size);
+  }
+  const TextEncoder encoder = tokenizer_ ? tokenizer_->encoder() : TextEncoder{};
+  const TextEncoder* enc = tokenizer_ ? &encoder : nullptr;
   const uint64_t seed = uint64_t(cfg_.seed);
   const int64_t bs = cfg_.per_device_train_batch_size;
   if (!cfg_.sft_dataset.empty()) {
-    sft_ = load_sft_jsonl(cfg_.sft_dataset);
-    sft_eval_ = cfg_.sft_eval_dataset.empty() ? head(sft_, cfg_.eval_max_examples) : load_sft_jsonl(cfg_.sft_eval_dataset);
+    sft_ = load_sft_dataset(cfg_.sft_dataset, enc);
+    sft_eval_ = cfg_.sft_eval_dataset.empty() ? head(sft_, cfg_.eval_max_examples)
+                                              : load_sft_dataset(cfg_.sft_eval_dataset, enc);
     sft_stream_ = std::make_unique<DataStream>(int64_t(sft_.size()), bs, seed * 2 + 1);
   }
   if (!cfg_.preference_dataset.empty()) {
-    pref_ = load_preference_jsonl(cfg_.preference_dataset);
+    pref_ = load_preference_dataset(cfg_.preference_dataset, enc);
     pref_eval_ = cfg_.preference_eval_dataset.empty() ? head(pref_, cfg_.eval_max_examples)
-                                                      : load_preference_jsonl(cfg_.preference_eval_dataset);
+                                                      : load_preference_dataset(cfg_.preference_eval_dataset, enc);
     pref_stream_ = std::make_unique<DataStream>(int64_t(pref_.size()), bs, seed * 2 + 2);
   }
 

@@ -17,6 +17,7 @@
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "strategies/strategy.h"
+#include "tokenizer/tokenizer_dir.h"
 #include "train/train_config.h"
 
 namespace tandem {
@@ -68,6 +69,7 @@ class Trainer {
   PreferenceConfig pref_cfg_;
   Truncation trunc_;
   std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<TokenizerDir> tokenizer_;  // null: pre-tokenized data only
   std::vector<SftExample> sft_, sft_eval_;
   std::vector<PreferenceExample> pref_, pref_eval_;
   PairLogps ref_, ref_eval_;

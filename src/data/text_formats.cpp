@@ -1,0 +1,238 @@
+#include "data/text_formats.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/check.h"
+
+namespace tandem {
+
+namespace {
+
+using nlohmann::json;
+
+std::vector<int32_t> ids_field(const json& j, const char* key, const std::string& where, bool may_be_empty) {
+  TANDEM_CHECK(j.contains(key) && j[key].is_array(), where, ": field \"", key, "\" must be an array of token ids");
+  std::vector<int32_t> out;
+  for (const auto& x : j[key]) {
+    TANDEM_CHECK(x.is_number_integer() && x.get<int64_t>() >= 0 && x.get<int64_t>() < (int64_t{1} << 31), where,
+                 ": field \"", key, "\" holds ", x.dump(), ", not a token id");
+    out.push_back(x.get<int32_t>());
+  }
+  TANDEM_CHECK(may_be_empty || !out.empty(), where, ": field \"", key, "\" is empty");
+  return out;
+}
+
+std::string str_field(const json& j, const char* key, const std::string& where) {
+  TANDEM_CHECK(j.contains(key) && j[key].is_string(), where, ": field \"", key, "\" must be a string");
+  return j[key].get<std::string>();
+}
+
+std::vector<ChatMessage> messages_field(const json& v, const char* key, const std::string& where) {
+  TANDEM_CHECK(v.is_array() && !v.empty(), where, ": field \"", key, "\" must be a non-empty list of messages");
+  std::vector<ChatMessage> out;
+  for (const auto& m : v) {
+    TANDEM_CHECK(m.is_object() && m.contains("role") && m["role"].is_string() && m.contains("content") &&
+                     m["content"].is_string(),
+                 where, ": every message in \"", key, "\" needs string \"role\" and \"content\"");
+    out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
+  }
+  return out;
+}
+
+// Per-line context: the encoder, checked for what the line needs.
+struct Line {
+  const TextEncoder* enc;
+  std::string where;
+
+  const BpeTokenizer& tokenizer() const {
+    TANDEM_CHECK(enc && enc->tokenizer, where,
+                 ": text example but no tokenizer (use a model folder with tokenizer.json, or tokenizer_name_or_path)");
+    return *enc->tokenizer;
+  }
+  const ChatTemplate& chat() const {
+    tokenizer();
+    TANDEM_CHECK(enc->chat_template, where,
+                 ": conversational example but the tokenizer has no chat template (tokenizer_config.json)");
+    return *enc->chat_template;
+  }
+  std::vector<int32_t> text(const std::string& s, bool eos) const {
+    std::vector<int32_t> ids = tokenizer().encode(s);
+    if (eos && enc->eos_id >= 0) ids.push_back(enc->eos_id);
+    return ids;
+  }
+  // Prompt ids and the ids of what `responses` add after it, rendered with the chat template.
+  std::pair<std::vector<int32_t>, std::vector<std::vector<int32_t>>> chat_pair(
+      const std::vector<ChatMessage>& prompt, const std::vector<std::vector<ChatMessage>>& responses) const {
+    const ChatTemplate& t = chat();
+    const std::string prompt_text = t.render(prompt, /*add_generation_prompt=*/true);
+    std::vector<std::vector<int32_t>> out;
+    for (const auto& r : responses) {
+      std::vector<ChatMessage> all = prompt;
+      all.insert(all.end(), r.begin(), r.end());
+      const std::string full = t.render(all, false);
+      TANDEM_CHECK(full.compare(0, prompt_text.size(), prompt_text) == 0, where,
+                   ": the chat template's rendering of the conversation does not start with its rendering of the "
+                   "prompt, so the completion cannot be separated");
+      out.push_back(tokenizer().encode(full.substr(prompt_text.size())));
+    }
+    return {tokenizer().encode(prompt_text), out};
+  }
+};
+
+template <typename Fn>
+void for_each_line(const std::string& path, Fn&& fn) {
+  std::ifstream in(path);
+  TANDEM_CHECK(in, path, ": cannot open");
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(n);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      fail(where, ": not valid JSON (", e.what(), ")");
+    }
+    TANDEM_CHECK(j.is_object(), where, ": each line must be a JSON object");
+    fn(j, where);
+  }
+}
+
+// "\n\nHuman: a\n\nAssistant: b\n\nHuman: c" -> messages.
+std::vector<ChatMessage> hh_dialogue(const std::string& text, const std::string& where) {
+  std::vector<ChatMessage> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t human = text.find("\n\nHuman:", at), assistant = text.find("\n\nAssistant:", at);
+    const size_t next = std::min(human, assistant);
+    TANDEM_CHECK(next != std::string::npos && (at > 0 || next == 0), where,
+                 ": HH-RLHF text must start with \"\\n\\nHuman:\"");
+    const bool is_human = next == human;
+    const size_t body = next + (is_human ? 8 : 12);
+    const size_t end = std::min(text.find("\n\nHuman:", body), text.find("\n\nAssistant:", body));
+    std::string content = text.substr(body, end == std::string::npos ? std::string::npos : end - body);
+    if (!content.empty() && content[0] == ' ') content.erase(0, 1);
+    out.push_back({is_human ? "user" : "assistant", content, std::nullopt});
+    at = end == std::string::npos ? text.size() : end;
+  }
+  return out;
+}
+
+SftExample sft_example(const json& j, const Line& l) {
+  if (j.contains("prompt_ids"))
+    return {ids_field(j, "prompt_ids", l.where, true), ids_field(j, "completion_ids", l.where, false)};
+  if (j.contains("messages")) {
+    std::vector<ChatMessage> m = messages_field(j["messages"], "messages", l.where);
+    TANDEM_CHECK(m.back().role == "assistant", l.where, ": the last message must be the assistant's answer");
+    const ChatMessage answer = m.back();
+    m.pop_back();
+    TANDEM_CHECK(!m.empty(), l.where, ": the conversation needs a prompt before the answer");
+    auto [prompt, completion] = l.chat_pair(m, {{answer}});
+    return {prompt, completion[0]};
+  }
+  if (j.contains("instruction")) {
+    std::string user = str_field(j, "instruction", l.where);
+    const std::string input = j.contains("input") && j["input"].is_string() ? j["input"].get<std::string>() : "";
+    const std::string output = str_field(j, "output", l.where);
+    if (l.enc && l.enc->chat_template) {
+      if (!input.empty()) user += "\n\n" + input;
+      auto [prompt, completion] = l.chat_pair({{"user", user, std::nullopt}}, {{{"assistant", output, std::nullopt}}});
+      return {prompt, completion[0]};
+    }
+    // The Alpaca paper's prompt format.
+    const std::string prompt = "Below is an instruction that describes a task" +
+                               std::string(input.empty() ? ". " : ", paired with an input that provides further context. ") +
+                               "Write a response that appropriately completes the request.\n\n### Instruction:\n" +
+                               user + (input.empty() ? "" : "\n\n### Input:\n" + input) + "\n\n### Response:\n";
+    return {l.text(prompt, false), l.text(output, true)};
+  }
+  if (j.contains("prompt") && j.contains("completion")) {
+    if (j["prompt"].is_array()) {
+      auto [prompt, completion] = l.chat_pair(messages_field(j["prompt"], "prompt", l.where),
+                                              {messages_field(j["completion"], "completion", l.where)});
+      return {prompt, completion[0]};
+    }
+    return {l.text(str_field(j, "prompt", l.where), false), l.text(str_field(j, "completion", l.where), true)};
+  }
+  if (j.contains("text")) return {{}, l.text(str_field(j, "text", l.where), true)};
+  fail(l.where, ": unrecognised SFT example; expected one of prompt_ids/completion_ids, messages, "
+                "instruction/output (Alpaca), prompt/completion, text");
+}
+
+PreferenceExample preference_example(const json& j, const Line& l) {
+  if (j.contains("prompt_ids"))
+    return {ids_field(j, "prompt_ids", l.where, true), ids_field(j, "chosen_ids", l.where, false),
+            ids_field(j, "rejected_ids", l.where, false)};
+  TANDEM_CHECK(j.contains("chosen") && j.contains("rejected"), l.where,
+               ": unrecognised preference example; expected prompt_ids/chosen_ids/rejected_ids, or chosen and "
+               "rejected (with or without prompt)");
+  if (j["chosen"].is_array()) {
+    std::vector<ChatMessage> chosen = messages_field(j["chosen"], "chosen", l.where);
+    std::vector<ChatMessage> rejected = messages_field(j["rejected"], "rejected", l.where);
+    std::vector<ChatMessage> prompt;
+    if (chosen.front().role != "assistant") {  // whole conversations (UltraFeedback): the last turn differs
+      prompt.assign(chosen.begin(), chosen.end() - 1);
+      const std::vector<ChatMessage> rejected_prompt(rejected.begin(), rejected.end() - 1);
+      bool same = prompt.size() == rejected_prompt.size();
+      for (size_t i = 0; same && i < prompt.size(); ++i)
+        same = prompt[i].role == rejected_prompt[i].role && prompt[i].content == rejected_prompt[i].content;
+      TANDEM_CHECK(same, l.where, ": chosen and rejected conversations differ before their last turn");
+      chosen = {chosen.back()};
+      rejected = {rejected.back()};
+    } else if (j.contains("prompt") && j["prompt"].is_array()) {
+      prompt = messages_field(j["prompt"], "prompt", l.where);
+    } else {
+      prompt = {{"user", str_field(j, "prompt", l.where), std::nullopt}};
+    }
+    auto [p, responses] = l.chat_pair(prompt, {chosen, rejected});
+    return {p, responses[0], responses[1]};
+  }
+  const std::string chosen = str_field(j, "chosen", l.where), rejected = str_field(j, "rejected", l.where);
+  if (j.contains("prompt"))
+    return {l.text(str_field(j, "prompt", l.where), false), l.text(chosen, true), l.text(rejected, true)};
+  // HH-RLHF: the shared text up to the last "\n\nAssistant:" is the prompt.
+  size_t common = 0;
+  while (common < chosen.size() && common < rejected.size() && chosen[common] == rejected[common]) ++common;
+  const size_t cut = chosen.rfind("\n\nAssistant:", common);
+  TANDEM_CHECK(cut != std::string::npos, l.where,
+               ": no prompt field and no shared \"\\n\\nAssistant:\" turn (HH-RLHF format expected)");
+  const size_t split = cut + 12;
+  if (l.enc && l.enc->chat_template) {
+    const std::vector<ChatMessage> prompt = hh_dialogue(chosen.substr(0, cut), l.where);
+    auto strip = [](std::string s) { return s.empty() || s[0] != ' ' ? s : s.substr(1); };
+    auto [p, responses] = l.chat_pair(prompt, {{{"assistant", strip(chosen.substr(split)), std::nullopt}},
+                                               {{"assistant", strip(rejected.substr(split)), std::nullopt}}});
+    return {p, responses[0], responses[1]};
+  }
+  return {l.text(chosen.substr(0, split), false), l.text(chosen.substr(split), true),
+          l.text(rejected.substr(split), true)};
+}
+
+}  // namespace
+
+std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder) {
+  std::vector<SftExample> out;
+  for_each_line(path, [&](const json& j, const std::string& where) {
+    SftExample e = sft_example(j, Line{encoder, where});
+    TANDEM_CHECK(!e.completion.empty(), where, ": the completion is empty after tokenization");
+    out.push_back(std::move(e));
+  });
+  TANDEM_CHECK(!out.empty(), path, ": no examples");
+  return out;
+}
+
+std::vector<PreferenceExample> load_preference_dataset(const std::string& path, const TextEncoder* encoder) {
+  std::vector<PreferenceExample> out;
+  for_each_line(path, [&](const json& j, const std::string& where) {
+    PreferenceExample e = preference_example(j, Line{encoder, where});
+    TANDEM_CHECK(!e.chosen.empty() && !e.rejected.empty(), where, ": a response is empty after tokenization");
+    out.push_back(std::move(e));
+  });
+  TANDEM_CHECK(!out.empty(), path, ": no examples");
+  return out;
+}
+
+}  // namespace tandem

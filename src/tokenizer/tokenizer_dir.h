@@ -1,0 +1,23 @@
+// A Hugging Face tokenizer folder: tokenizer.json, and tokenizer_config.json for the chat template and EOS token.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "data/text_formats.h"
+#include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/chat_template.h"
+
+namespace tandem {
+
+struct TokenizerDir {
+  BpeTokenizer tokenizer;
+  std::optional<ChatTemplate> chat_template;  // when tokenizer_config.json has one (and use_chat_template)
+  int32_t eos_id = -1;                        // tokenizer_config.json's eos_token
+  TextEncoder encoder() const { return {&tokenizer, chat_template ? &*chat_template : nullptr, eos_id}; }
+};
+
+// Null when the folder has no tokenizer.json.
+std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool use_chat_template = true);
+
+}  // namespace tandem
