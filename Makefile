@@ -35,6 +35,8 @@ bench: build
 	@bench/run_bench.sh $(BUILD)
 	@bench/bench_strategies.sh $(BUILD)
 	@bench/run_tokenizer_bench.sh $(BUILD)
+	@echo "DPO prefix sharing (d=256, 4 layers, vocab 8192, 4 pairs):"
+	@for p in 64 192 512; do $(BUILD)/bench_prefix_sharing --prompt $$p --response 64; done
 
 clean:
 	rm -rf $(BUILD)

@@ -130,24 +130,27 @@ TEST(GradCheck, CausalGroupedAttentionWithPadding) {
 
 TEST(GradCheck, TokenLogprobsChunked) {
   Rng rng(7);
-  const LogprobShape s{9, 4, 11, 2};  // 2-row chunks over 9 rows forces several chunks and a ragged tail
-  const std::vector<int32_t> targets = {3, -1, 0, 10, 5, -1, 7, 7, 1};
+  const LogprobShape s{9, 4, 11, 2};  // 2-pair chunks over 8 pairs: several chunks
+  // Row 2 is scored twice (a shared prompt's last position predicts two answers); rows 1 and 5 not at all.
+  const std::vector<int32_t> rows = {0, 2, 2, 3, 4, 6, 7, 8};
+  const std::vector<int32_t> targets = {3, 0, 9, 10, 5, 7, 7, 1};
+  const ScoredPairs pairs{rows.data(), targets.data(), int64_t(rows.size())};
   Vec x = random_vector(rng, s.rows * s.dim), w = random_vector(rng, s.vocab * s.dim);
-  Vec g = random_vector(rng, s.rows), logp(s.rows);
+  Vec g = random_vector(rng, rows.size()), logp(rows.size());
   auto loss = [&] {
-    token_logprobs_forward(logp.data(), x.data(), w.data(), targets.data(), s);
+    token_logprobs_forward(logp.data(), x.data(), w.data(), pairs, s);
     return dot(logp, g);
   };
   const double value = loss();
-  Vec dx(x.size(), 0.0), dw(w.size(), 0.0), logp_fused(s.rows, -1.0);
-  token_logprobs_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), targets.data(), s, logp_fused.data());
+  Vec dx(x.size(), 0.0), dw(w.size(), 0.0), logp_fused(rows.size(), -1.0);
+  token_logprobs_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), pairs, s, logp_fused.data());
   expect_gradient("x", x, dx, loss);
   expect_gradient("w", w, dw, loss);
-  // The fused pass reports the same log-probs, and rows without a target are exactly zero.
+  // The fused pass reports the same log-probs; unscored rows get no gradient.
   EXPECT_NEAR(dot(logp_fused, g), value, 1e-12);
-  EXPECT_EQ(logp[1], 0.0);
-  EXPECT_EQ(logp[5], 0.0);
-  for (int64_t r = 0; r < s.rows; ++r) EXPECT_LE(logp[r], 0.0);
+  for (int64_t d = 0; d < s.dim; ++d) EXPECT_EQ(dx[1 * s.dim + d], 0.0);
+  for (double lp : logp) EXPECT_LE(lp, 0.0);
+  EXPECT_NE(logp[1], logp[2]);  // same row, different targets
 }
 
 TEST(GradCheck, TokenLogprobsChunkSizeDoesNotChangeResults) {
@@ -156,14 +159,52 @@ TEST(GradCheck, TokenLogprobsChunkSizeDoesNotChangeResults) {
   std::vector<float> x(rows * dim), w(vocab * dim);
   for (auto& v : x) v = float(rng.normal());
   for (auto& v : w) v = float(rng.normal());
-  std::vector<int32_t> targets(rows);
-  for (auto& t : targets) t = int32_t(rng.below(vocab));
+  std::vector<int32_t> row_index(rows), targets(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    row_index[r] = int32_t(r);
+    targets[r] = int32_t(rng.below(vocab));
+  }
+  const ScoredPairs pairs{row_index.data(), targets.data(), rows};
   std::vector<float> ref(rows), got(rows);
-  token_logprobs_forward(ref.data(), x.data(), w.data(), targets.data(), LogprobShape{rows, dim, vocab, rows});
+  token_logprobs_forward(ref.data(), x.data(), w.data(), pairs, LogprobShape{rows, dim, vocab, rows});
   for (int64_t chunk : {1, 5, 16}) {
-    token_logprobs_forward(got.data(), x.data(), w.data(), targets.data(), LogprobShape{rows, dim, vocab, chunk});
+    token_logprobs_forward(got.data(), x.data(), w.data(), pairs, LogprobShape{rows, dim, vocab, chunk});
     for (int64_t r = 0; r < rows; ++r) EXPECT_NEAR(got[r], ref[r], 1e-5f) << "chunk " << chunk << " row " << r;
   }
+}
+
+TEST(GradCheck, AttentionWithSegmentsAndSharedPrefix) {
+  // Row 0: two packed segments [0, 3) and [3, 7). Row 1: prompt [0, 2), branch A [2, 4), branch B [4, 7) that
+  // sees the prompt but not branch A.
+  Rng rng(9);
+  const AttentionShape s{2, 7, 2, 1, 3};
+  const std::vector<int32_t> lengths = {7, 7};
+  const std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
+  const std::vector<int32_t> pre = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2};
+  const AttentionMask mask{seg.data(), pre.data()};
+  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
+  Vec q = random_vector(rng, qn), k = random_vector(rng, kvn), v = random_vector(rng, kvn);
+  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
+  auto loss = [&] {
+    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
+    return dot(out, r);
+  };
+  loss();
+  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
+                     lengths.data(), s, mask);
+  expect_gradient("q", q, dq, loss);
+  expect_gradient("k", k, dk, loss);
+  expect_gradient("v", v, dv, loss);
+  // Masked keys do not influence a row: changing branch A's values leaves branch B's outputs unchanged.
+  loss();  // out as of the unperturbed inputs
+  const Vec before = out;
+  for (int64_t t = 2; t < 4; ++t)
+    for (int64_t d = 0; d < s.head_dim; ++d) v[((1 * s.seq) + t) * s.head_dim + d] += 5.0;
+  loss();
+  for (int64_t t = 4; t < 7; ++t)
+    for (int64_t i = 0; i < s.heads * s.head_dim; ++i)
+      EXPECT_EQ(out[((1 * s.seq) + t) * s.heads * s.head_dim + i], before[((1 * s.seq) + t) * s.heads * s.head_dim + i]);
 }
 
 }  // namespace

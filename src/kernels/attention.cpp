@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "core/blas.h"
@@ -12,6 +11,15 @@
 namespace tandem {
 
 namespace {
+// Keys row i may see: [lo, i] and [0, pre). Plain causal: lo = 0, pre = 0.
+struct Visible {
+  int64_t lo, pre;
+  bool operator()(int64_t i, int64_t j) const { return j <= i && (j >= lo || j < pre); }
+};
+Visible visible(const AttentionMask& m, int64_t flat) {
+  return {m.segment_start ? m.segment_start[flat] : 0, m.prefix_end ? m.prefix_end[flat] : 0};
+}
+
 void check_shape(const AttentionShape& s) {
   TANDEM_CHECK(s.kv_heads > 0 && s.heads % s.kv_heads == 0, "attention: num_attention_heads (", s.heads,
                ") must be a multiple of num_key_value_heads (", s.kv_heads, ")");
@@ -20,7 +28,7 @@ void check_shape(const AttentionShape& s) {
 
 template <typename F>
 void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const int32_t* lengths,
-                       const AttentionShape& s) {
+                       const AttentionShape& s, const AttentionMask& mask) {
   check_shape(s);
   const int64_t T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
   const int q_stride = int(H * D), kv_stride = int(G * D);
@@ -41,11 +49,13 @@ void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const
         gemm(false, true, int(L), int(L), int(D), scale, qh, q_stride, kg, kv_stride, F(0), scores.data(), int(L));
         for (int64_t i = 0; i < L; ++i) {
           F* row = scores.data() + i * L;
-          F mx = row[0];
-          for (int64_t j = 1; j <= i; ++j) mx = std::max(mx, row[j]);
+          const Visible see = visible(mask, b * T + i);
+          F mx = row[i];  // a row always sees itself
+          for (int64_t j = 0; j < i; ++j)
+            if (see(i, j)) mx = std::max(mx, row[j]);
           F sum = 0;
           for (int64_t j = 0; j <= i; ++j) {
-            row[j] = exp_fast(row[j] - mx);
+            row[j] = see(i, j) ? exp_fast(row[j] - mx) : F(0);
             sum += row[j];
           }
           const F inv = F(1) / sum;
@@ -62,7 +72,7 @@ void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const
 
 template <typename F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, const F* q, const F* k,
-                        const F* v, const int32_t* lengths, const AttentionShape& s) {
+                        const F* v, const int32_t* lengths, const AttentionShape& s, const AttentionMask& mask) {
   check_shape(s);
   const int64_t T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
   const int q_stride = int(H * D), kv_stride = int(G * D);
@@ -87,7 +97,8 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const 
           gemm(false, true, int(L), int(L), int(D), scale, q + off, q_stride, kg, kv_stride, F(0), P, int(L));
           for (int64_t i = 0; i < L; ++i) {
             F* row = P + i * L;
-            for (int64_t j = 0; j <= i; ++j) row[j] = exp_fast(row[j] - lse_bh[i]);
+            const Visible see = visible(mask, b * T + i);
+            for (int64_t j = 0; j <= i; ++j) row[j] = see(i, j) ? exp_fast(row[j] - lse_bh[i]) : F(0);
             std::fill(row + i + 1, row + L, F(0));
             F dot = 0;
             for (int64_t d = 0; d < D; ++d) dot += dout[off + i * H * D + d] * out[off + i * H * D + d];
@@ -106,14 +117,14 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const 
 }
 
 template void attention_forward<float>(float*, float*, const float*, const float*, const float*, const int32_t*,
-                                       const AttentionShape&);
+                                       const AttentionShape&, const AttentionMask&);
 template void attention_forward<double>(double*, double*, const double*, const double*, const double*,
-                                        const int32_t*, const AttentionShape&);
+                                        const int32_t*, const AttentionShape&, const AttentionMask&);
 template void attention_backward<float>(float*, float*, float*, const float*, const float*, const float*,
                                         const float*, const float*, const float*, const int32_t*,
-                                        const AttentionShape&);
+                                        const AttentionShape&, const AttentionMask&);
 template void attention_backward<double>(double*, double*, double*, const double*, const double*, const double*,
                                          const double*, const double*, const double*, const int32_t*,
-                                         const AttentionShape&);
+                                         const AttentionShape&, const AttentionMask&);
 
 }  // namespace tandem

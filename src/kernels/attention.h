@@ -13,14 +13,21 @@ struct AttentionShape {
   int64_t batch, seq, heads, kv_heads, head_dim;
 };
 
+// Optional attention structure for packed rows and shared prefixes, per token [B*T]: a query row t may attend to
+// keys in [segment_start[t], t] and to keys [0, prefix_end[t]). Null arrays: plain causal attention.
+struct AttentionMask {
+  const int32_t* segment_start = nullptr;
+  const int32_t* prefix_end = nullptr;
+};
+
 // lse: [B, H, T], saved for backward.
 template <typename F>
 void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const int32_t* lengths,
-                       const AttentionShape& s);
+                       const AttentionShape& s, const AttentionMask& mask = {});
 
 // dq, dk, dv += gradients.
 template <typename F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, const F* q, const F* k,
-                        const F* v, const int32_t* lengths, const AttentionShape& s);
+                        const F* v, const int32_t* lengths, const AttentionShape& s, const AttentionMask& mask = {});
 
 }  // namespace tandem

@@ -17,26 +17,22 @@ int64_t chunk_size(const LogprobShape& s) {
   return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(s.vocab, 1), 16, 1024);
 }
 
-// Shared driver. For each chunk of rows that have targets: gather x rows, logits = xc W^T, then per row
-// turn logits into either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward).
+// Shared driver. For each chunk of pairs: gather their x rows, logits = xc W^T, then per pair turn logits into
+// either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward).
 template <typename F>
-void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const int32_t* targets,
+void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const ScoredPairs& pairs,
          const LogprobShape& s, LogprobWorkspace<F>* ws) {
   LogprobWorkspace<F> local;
   if (!ws) ws = &local;
-  const int64_t V = s.vocab, D = s.dim;
-  std::vector<int64_t>& active = ws->active;
-  active.clear();
-  for (int64_t r = 0; r < s.rows; ++r) {
-    if (targets[r] < 0) {
-      if (logp) logp[r] = F(0);
-      continue;
-    }
-    TANDEM_CHECK(targets[r] < V, "token_logprobs: target id ", targets[r], " at row ", r, " is outside vocab ", V);
-    active.push_back(r);
+  const int64_t V = s.vocab, D = s.dim, n = pairs.count;
+  for (int64_t k = 0; k < n; ++k) {
+    TANDEM_CHECK(pairs.target[k] >= 0 && pairs.target[k] < V, "token_logprobs: target id ", pairs.target[k],
+                 " of pair ", k, " is outside vocab ", V);
+    TANDEM_CHECK(pairs.row_index[k] >= 0 && pairs.row_index[k] < s.rows, "token_logprobs: row ",
+                 pairs.row_index[k], " of pair ", k, " is outside ", s.rows, " rows");
   }
   const int64_t chunk = chunk_size(s);
-  const int64_t max_rows = std::min<int64_t>(chunk, int64_t(active.size()));
+  const int64_t max_rows = std::min<int64_t>(chunk, n);
   std::vector<F>& xc = ws->x_chunk;
   std::vector<F>& logits = ws->logits;
   std::vector<F>& dxc = ws->dx_chunk;
@@ -44,18 +40,18 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const int
   logits.resize(max_rows * V);
   if (grad) dxc.resize(max_rows * D);
 
-  for (int64_t c0 = 0; c0 < int64_t(active.size()); c0 += chunk) {
-    const int64_t c = std::min<int64_t>(chunk, int64_t(active.size()) - c0);
-    for (int64_t i = 0; i < c; ++i) std::copy_n(x + active[c0 + i] * D, D, xc.data() + i * D);
+  for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+    const int64_t c = std::min<int64_t>(chunk, n - c0);
+    for (int64_t i = 0; i < c; ++i) std::copy_n(x + int64_t(pairs.row_index[c0 + i]) * D, D, xc.data() + i * D);
     gemm(false, true, int(c), int(V), int(D), F(1), xc.data(), int(D), w, int(D), F(0), logits.data(), int(V));
 
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < c; ++i) {
-      const int64_t r = active[c0 + i];
+      const int64_t r = c0 + i;  // the pair
       F* row = logits.data() + i * V;
       F mx = row[0];
       for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
-      const int32_t t = targets[r];
+      const int32_t t = pairs.target[r];
       const F logit_t = row[t];  // read before the row is overwritten with probabilities
       F sum = 0;
       if (!grad) {
@@ -80,8 +76,8 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const int
     if (!grad) continue;
     gemm(false, false, int(c), int(D), int(V), F(1), logits.data(), int(V), w, int(D), F(0), dxc.data(), int(D));
     if (dw) gemm(true, false, int(V), int(D), int(c), F(1), logits.data(), int(V), xc.data(), int(D), F(1), dw, int(D));
-    for (int64_t i = 0; i < c; ++i) {
-      F* dst = dx + active[c0 + i] * D;
+    for (int64_t i = 0; i < c; ++i) {  // serial: a row scored twice receives both gradients
+      F* dst = dx + int64_t(pairs.row_index[c0 + i]) * D;
       const F* src = dxc.data() + i * D;
       for (int64_t d = 0; d < D; ++d) dst[d] += src[d];
     }
@@ -91,26 +87,26 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const int
 }  // namespace
 
 template <typename F>
-void token_logprobs_forward(F* logp, const F* x, const F* w, const int32_t* targets, const LogprobShape& s,
+void token_logprobs_forward(F* logp, const F* x, const F* w, const ScoredPairs& pairs, const LogprobShape& s,
                             LogprobWorkspace<F>* ws) {
-  run<F>(logp, nullptr, nullptr, nullptr, x, w, targets, s, ws);
+  run<F>(logp, nullptr, nullptr, nullptr, x, w, pairs, s, ws);
 }
 
 template <typename F>
-void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const int32_t* targets,
+void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const ScoredPairs& pairs,
                              const LogprobShape& s, F* logp, LogprobWorkspace<F>* ws) {
-  run<F>(logp, dx, dw, grad, x, w, targets, s, ws);
+  run<F>(logp, dx, dw, grad, x, w, pairs, s, ws);
 }
 
-template void token_logprobs_forward<float>(float*, const float*, const float*, const int32_t*,
+template void token_logprobs_forward<float>(float*, const float*, const float*, const ScoredPairs&,
                                             const LogprobShape&, LogprobWorkspace<float>*);
-template void token_logprobs_forward<double>(double*, const double*, const double*, const int32_t*,
+template void token_logprobs_forward<double>(double*, const double*, const double*, const ScoredPairs&,
                                              const LogprobShape&, LogprobWorkspace<double>*);
 template void token_logprobs_backward<float>(float*, float*, const float*, const float*, const float*,
-                                             const int32_t*, const LogprobShape&, float*,
+                                             const ScoredPairs&, const LogprobShape&, float*,
                                              LogprobWorkspace<float>*);
 template void token_logprobs_backward<double>(double*, double*, const double*, const double*, const double*,
-                                              const int32_t*, const LogprobShape&, double*,
+                                              const ScoredPairs&, const LogprobShape&, double*,
                                               LogprobWorkspace<double>*);
 
 }  // namespace tandem

@@ -1,6 +1,7 @@
-// LM head fused with log-softmax: log p(target | row) = (x W^T)[target] - logsumexp(x W^T), for each row of
-// x [n, dim] with a target (target < 0: no loss, logp = 0, the row costs nothing). At most `chunk_rows` x vocab
-// logits exist at a time, so a 150k vocabulary never needs a [tokens x vocab] buffer.
+// LM head fused with log-softmax: log p(target | row) = (x W^T)[target] - logsumexp(x W^T) for each scored pair
+// (row_index[k], target[k]) over x [rows, dim]. Rows without pairs cost nothing; a row may be scored against
+// several targets (a shared prompt's last position predicts both the chosen and the rejected answer). At most
+// `chunk_rows` x vocab logits exist at a time, so a 150k vocabulary never needs a [tokens x vocab] buffer.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -12,23 +13,29 @@ struct LogprobShape {
   int64_t chunk_rows;  // 0 picks a chunk of about 8M logits
 };
 
+struct ScoredPairs {
+  const int32_t* row_index;
+  const int32_t* target;
+  int64_t count;
+};
+
 // Scratch buffers kept by the caller between calls: re-allocating tens of MB of logits every step costs page
 // faults. Optional everywhere (null: local buffers).
 template <typename F>
 struct LogprobWorkspace {
   std::vector<F> x_chunk, logits, dx_chunk;
-  std::vector<int64_t> active;
 };
 
+// logp[k] for every pair.
 template <typename F>
-void token_logprobs_forward(F* logp, const F* x, const F* w, const int32_t* targets, const LogprobShape& s,
+void token_logprobs_forward(F* logp, const F* x, const F* w, const ScoredPairs& pairs, const LogprobShape& s,
                             LogprobWorkspace<F>* ws = nullptr);
 
-// Given grad[r] = dL/dlogp[r]: dx += dL/dx, dw += dL/dW (skipped when dw is null: a frozen LM head). Recomputes each chunk's logits. When `logp` is non-null
+// Given grad[k] = dL/dlogp[k]: dx += dL/dx, dw += dL/dW (skipped when dw is null: a frozen LM head). Recomputes each chunk's logits. When `logp` is non-null
 // it is filled as in the forward pass, which makes this a one-pass forward+backward for losses whose
 // per-row gradient is known before the forward (e.g. SFT's token-mean NLL).
 template <typename F>
-void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const int32_t* targets,
+void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const ScoredPairs& pairs,
                              const LogprobShape& s, F* logp, LogprobWorkspace<F>* ws = nullptr);
 
 }  // namespace tandem

@@ -26,12 +26,15 @@ struct RopeTable {
 };
 RopeTable rope_table(int64_t positions, int64_t head_dim, double theta, const RopeScaling& scaling);
 
-// x: [batch, seq, heads, head_dim], rotated in place; position of a row is its index within its sequence.
+// x: [batch, seq, heads, head_dim], rotated in place. The position of row (b, t) is positions[b * seq + t], or t
+// when positions is null (packed rows restart positions per example).
 template <typename F>
-void rope_forward(F* x, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim);
+void rope_forward(F* x, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+                  const int32_t* positions = nullptr);
 
 // The rotation is orthogonal: the backward pass rotates the gradient by the inverse angle, in place.
 template <typename F>
-void rope_backward(F* dx, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim);
+void rope_backward(F* dx, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+                   const int32_t* positions = nullptr);
 
 }  // namespace tandem

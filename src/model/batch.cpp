@@ -23,9 +23,26 @@ void Batch::validate(int64_t vocab_size) const {
                    " is padding (length ", len, ") but is marked for loss");
     }
   }
+  for (const auto* v : {&positions, &segment_start, &prefix_end})
+    TANDEM_CHECK(v->empty() || int64_t(v->size()) == batch * seq, "batch: positions/segment_start/prefix_end need ",
+                 batch * seq, " entries, got ", v->size());
+  for (int64_t i = 0; i < int64_t(positions.size()); ++i)
+    TANDEM_CHECK(positions[i] >= 0 && positions[i] <= i % seq, "batch: row ", i / seq, " position ", i % seq,
+                 ": RoPE position ", positions[i], " outside 0..", i % seq);
+  for (int64_t i = 0; i < int64_t(segment_start.size()); ++i)
+    TANDEM_CHECK(segment_start[i] >= 0 && segment_start[i] <= i % seq, "batch: row ", i / seq, " position ", i % seq,
+                 ": segment_start ", segment_start[i], " is after the token");
+  for (const Scored& s : scored) {
+    TANDEM_CHECK(s.row_pos >= 0 && s.row_pos < batch * seq && s.row_pos % seq < lengths[s.row_pos / seq],
+                 "batch: scored token at ", s.row_pos, " is outside the rows' real tokens");
+    TANDEM_CHECK(s.token >= 0 && s.token < vocab_size, "batch: scored token id ", s.token, " outside the vocabulary");
+    TANDEM_CHECK(s.sequence >= 0 && s.sequence < sequences, "batch: scored token of sequence ", s.sequence,
+                 " but the batch has ", sequences, " sequences");
+  }
 }
 
 int64_t Batch::scored_tokens() const {
+  if (!scored.empty()) return int64_t(scored.size());
   int64_t n = 0;
   for (uint8_t m : loss_mask) n += m;
   return n;

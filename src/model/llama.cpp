@@ -137,12 +137,21 @@ void LlamaModel::project_backward(int64_t l, Proj p, const float* dy, const floa
   for (int64_t i = 0; i < n * in; ++i) dx[i] += dx_d[i] * mask[i];
 }
 
-std::vector<int32_t> LlamaModel::targets_of(const Batch& b) const {
-  std::vector<int32_t> targets(b.batch * b.seq, -1);
+void LlamaModel::build_scoring(const Batch& b) {
+  pair_rows_.clear(), pair_targets_.clear(), pair_sequence_.clear();
+  auto add = [&](int64_t row_pos, int32_t token, int64_t sequence) {
+    pair_rows_.push_back(int32_t(row_pos));
+    pair_targets_.push_back(token);
+    pair_sequence_.push_back(int32_t(sequence));
+  };
+  num_sequences_ = b.num_sequences();
+  if (!b.scored.empty()) {
+    for (const auto& s : b.scored) add(s.row_pos, s.token, s.sequence);
+    return;
+  }
   for (int64_t s = 0; s < b.batch; ++s)
     for (int64_t t = 0; t + 1 < b.seq; ++t)
-      if (b.loss_mask[s * b.seq + t + 1]) targets[s * b.seq + t] = b.tokens[s * b.seq + t + 1];
-  return targets;
+      if (b.loss_mask[s * b.seq + t + 1]) add(s * b.seq + t, b.tokens[s * b.seq + t + 1], s);
 }
 
 void LlamaModel::layer_forward(int64_t l, const float* x_in, LayerActs& a, float* x_out) {
@@ -167,12 +176,14 @@ void LlamaModel::layer_forward(int64_t l, const float* x_in, LayerActs& a, float
     project(l, Proj::kK, a.h1.data(), a.k.data(), a);
   }
   project(l, Proj::kV, a.h1.data(), a.v.data(), a);
-  rope_forward(a.q.data(), rope_, batch_.batch, batch_.seq, H, D);
-  rope_forward(a.k.data(), rope_, batch_.batch, batch_.seq, G, D);
+  const int32_t* pos = batch_.positions.empty() ? nullptr : batch_.positions.data();
+  rope_forward(a.q.data(), rope_, batch_.batch, batch_.seq, H, D, pos);
+  rope_forward(a.k.data(), rope_, batch_.batch, batch_.seq, G, D, pos);
 
   sized(a.att, N * q_dim), sized(a.lse, batch_.batch * H * batch_.seq);
   const AttentionShape shape{batch_.batch, batch_.seq, H, G, D};
-  attention_forward(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), batch_.lengths.data(), shape);
+  attention_forward(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), batch_.lengths.data(), shape,
+                    attention_mask());
 
   sized(a.x_mid, N * d);
   project(l, Proj::kO, a.att.data(), a.x_mid.data(), a);
@@ -216,9 +227,10 @@ void LlamaModel::layer_backward(int64_t l, const float* x_in, LayerActs& a, floa
   zeros(g_.dq, N * q_dim), zeros(g_.dk, N * kv_dim), zeros(g_.dv, N * kv_dim);
   const AttentionShape shape{batch_.batch, batch_.seq, H, G, D};
   attention_backward(g_.dq.data(), g_.dk.data(), g_.dv.data(), g_.datt.data(), a.att.data(), a.lse.data(),
-                     a.q.data(), a.k.data(), a.v.data(), batch_.lengths.data(), shape);
-  rope_backward(g_.dq.data(), rope_, batch_.batch, batch_.seq, H, D);
-  rope_backward(g_.dk.data(), rope_, batch_.batch, batch_.seq, G, D);
+                     a.q.data(), a.k.data(), a.v.data(), batch_.lengths.data(), shape, attention_mask());
+  const int32_t* pos = batch_.positions.empty() ? nullptr : batch_.positions.data();
+  rope_backward(g_.dq.data(), rope_, batch_.batch, batch_.seq, H, D, pos);
+  rope_backward(g_.dk.data(), rope_, batch_.batch, batch_.seq, G, D, pos);
   float* dq = g_.dq.data();
   float* dk = g_.dk.data();
   if (c.qk_norm) {
@@ -244,7 +256,7 @@ void LlamaModel::run_layers(const Batch& batch) {
                batch.seq, " exceeds the model's sliding_window ", config_.sliding_window,
                " (sliding-window attention is not implemented)");
   batch_ = batch;
-  targets_ = targets_of(batch);
+  build_scoring(batch);
   if (training_) ++dropout_counter_;  // a fresh dropout mask per training forward, the same one on recompute
   if (rope_.positions < batch.seq)
     rope_ = rope_table(batch.seq, config_.head_dim, config_.rope_theta, config_.rope_scaling);
@@ -264,40 +276,48 @@ void LlamaModel::run_layers(const Batch& batch) {
 }
 
 std::vector<float> LlamaModel::row_grads(const std::vector<float>& dlogp) const {
-  TANDEM_CHECK(int64_t(dlogp.size()) == batch_.batch, "backward: dlogp has ", dlogp.size(),
-               " entries, expected one per sequence (", batch_.batch, ")");
-  std::vector<float> g(targets_.size(), 0.0f);
-  for (size_t r = 0; r < g.size(); ++r)
-    if (targets_[r] >= 0) g[r] = dlogp[r / batch_.seq];
+  TANDEM_CHECK(int64_t(dlogp.size()) == num_sequences_, "backward: dlogp has ", dlogp.size(),
+               " entries, expected one per sequence (", num_sequences_, ")");
+  std::vector<float> g(pair_rows_.size());
+  for (size_t k = 0; k < g.size(); ++k) g[k] = dlogp[pair_sequence_[k]];
   return g;
 }
 
-SequenceLogprobs LlamaModel::collect(const std::vector<float>& token_logp) const {
+SequenceLogprobs LlamaModel::collect(const std::vector<float>& pair_logp) const {
   SequenceLogprobs out;
-  out.logp.assign(batch_.batch, 0.0);
-  out.tokens.assign(batch_.batch, 0);
-  for (int64_t r = 0; r < int64_t(targets_.size()); ++r)
-    if (targets_[r] >= 0) {
-      out.logp[r / batch_.seq] += token_logp[r];
-      out.tokens[r / batch_.seq] += 1;
-    }
-  out.token_logp = token_logp;
+  out.logp.assign(num_sequences_, 0.0);
+  out.tokens.assign(num_sequences_, 0);
+  for (size_t k = 0; k < pair_rows_.size(); ++k) {
+    out.logp[pair_sequence_[k]] += pair_logp[k];
+    out.tokens[pair_sequence_[k]] += 1;
+  }
+  if (!batch_.scored.empty()) {
+    out.token_logp = pair_logp;
+  } else {
+    out.token_logp.assign(batch_.batch * batch_.seq, 0.0f);
+    for (size_t k = 0; k < pair_rows_.size(); ++k) out.token_logp[pair_rows_[k]] = pair_logp[k];
+  }
   return out;
+}
+
+AttentionMask LlamaModel::attention_mask() const {
+  return {batch_.segment_start.empty() ? nullptr : batch_.segment_start.data(),
+          batch_.prefix_end.empty() ? nullptr : batch_.prefix_end.data()};
 }
 
 void LlamaModel::lm_head(const std::vector<float>* dlogp, std::vector<float>& token_logp) {
   const LogprobShape shape{batch_.batch * batch_.seq, config_.hidden_size, config_.vocab_size, logits_chunk_rows_};
-  token_logp.assign(targets_.size(), 0.0f);
+  const ScoredPairs pairs{pair_rows_.data(), pair_targets_.data(), int64_t(pair_rows_.size())};
+  token_logp.assign(pair_rows_.size(), 0.0f);
   if (!dlogp) {
-    token_logprobs_forward(token_logp.data(), xf_.data(), weights_.output_matrix().ptr(), targets_.data(), shape,
-                           &lm_ws_);
+    token_logprobs_forward(token_logp.data(), xf_.data(), weights_.output_matrix().ptr(), pairs, shape, &lm_ws_);
     return;
   }
   const std::vector<float> g = row_grads(*dlogp);
   zeros(g_.dxf, shape.rows * shape.dim);
   float* dw = base_trainable() ? grads().output_matrix().ptr() : nullptr;
   token_logprobs_backward(g_.dxf.data(), dw, g.data(), xf_.data(),
-                          weights_.output_matrix().ptr(), targets_.data(), shape, token_logp.data(), &lm_ws_);
+                          weights_.output_matrix().ptr(), pairs, shape, token_logp.data(), &lm_ws_);
 }
 
 void LlamaModel::backward_layers() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "kernels/logprobs.h"
 #include "kernels/rope.h"
 #include "model/batch.h"
@@ -55,7 +56,7 @@ class LlamaModel {
 
   // Saves what backward() needs.
   SequenceLogprobs forward(const Batch& batch);
-  // dlogp[b] = dL / d(sequence b's summed log-prob). Must follow forward() of the same batch.
+  // dlogp[s] = dL / d(sequence s's summed log-prob). Must follow forward() of the same batch.
   void backward(const std::vector<float>& dlogp);
   // One pass for losses whose per-sequence gradient is known up front (SFT: -1/num_tokens per sequence):
   // the LM head computes log-probs and their gradient from one set of logits.
@@ -85,9 +86,10 @@ class LlamaModel {
   void layer_forward(int64_t l, const float* x_in, LayerActs& a, float* x_out);
   void layer_backward(int64_t l, const float* x_in, LayerActs& a, float* dres);
   void backward_layers();
-  std::vector<int32_t> targets_of(const Batch& batch) const;
+  void build_scoring(const Batch& batch);
   std::vector<float> row_grads(const std::vector<float>& dlogp) const;
-  SequenceLogprobs collect(const std::vector<float>& token_logp) const;
+  SequenceLogprobs collect(const std::vector<float>& pair_logp) const;
+  AttentionMask attention_mask() const;
   void lm_head(const std::vector<float>* dlogp, std::vector<float>& token_logp);
 
   ModelConfig config_;
@@ -101,7 +103,9 @@ class LlamaModel {
 
   Batch batch_;                                // the batch of the last forward
   RopeTable rope_;
-  std::vector<int32_t> targets_;               // [N] next token per row, -1 when not scored
+  // Scored (row, target, sequence) triples of the current batch.
+  std::vector<int32_t> pair_rows_, pair_targets_, pair_sequence_;
+  int64_t num_sequences_ = 0;
   std::vector<std::vector<float>> residual_;   // [layers + 1][N * d]: input of each layer, then the final one
   std::vector<LayerActs> acts_;                // one per layer, or one shared when recomputing
   std::vector<float> xf_, rstd_f_;             // final norm output and its rstd

@@ -32,11 +32,12 @@ PairLogps split_pairs(const SequenceLogprobs& out) {
 }
 
 PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
-                          int64_t batch_size, const std::string& cache_dir, bool* cache_hit) {
-  char key[128];
-  std::snprintf(key, sizeof key, "reference-%016llx-%016llx-%lld-%lld.safetensors",
+                          int64_t batch_size, const std::string& cache_dir, bool shared, bool* cache_hit) {
+  char key[160];
+  std::snprintf(key, sizeof key, "reference-%016llx-%016llx-%lld-%lld%s%s.safetensors",
                 (unsigned long long)weights_hash(model.weights()), (unsigned long long)dataset_hash(data),
-                (long long)trunc.max_length, (long long)trunc.max_prompt_length);
+                (long long)trunc.max_length, (long long)trunc.max_prompt_length, trunc.keep_prompt_start ? "-start" : "",
+                shared ? "-shared" : "");
   const std::string path = cache_dir.empty() ? "" : cache_dir + "/" + key;
   if (cache_hit) *cache_hit = false;
   if (!path.empty() && std::filesystem::exists(path)) {
@@ -54,7 +55,8 @@ PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample
   for (size_t start = 0; start < data.size(); start += size_t(batch_size)) {
     std::vector<const PreferenceExample*> chunk;
     for (size_t i = start; i < std::min(data.size(), start + size_t(batch_size)); ++i) chunk.push_back(&data[i]);
-    const PairLogps p = split_pairs(model.forward(collate_preference(chunk, trunc)));
+    const PairLogps p =
+        split_pairs(model.forward(shared ? collate_preference_shared(chunk, trunc) : collate_preference(chunk, trunc)));
     all.chosen.insert(all.chosen.end(), p.chosen.begin(), p.chosen.end());
     all.rejected.insert(all.rejected.end(), p.rejected.begin(), p.rejected.end());
     all.chosen_tokens.insert(all.chosen_tokens.end(), p.chosen_tokens.begin(), p.chosen_tokens.end());
@@ -72,7 +74,7 @@ PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample
     }
     save_safetensors(path, {&c, &r, &nc, &nr});
     // Use exactly what a later run will read back, so a cached and an uncached run train identically.
-    return reference_logps(model, data, trunc, batch_size, cache_dir, nullptr);
+    return reference_logps(model, data, trunc, batch_size, cache_dir, shared, nullptr);
   }
   return all;
 }

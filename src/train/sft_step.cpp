@@ -11,7 +11,7 @@ StepStats sft_train_step(LlamaModel& model, const Batch& batch, AdamW& optimizer
   StepStats stats;
   stats.tokens = batch.scored_tokens();
   TANDEM_CHECK(stats.tokens > 0, "sft step: the batch has no scored tokens (is every token masked as prompt?)");
-  const std::vector<float> dlogp(batch.batch, -1.0f / float(stats.tokens));
+  const std::vector<float> dlogp(batch.num_sequences(), -1.0f / float(stats.tokens));
   model.zero_grads();
   const SequenceLogprobs out = model.forward_backward(batch, dlogp);
   double total = 0;

@@ -28,7 +28,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"sft_dataset", &c.sft_dataset},
       {"preference_dataset", &c.preference_dataset},
       {"tokenizer_name_or_path", &c.tokenizer_name_or_path}, {"use_chat_template", &c.use_chat_template},
-      {"truncation_mode", &c.truncation_mode}, {"sft_eval_dataset", &c.sft_eval_dataset},
+      {"truncation_mode", &c.truncation_mode}, {"packing", &c.packing}, {"prefix_sharing", &c.prefix_sharing}, {"sft_eval_dataset", &c.sft_eval_dataset},
       {"preference_eval_dataset", &c.preference_eval_dataset}, {"max_length", &c.max_length},
       {"max_prompt_length", &c.max_prompt_length}, {"eval_max_examples", &c.eval_max_examples},
       {"strategy", &c.strategy}, {"lambda", &c.lambda}, {"sequential_order", &c.sequential_order},

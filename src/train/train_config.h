@@ -31,6 +31,8 @@ struct TrainConfig {
   bool use_chat_template = true;
   int64_t max_length = 512, max_prompt_length = 256;
   std::string truncation_mode = "keep_end";  // which part of a long prompt to keep: keep_end | keep_start
+  bool packing = false;         // SFT: pack a batch's examples into as few rows as fit max_length
+  bool prefix_sharing = true;   // preference: chosen and rejected share one computation of their prompt
   int64_t eval_max_examples = 256;  // without eval sets, f_SFT/f_DPO are evaluated on this many training examples
 
   // strategy: sft | dpo | sequential | mix | alright | maxright

@@ -163,8 +163,9 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   // from the base with adapters off.
   if (!pref_.empty() && pref_cfg_.needs_reference()) {
     model_->set_adapters_enabled(false);
-    ref_ = reference_logps(*model_, pref_, trunc_, cfg_.per_device_eval_batch_size, cfg_.reference_cache_dir);
-    ref_eval_ = reference_logps(*model_, pref_eval_, trunc_, cfg_.per_device_eval_batch_size, cfg_.reference_cache_dir);
+    const int64_t bs_eval = cfg_.per_device_eval_batch_size;
+    ref_ = reference_logps(*model_, pref_, trunc_, bs_eval, cfg_.reference_cache_dir, cfg_.prefix_sharing);
+    ref_eval_ = reference_logps(*model_, pref_eval_, trunc_, bs_eval, cfg_.reference_cache_dir, cfg_.prefix_sharing);
     model_->set_adapters_enabled(true);
   }
 
@@ -194,15 +195,25 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   write_file_atomic(metrics_path_, kept);
 }
 
+Batch Trainer::sft_batch(const std::vector<int64_t>& idx, const std::vector<SftExample>& data) const {
+  return cfg_.packing ? collate_sft_packed(pick(data, idx), trunc_) : collate_sft(pick(data, idx), trunc_);
+}
+
+Batch Trainer::preference_batch(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data) const {
+  return cfg_.prefix_sharing ? collate_preference_shared(pick(data, idx), trunc_)
+                             : collate_preference(pick(data, idx), trunc_);
+}
+
 double Trainer::sft_loss_of(const std::vector<int64_t>& idx, const std::vector<SftExample>& data, bool train,
                             double weight, int64_t* tokens) {
-  const Batch batch = collate_sft(pick(data, idx), trunc_);
+  const Batch batch = sft_batch(idx, data);
   const int64_t scored = batch.scored_tokens();
   TANDEM_CHECK(scored > 0, "SFT batch has no completion tokens (max_length too small for the prompts?)");
   if (tokens) *tokens += real_tokens(batch);
   model_->set_training(train);  // LoRA dropout only in training forwards
   const SequenceLogprobs out =
-      train ? model_->forward_backward(batch, std::vector<float>(batch.batch, float(-weight / double(scored))))
+      train ? model_->forward_backward(batch,
+                                       std::vector<float>(batch.num_sequences(), float(-weight / double(scored))))
             : model_->forward(batch);
   model_->set_training(false);
   return sft_loss(out.logp, out.tokens).loss;
@@ -211,7 +222,7 @@ double Trainer::sft_loss_of(const std::vector<int64_t>& idx, const std::vector<S
 PreferenceLoss Trainer::pref_loss_of(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data,
                                      const PairLogps& ref, bool train, double weight, PairLogps* policy,
                                      int64_t* tokens) {
-  const Batch batch = collate_preference(pick(data, idx), trunc_);
+  const Batch batch = preference_batch(idx, data);
   if (tokens) *tokens += real_tokens(batch);
   model_->set_training(train);
   const PairLogps p = split_pairs(model_->forward(batch));
@@ -323,7 +334,7 @@ EvalResult Trainer::evaluate() {
     double nll = 0;
     int64_t scored = 0;
     for (int64_t s = 0; s < int64_t(sft_eval_.size()); s += bs) {
-      const Batch b = collate_sft(pick(sft_eval_, range(s, std::min<int64_t>(s + bs, sft_eval_.size()))), trunc_);
+      const Batch b = sft_batch(range(s, std::min<int64_t>(s + bs, sft_eval_.size())), sft_eval_);
       const SequenceLogprobs out = model_->forward(b);
       for (size_t i = 0; i < out.logp.size(); ++i) {
         nll -= out.logp[i];

@@ -59,6 +59,8 @@ class Trainer {
                      double weight, int64_t* tokens);
   PreferenceLoss pref_loss_of(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data,
                               const PairLogps& ref, bool train, double weight, PairLogps* policy, int64_t* tokens);
+  Batch sft_batch(const std::vector<int64_t>& idx, const std::vector<SftExample>& data) const;
+  Batch preference_batch(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data) const;
   void log_step(const StepRecord& r);
   void log_eval(const EvalResult& e);
   nlohmann::json state() const;
