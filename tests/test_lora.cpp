@@ -12,6 +12,7 @@
 #include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
 #include "kernels/lora.h"
+#include "reference_data.h"
 
 namespace tandem {
 namespace {
@@ -41,24 +42,8 @@ TEST(GradCheck, LoraBranch) {
 
 const std::string kDir = std::string(TANDEM_REFERENCE_DIR) + "/lora";
 
-Batch reference_batch(const SafetensorsFile& e) {
-  const Shape shape = e.entry("tokens").shape;
-  Batch b(shape[0], shape[1]);
-  b.tokens = e.load_ints("tokens");
-  b.lengths = e.load_ints("lengths");
-  const auto mask = e.load_ints("loss_mask");
-  b.loss_mask.assign(mask.begin(), mask.end());
-  return b;
-}
-
-double max_rel_err(const std::vector<float>& got, const Tensor& want) {
-  double err = 0, scale = 1e-12;
-  for (size_t i = 0; i < got.size(); ++i) {
-    err = std::max(err, std::abs(double(got[i]) - double(want.data[i])));
-    scale = std::max(scale, std::abs(double(want.data[i])));
-  }
-  return err / scale;
-}
+using testing::max_relative_error;
+using testing::reference_batch;
 
 TEST(Lora, MatchesPyTorchThroughPeftFiles) {
   auto model = load_model(kDir);
@@ -77,7 +62,7 @@ TEST(Lora, MatchesPyTorchThroughPeftFiles) {
     }
   Tensor want_t("logits", {int64_t(want_real.size())});
   want_t.data = want_real;
-  EXPECT_LE(max_rel_err(got_real, want_t), 1e-5);
+  EXPECT_LE(max_relative_error(got_real.data(), want_t), 1e-5);
 
   const Tensor coef_t = e.load("coef");
   const std::vector<float> coef(coef_t.data.begin(), coef_t.data.end());
@@ -89,7 +74,7 @@ TEST(Lora, MatchesPyTorchThroughPeftFiles) {
     const auto params = model->trainable_params();
     EXPECT_EQ(params.size(), 2u * 5u * 2u);  // A and B of 5 projections in 2 layers: the base is frozen
     for (const auto& p : params)
-      EXPECT_LE(max_rel_err(p.grad->data, e.load("grad." + p.value->name)), 1e-5) << p.value->name;
+      EXPECT_LE(max_relative_error(p.grad->ptr(), e.load("grad." + p.value->name)), 1e-5) << p.value->name;
   }
 }
 

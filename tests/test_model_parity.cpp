@@ -5,13 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
+#include "reference_data.h"
 
 namespace tandem {
 namespace {
@@ -24,27 +23,8 @@ std::string reference_dir(const std::string& variant) {
   return std::string(TANDEM_REFERENCE_DIR) + "/" + variant;
 }
 
-// max |got - want| / max(|want|, tiny), over the whole tensor.
-double relative_error(const float* got, const Tensor& want, const std::vector<uint8_t>* keep = nullptr) {
-  double err = 0, scale = 1e-12;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    if (keep && !(*keep)[i]) continue;
-    err = std::max(err, std::abs(double(got[i]) - double(want.data[i])));
-    scale = std::max(scale, std::abs(double(want.data[i])));
-  }
-  if (std::getenv("TANDEM_PRINT_ERR")) std::printf("  rel err %-45s %.2e\n", want.name.c_str(), err / scale);
-  return err / scale;
-}
-
-Batch load_batch(const SafetensorsFile& e) {
-  const Shape shape = e.entry("tokens").shape;
-  Batch b(shape[0], shape[1]);
-  b.tokens = e.load_ints("tokens");
-  b.lengths = e.load_ints("lengths");
-  const std::vector<int32_t> mask = e.load_ints("loss_mask");
-  b.loss_mask.assign(mask.begin(), mask.end());
-  return b;
-}
+using testing::max_relative_error;
+using testing::reference_batch;
 
 class ModelParity : public ::testing::TestWithParam<std::string> {};
 
@@ -54,7 +34,7 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
       << "missing " << dir << ": run tests/reference/make_reference.py (make test does)";
   const SafetensorsFile expected(dir + "/expected.safetensors");
   auto model = load_model(dir);
-  const Batch batch = load_batch(expected);
+  const Batch batch = reference_batch(expected);
 
   // Logits at every real position (padding rows are not compared: PyTorch's do attend, ours are zeroed).
   const std::vector<float> logits = model->logits(batch);
@@ -63,7 +43,7 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
   for (int64_t b = 0; b < batch.batch; ++b)
     for (int64_t t = 0; t < batch.lengths[b]; ++t)
       std::fill_n(real.begin() + (b * batch.seq + t) * V, V, 1);
-  EXPECT_LE(relative_error(logits.data(), expected.load("logits"), &real), kTol) << "logits";
+  EXPECT_LE(max_relative_error(logits.data(), expected.load("logits"), &real), kTol) << "logits";
 
   const std::vector<float> coef_d = expected.load("coef").data;
   const std::vector<float> coef(coef_d.begin(), coef_d.end());
@@ -82,7 +62,7 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
       out = model->forward(batch);
       model->backward(coef);
     }
-    EXPECT_LE(relative_error(out.token_logp.data(), expected.load("token_logp")), kTol) << "token_logp";
+    EXPECT_LE(max_relative_error(out.token_logp.data(), expected.load("token_logp")), kTol) << "token_logp";
     const Tensor seq = expected.load("seq_logp");
     for (int64_t b = 0; b < batch.batch; ++b) {
       EXPECT_NEAR(out.logp[b], seq.data[b], kTol * std::abs(seq.data[b])) << "seq_logp[" << b << "]";
@@ -92,7 +72,7 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
     }
     int checked = 0;
     for_each_tensor(model->grads(), [&](const Tensor& g) {
-      EXPECT_LE(relative_error(g.ptr(), expected.load("grad." + g.name)), kTol) << "grad of " << g.name;
+      EXPECT_LE(max_relative_error(g.ptr(), expected.load("grad." + g.name)), kTol) << "grad of " << g.name;
       ++checked;
     });
     EXPECT_EQ(checked, int(expected.names().size()) - 7) << "every parameter's gradient is compared";

@@ -11,7 +11,8 @@ namespace {
 double log_sigmoid(double x) { return x < 0 ? x - std::log1p(std::exp(x)) : -std::log1p(std::exp(-x)); }
 double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
 
-void check_pairs(const PairLogps& p, const char* what) {
+// Checks the pairs and returns a result with zeroed gradients of their size.
+PreferenceLoss begin_loss(const PairLogps& p, const char* what) {
   const size_t n = p.size();
   TANDEM_CHECK(n > 0, what, ": empty batch of preference pairs");
   TANDEM_CHECK(p.rejected.size() == n && p.chosen_tokens.size() == n && p.rejected_tokens.size() == n, what,
@@ -19,6 +20,10 @@ void check_pairs(const PairLogps& p, const char* what) {
   for (size_t i = 0; i < n; ++i)
     TANDEM_CHECK(p.chosen_tokens[i] > 0 && p.rejected_tokens[i] > 0, what, ": pair ", i,
                  " has an empty chosen or rejected response");
+  PreferenceLoss out;
+  out.d_chosen.assign(n, 0.0);
+  out.d_rejected.assign(n, 0.0);
+  return out;
 }
 
 // Loss -(1-eps) log sigmoid(z) - eps log sigmoid(-z) and its derivative in z.
@@ -61,13 +66,10 @@ SftLoss sft_loss(const std::vector<double>& logp, const std::vector<int64_t>& to
 }
 
 PreferenceLoss dpo_loss(const PairLogps& policy, const PairLogps& reference, const PreferenceConfig& cfg) {
-  check_pairs(policy, "dpo_loss");
+  PreferenceLoss out = begin_loss(policy, "dpo_loss");
   TANDEM_CHECK(reference.size() == policy.size(), "dpo_loss: ", reference.size(), " reference pairs for ",
                policy.size(), " policy pairs");
   const size_t n = policy.size();
-  PreferenceLoss out;
-  out.d_chosen.assign(n, 0.0);
-  out.d_rejected.assign(n, 0.0);
   std::vector<double> rc(n), rr(n);
   for (size_t i = 0; i < n; ++i) {
     const double chosen_ratio = policy.chosen[i] - reference.chosen[i];
@@ -105,11 +107,8 @@ PreferenceLoss dpo_loss(const PairLogps& policy, const PairLogps& reference, con
 }
 
 PreferenceLoss simpo_loss(const PairLogps& policy, const PreferenceConfig& cfg) {
-  check_pairs(policy, "simpo_loss");
+  PreferenceLoss out = begin_loss(policy, "simpo_loss");
   const size_t n = policy.size();
-  PreferenceLoss out;
-  out.d_chosen.assign(n, 0.0);
-  out.d_rejected.assign(n, 0.0);
   std::vector<double> rc(n), rr(n);
   for (size_t i = 0; i < n; ++i) {
     const double nc = double(policy.chosen_tokens[i]), nr = double(policy.rejected_tokens[i]);
@@ -126,11 +125,8 @@ PreferenceLoss simpo_loss(const PairLogps& policy, const PreferenceConfig& cfg) 
 }
 
 PreferenceLoss orpo_loss(const PairLogps& policy, const PreferenceConfig& cfg) {
-  check_pairs(policy, "orpo_loss");
+  PreferenceLoss out = begin_loss(policy, "orpo_loss");
   const size_t n = policy.size();
-  PreferenceLoss out;
-  out.d_chosen.assign(n, 0.0);
-  out.d_rejected.assign(n, 0.0);
   std::vector<double> rc(n), rr(n);
   int64_t chosen_tokens = 0;
   double chosen_sum = 0;
