@@ -121,6 +121,19 @@ TEST(Trainer, DpoStartsAtLog2AndSequentialForgetsSft) {
   EXPECT_GT(after_dpo.f_sft, after_sft.f_sft + 0.5);  // ...and undid much of the SFT stage
 }
 
+TEST(Trainer, SequentialStageCanBeGivenInEpochs) {
+  // 64 SFT examples in batches of 4: one epoch is 16 steps, so 1.5 epochs switch to DPO after step 24.
+  Trainer t(TrainConfig::from_toml_string(make_task("epochs"), {"strategy=\"sequential\"", "sequential_first_epochs=1.5",
+                                                              "max_steps=30"}));
+  t.train();
+  for (const auto& j : metrics(fs::temp_directory_path() / "tandem_trainer_epochs/run")) {
+    if (j.contains("eval")) continue;
+    EXPECT_EQ(j["objective"], j["step"].get<int64_t>() <= 24 ? "sft" : "dpo") << j["step"];
+  }
+  EXPECT_THROW(TrainConfig::from_toml_string(make_task("epochs"), {"sequential_first_epochs=1", "sequential_first_steps=3"}),
+               Error);
+}
+
 TEST(Trainer, DivergenceStopsWithACheckpointOfTheLastGoodState) {
   const std::string base = make_task("diverge");
   Trainer t(TrainConfig::from_toml_string(

@@ -32,7 +32,8 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"preference_eval_dataset", &c.preference_eval_dataset}, {"max_length", &c.max_length},
       {"max_prompt_length", &c.max_prompt_length}, {"eval_max_examples", &c.eval_max_examples},
       {"strategy", &c.strategy}, {"lambda", &c.lambda}, {"sequential_order", &c.sequential_order},
-      {"sequential_first_steps", &c.sequential_first_steps}, {"maxright_k", &c.maxright_k},
+      {"sequential_first_steps", &c.sequential_first_steps},
+      {"sequential_first_epochs", &c.sequential_first_epochs}, {"maxright_k", &c.maxright_k},
       {"maxright_ideal", &c.maxright_ideal}, {"sft_ideal", &c.sft_ideal}, {"dpo_ideal", &c.dpo_ideal},
       {"loss_type", &c.loss_type}, {"beta", &c.beta}, {"label_smoothing", &c.label_smoothing},
       {"simpo_gamma", &c.simpo_gamma}, {"reference_cache_dir", &c.reference_cache_dir},
@@ -159,6 +160,9 @@ void TrainConfig::validate() const {
   check(eval_steps >= 0 && save_steps >= 0, "eval_steps", "eval_steps and save_steps must be >= 0");
   check(sequential_first_steps >= 0 && sequential_first_steps <= max_steps, "sequential_first_steps",
         "must be in [0, max_steps]");
+  check(sequential_first_epochs >= 0, "sequential_first_epochs", "must be >= 0");
+  check(sequential_first_epochs == 0 || sequential_first_steps == 0, "sequential_first_epochs",
+        "set sequential_first_steps or sequential_first_epochs, not both");
   const bool needs_sft = strategy != "dpo", needs_pref = strategy != "sft";
   check(!needs_sft || !sft_dataset.empty(), "sft_dataset", "required by strategy '" + strategy + "'");
   check(!needs_pref || !preference_dataset.empty(), "preference_dataset",

@@ -40,6 +40,7 @@ struct TrainConfig {
   double lambda = 0.5;  // weight of DPO; 1 - lambda weights SFT
   std::string sequential_order = "sft_then_dpo";  // or dpo_then_sft
   int64_t sequential_first_steps = 0;  // 0: the paper's pairing of lambda with a stage split
+  double sequential_first_epochs = 0;  // > 0: the first stage is this many epochs of its dataset instead
   int64_t maxright_k = 10;             // refresh both gap estimates every k steps (0: never)
   std::string maxright_ideal = "auto";  // given | zero | running_min | auto (given when both set, else zero)
   double sft_ideal = std::numeric_limits<double>::quiet_NaN();

@@ -140,6 +140,15 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   sc.seed = seed * 2 + 3;
   sc.sft_first = cfg_.sequential_order == "sft_then_dpo";
   sc.first_stage_steps = cfg_.sequential_first_steps;
+  if (cfg_.sequential_first_epochs > 0 && cfg_.strategy == "sequential") {
+    // Epochs of the first stage's dataset, in optimizer steps (each step consumes accumulation x batch examples).
+    const DataStream& first = *(sc.sft_first ? sft_stream_ : pref_stream_);
+    const double steps = std::ceil(cfg_.sequential_first_epochs * double(first.batches_per_epoch()) /
+                                   double(cfg_.gradient_accumulation_steps));
+    TANDEM_CHECK(steps <= double(cfg_.max_steps), "sequential_first_epochs = ", cfg_.sequential_first_epochs, " is ",
+                 steps, " steps, more than max_steps = ", cfg_.max_steps);
+    sc.first_stage_steps = int64_t(steps);
+  }
   sc.maxright_k = cfg_.maxright_k;
   const bool ideals_given = std::isfinite(cfg_.sft_ideal) && std::isfinite(cfg_.dpo_ideal);
   sc.ideal_mode = cfg_.maxright_ideal == "auto" ? (ideals_given ? "given" : "zero") : cfg_.maxright_ideal;
