@@ -15,7 +15,8 @@ using namespace tandem;
 int main(int argc, char** argv) {
   try {
     const Args args(argc - 1, argv + 1,
-                    {"hidden", "layers", "heads", "kv-heads", "ffn", "vocab", "batch", "seq", "steps", "recompute"});
+                    {"hidden", "layers", "heads", "kv-heads", "ffn", "vocab", "batch", "seq", "steps", "recompute",
+                     "logits-chunk"});
     ModelConfig c;
     c.hidden_size = args.integer("hidden", 512);
     c.num_hidden_layers = args.integer("layers", 6);
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
 
     LlamaModel model(c);
     model.set_recompute(args.str("recompute", "false") == "true");
+    model.set_logits_chunk_rows(args.integer("logits-chunk", 0));
     Rng rng(0);
     init_random(model.weights(), rng);
     Batch batch(B, T);
