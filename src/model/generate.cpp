@@ -13,17 +13,6 @@
 
 namespace tandem {
 
-namespace {
-const Tensor& proj_weight(const LayerWeights& l, Proj p) {
-  const Tensor* w[kNumProj] = {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down};
-  return *w[int(p)];
-}
-const float* proj_bias(const LayerWeights& l, Proj p) {
-  const Tensor* b[kNumProj] = {&l.bq, &l.bk, &l.bv, &l.bo, nullptr, nullptr, nullptr};
-  return b[int(p)] && !b[int(p)]->empty() ? b[int(p)]->ptr() : nullptr;
-}
-}  // namespace
-
 KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
     : model_(model), max_positions_(max_positions) {
   const ModelConfig& c = model.config();
@@ -35,9 +24,11 @@ KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
 }
 
 void KvDecoder::project(int64_t l, Proj p, const float* x, float* y, int64_t n) {
-  const Tensor& w = proj_weight(model_.weights().layers[l], p);
+  const LayerWeights& lw = model_.weights().layers[l];
+  const Tensor& w = proj_weight(lw, p);
+  const Tensor* bias = proj_bias(lw, p);
   const int64_t out = w.dim(0), in = w.dim(1);
-  linear_forward(y, x, w.ptr(), proj_bias(model_.weights().layers[l], p), n, in, out);
+  linear_forward(y, x, w.ptr(), bias && !bias->empty() ? bias->ptr() : nullptr, n, in, out);
   if (const LoraAdapter* ad = model_.adapter(l, p)) {
     const auto& lc = model_.lora().config;
     lora_scratch_.resize(size_t(n * lc.r));

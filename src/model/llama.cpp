@@ -20,12 +20,8 @@ void zeros(std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 
 void sized(std::vector<float>& v, int64_t n) { v.resize(static_cast<size_t>(n)); }
 const float* opt(const Tensor& t) { return t.empty() ? nullptr : t.ptr(); }
 float* opt(Tensor& t) { return t.empty() ? nullptr : t.ptr(); }
-
-Tensor LayerWeights::*const kProjWeight[kNumProj] = {&LayerWeights::wq, &LayerWeights::wk,     &LayerWeights::wv,
-                                                      &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up,
-                                                      &LayerWeights::w_down};
-Tensor LayerWeights::*const kProjBias[kNumProj] = {&LayerWeights::bq, &LayerWeights::bk, &LayerWeights::bv,
-                                                    &LayerWeights::bo, nullptr, nullptr, nullptr};
+const float* opt(const Tensor* t) { return t ? opt(*t) : nullptr; }
+float* opt(Tensor* t) { return t ? opt(*t) : nullptr; }
 }  // namespace
 
 LlamaModel::LlamaModel(const ModelConfig& config) : config_(config), weights_(allocate_weights(config)) {
@@ -89,8 +85,8 @@ std::vector<float> LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) const 
 
 void LlamaModel::project(int64_t l, Proj p, const float* x, float* y, LayerActs& a) {
   const LayerWeights& lw = weights_.layers[l];
-  const Tensor& w = lw.*kProjWeight[int(p)];
-  const float* bias = kProjBias[int(p)] ? opt(lw.*kProjBias[int(p)]) : nullptr;
+  const Tensor& w = proj_weight(lw, p);
+  const float* bias = opt(proj_bias(lw, p));
   const int64_t n = batch_.batch * batch_.seq, out = w.dim(0), in = w.dim(1);
   linear_forward(y, x, w.ptr(), bias, n, in, out);
   const LoraAdapter* ad = adapter(l, p);
@@ -110,14 +106,14 @@ void LlamaModel::project(int64_t l, Proj p, const float* x, float* y, LayerActs&
 
 void LlamaModel::project_backward(int64_t l, Proj p, const float* dy, const float* x, float* dx, LayerActs& a) {
   const LayerWeights& lw = weights_.layers[l];
-  const Tensor& w = lw.*kProjWeight[int(p)];
+  const Tensor& w = proj_weight(lw, p);
   const int64_t n = batch_.batch * batch_.seq, out = w.dim(0), in = w.dim(1);
   float* dw = nullptr;
   float* db = nullptr;
   if (base_trainable()) {
     LayerWeights& gw = grads_.layers[l];
-    dw = (gw.*kProjWeight[int(p)]).ptr();
-    if (kProjBias[int(p)]) db = opt(gw.*kProjBias[int(p)]);
+    dw = proj_weight(gw, p).ptr();
+    db = opt(proj_bias(gw, p));
   }
   linear_backward(dx, dw, db, dy, x, w.ptr(), n, in, out);
   const LoraAdapter* ad = adapter(l, p);

@@ -13,29 +13,6 @@
 namespace tandem {
 
 namespace {
-constexpr const char* kNames[kNumProj] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-constexpr const char* kPaths[kNumProj] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                                          "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
-                                          "mlp.down_proj"};
-
-Tensor& base_weight(LayerWeights& l, Proj p) {
-  Tensor* w[kNumProj] = {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down};
-  return *w[int(p)];
-}
-
-// [out, in] of a projection, from the model config.
-std::pair<int64_t, int64_t> proj_shape(const ModelConfig& c, Proj p) {
-  const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
-  const int64_t f = c.intermediate_size;
-  switch (p) {
-    case Proj::kQ: return {q, d};
-    case Proj::kK: case Proj::kV: return {kv, d};
-    case Proj::kO: return {d, q};
-    case Proj::kGate: case Proj::kUp: return {f, d};
-    default: return {d, f};
-  }
-}
-
 template <typename W, typename Fn>
 void visit(W& w, Fn&& fn) {
   for (auto& layer : w.layers)
@@ -47,9 +24,6 @@ void visit(W& w, Fn&& fn) {
 }
 }  // namespace
 
-const char* proj_name(Proj p) { return kNames[int(p)]; }
-const char* proj_path(Proj p) { return kPaths[int(p)]; }
-
 bool LoraConfig::targets(Proj p) const {
   return std::find(target_modules.begin(), target_modules.end(), proj_name(p)) != target_modules.end();
 }
@@ -59,9 +33,12 @@ void LoraConfig::validate() const {
   TANDEM_CHECK(alpha > 0, "lora_alpha must be > 0, got ", alpha);
   TANDEM_CHECK(dropout >= 0 && dropout < 1, "lora_dropout must be in [0, 1), got ", dropout);
   TANDEM_CHECK(!target_modules.empty(), "lora_target_modules is empty");
-  for (const auto& m : target_modules)
-    TANDEM_CHECK(std::find(std::begin(kNames), std::end(kNames), m) != std::end(kNames), "lora_target_modules: '", m,
+  for (const auto& m : target_modules) {
+    bool known = false;
+    for (int p = 0; p < kNumProj; ++p) known |= m == proj_name(Proj(p));
+    TANDEM_CHECK(known, "lora_target_modules: '", m,
                  "' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+  }
 }
 
 LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config) {
@@ -73,7 +50,7 @@ LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config) {
     for (int p = 0; p < kNumProj; ++p) {
       if (!config.targets(Proj(p))) continue;
       const auto [out, in] = proj_shape(model, Proj(p));
-      const std::string prefix = "base_model.model.model.layers." + std::to_string(l) + "." + kPaths[p];
+      const std::string prefix = "base_model.model.model.layers." + std::to_string(l) + "." + proj_path(Proj(p));
       w.layers[l][p].a = Tensor(prefix + ".lora_A.weight", {config.r, in});
       w.layers[l][p].b = Tensor(prefix + ".lora_B.weight", {out, config.r});
     }
@@ -151,7 +128,7 @@ void merge_lora(ModelWeights& base, const LoraWeights& lora) {
     for (int p = 0; p < kNumProj; ++p) {
       const LoraAdapter& ad = lora.layers[l][p];
       if (!ad.active()) continue;
-      Tensor& w = base_weight(base.layers[l], Proj(p));
+      Tensor& w = proj_weight(base.layers[l], Proj(p));
       const int out = int(w.dim(0)), in = int(w.dim(1)), r = int(ad.a.dim(0));
       gemm(false, false, out, in, r, float(lora.config.scale()), ad.b.ptr(), r, ad.a.ptr(), in, 1.0f, w.ptr(), in);
     }

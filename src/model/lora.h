@@ -15,11 +15,6 @@
 
 namespace tandem {
 
-enum class Proj { kQ, kK, kV, kO, kGate, kUp, kDown };
-constexpr int kNumProj = 7;
-const char* proj_name(Proj p);  // "q_proj", ...
-const char* proj_path(Proj p);  // "self_attn.q_proj", ...
-
 struct LoraConfig {
   int64_t r = 16;
   double alpha = 32;

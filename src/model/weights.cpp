@@ -5,32 +5,62 @@
 
 namespace tandem {
 
-ModelWeights allocate_weights(const ModelConfig& c) {
+namespace {
+constexpr const char* kProjNames[kNumProj] = {"q_proj", "k_proj",    "v_proj",   "o_proj",
+                                              "gate_proj", "up_proj", "down_proj"};
+constexpr const char* kProjPaths[kNumProj] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                              "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                              "mlp.down_proj"};
+Tensor LayerWeights::*const kProjWeight[kNumProj] = {&LayerWeights::wq, &LayerWeights::wk,     &LayerWeights::wv,
+                                                      &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up,
+                                                      &LayerWeights::w_down};
+Tensor LayerWeights::*const kProjBias[kNumProj] = {&LayerWeights::bq, &LayerWeights::bk, &LayerWeights::bv,
+                                                    &LayerWeights::bo, nullptr, nullptr, nullptr};
+}  // namespace
+
+const char* proj_name(Proj p) { return kProjNames[int(p)]; }
+const char* proj_path(Proj p) { return kProjPaths[int(p)]; }
+
+std::pair<int64_t, int64_t> proj_shape(const ModelConfig& c, Proj p) {
   const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t f = c.intermediate_size;
+  switch (p) {
+    case Proj::kQ: return {q, d};
+    case Proj::kK: case Proj::kV: return {kv, d};
+    case Proj::kO: return {d, q};
+    case Proj::kGate: case Proj::kUp: return {f, d};
+    default: return {d, f};
+  }
+}
+
+Tensor& proj_weight(LayerWeights& l, Proj p) { return l.*kProjWeight[int(p)]; }
+const Tensor& proj_weight(const LayerWeights& l, Proj p) { return l.*kProjWeight[int(p)]; }
+Tensor* proj_bias(LayerWeights& l, Proj p) { return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr; }
+const Tensor* proj_bias(const LayerWeights& l, Proj p) {
+  return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr;
+}
+
+ModelWeights allocate_weights(const ModelConfig& c) {
+  const int64_t d = c.hidden_size;
   ModelWeights w;
   w.embed = Tensor("model.embed_tokens.weight", {c.vocab_size, d});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights l;
     l.input_norm = Tensor(p + "input_layernorm.weight", {d});
-    l.wq = Tensor(p + "self_attn.q_proj.weight", {q, d});
-    l.wk = Tensor(p + "self_attn.k_proj.weight", {kv, d});
-    l.wv = Tensor(p + "self_attn.v_proj.weight", {kv, d});
-    l.wo = Tensor(p + "self_attn.o_proj.weight", {d, q});
-    if (c.qkv_bias) {
-      l.bq = Tensor(p + "self_attn.q_proj.bias", {q});
-      l.bk = Tensor(p + "self_attn.k_proj.bias", {kv});
-      l.bv = Tensor(p + "self_attn.v_proj.bias", {kv});
+    for (int k = 0; k < kNumProj; ++k) {
+      const Proj proj = Proj(k);
+      const auto [out, in] = proj_shape(c, proj);
+      proj_weight(l, proj) = Tensor(p + proj_path(proj) + ".weight", {out, in});
+      const bool qkv = proj == Proj::kQ || proj == Proj::kK || proj == Proj::kV;
+      const bool biased = qkv ? c.qkv_bias : proj == Proj::kO && c.o_bias;
+      if (biased) *proj_bias(l, proj) = Tensor(p + proj_path(proj) + ".bias", {out});
     }
-    if (c.o_bias) l.bo = Tensor(p + "self_attn.o_proj.bias", {d});
     if (c.qk_norm) {
       l.q_norm = Tensor(p + "self_attn.q_norm.weight", {c.head_dim});
       l.k_norm = Tensor(p + "self_attn.k_norm.weight", {c.head_dim});
     }
     l.post_norm = Tensor(p + "post_attention_layernorm.weight", {d});
-    l.w_gate = Tensor(p + "mlp.gate_proj.weight", {c.intermediate_size, d});
-    l.w_up = Tensor(p + "mlp.up_proj.weight", {c.intermediate_size, d});
-    l.w_down = Tensor(p + "mlp.down_proj.weight", {d, c.intermediate_size});
     w.layers.push_back(std::move(l));
   }
   w.final_norm = Tensor("model.norm.weight", {d});

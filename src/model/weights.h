@@ -2,7 +2,9 @@
 // checkpoints, error messages and PyTorch references all speak the same language.
 // The same struct holds gradients (and optimizer moments): one layout, walked by for_each_tensor.
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -29,6 +31,19 @@ struct ModelWeights {
   const Tensor& output_matrix() const { return lm_head.empty() ? embed : lm_head; }
   Tensor& output_matrix() { return lm_head.empty() ? embed : lm_head; }
 };
+
+// The seven linear projections of a layer. One table maps each to its Hugging Face name, shape and tensors, so
+// allocation, the forward/backward passes, generation and LoRA all agree.
+enum class Proj { kQ, kK, kV, kO, kGate, kUp, kDown };
+constexpr int kNumProj = 7;
+const char* proj_name(Proj p);  // "q_proj", ...
+const char* proj_path(Proj p);  // "self_attn.q_proj", ...
+std::pair<int64_t, int64_t> proj_shape(const ModelConfig& c, Proj p);  // [out, in]
+Tensor& proj_weight(LayerWeights& l, Proj p);
+const Tensor& proj_weight(const LayerWeights& l, Proj p);
+// The bias tensor (empty when the config has none), or null for the MLP projections, which never have one.
+Tensor* proj_bias(LayerWeights& l, Proj p);
+const Tensor* proj_bias(const LayerWeights& l, Proj p);
 
 // Zero-filled tensors of the right names and shapes.
 ModelWeights allocate_weights(const ModelConfig& c);
