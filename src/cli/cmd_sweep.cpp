@@ -18,6 +18,7 @@
 #include "core/check.h"
 #include "eval/metrics.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 extern char** environ;
 
@@ -64,8 +65,6 @@ void run_child(const std::string& config, std::vector<std::string> overrides, co
   waitpid(pid, &status, 0);
   TANDEM_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep: run in ", dir, " failed; see ", log);
 }
-
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 nlohmann::json initial_eval(const std::string& dir) {
   std::ifstream in(dir + "/metrics.jsonl");
@@ -127,7 +126,7 @@ int cmd_sweep(int argc, char** argv) {
       extra.push_back("progress=false");
       run_child(config, extra, r.dir);
     }
-    r.summary = read_json(r.dir + "/summary.json");
+    r.summary = read_json_file(r.dir + "/summary.json");
     r.initial = initial_eval(r.dir);
     bar.update(++done, 0, r.method);
     return r;

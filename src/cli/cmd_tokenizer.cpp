@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/chat_template.h"
@@ -66,7 +67,7 @@ int cmd_chat_template(int argc, char** argv) {
                "usage: tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]");
   const ChatTemplate t = ChatTemplate::from_tokenizer_config(argv[0]);
   std::vector<ChatMessage> messages;
-  for (const auto& m : nlohmann::json::parse(read_file(argv[1])))
+  for (const auto& m : read_json_file(argv[1]))
     messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>(), std::nullopt});
   std::printf("%s", t.render(messages, argc == 3).c_str());
   return 0;

@@ -9,7 +9,7 @@
 
 #include "core/check.h"
 #include "eval/metrics.h"
-#include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace tandem {
 
@@ -232,7 +232,7 @@ std::string plot_svg(double lambda, const std::map<std::string, std::vector<std:
 }  // namespace
 
 std::string sweep_report_html(const std::string& sweep_dir, const std::string& title) {
-  const auto summary = nlohmann::json::parse(read_file(sweep_dir + "/summary.json"));
+  const auto summary = read_json_file(sweep_dir + "/summary.json");
   const double ideal_sft = summary["ideal"]["f_sft"], ideal_dpo = summary["ideal"]["f_dpo"];
   std::vector<Run> runs;
   std::ifstream in(sweep_dir + "/runs.jsonl");

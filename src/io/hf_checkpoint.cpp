@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 
 namespace tandem {
@@ -18,12 +19,7 @@ void load_weights(ModelWeights& weights, const std::string& model_dir) {
   std::map<std::string, std::string> where;
   const fs::path index = dir / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(index.string()));
-    } catch (const nlohmann::json::exception& e) {
-      fail(index.string(), ": not valid JSON: ", e.what());
-    }
+    const nlohmann::json j = read_json_file(index.string());
     TANDEM_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": missing weight_map");
     for (const auto& [name, file] : j["weight_map"].items()) where[name] = (dir / file.get<std::string>()).string();
   } else {

@@ -1,7 +1,7 @@
 #include "model/config.h"
 
 #include "core/check.h"
-#include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace tandem {
 
@@ -86,13 +86,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
 }
 
 ModelConfig ModelConfig::from_file(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": not valid JSON: ", e.what());
-  }
-  return from_json(j, path);
+  return from_json(read_json_file(path), path);
 }
 
 void ModelConfig::validate(const std::string& source) const {

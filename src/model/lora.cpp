@@ -8,6 +8,7 @@
 #include "core/blas.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 
 namespace tandem {
@@ -92,12 +93,7 @@ void save_peft_adapter(const LoraWeights& w, const std::string& dir, const std::
 
 LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model) {
   const std::string cfg_path = dir + "/adapter_config.json";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(cfg_path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(cfg_path, ": not valid JSON: ", e.what());
-  }
+  const nlohmann::json j = read_json_file(cfg_path);
   TANDEM_CHECK(j.value("peft_type", "") == "LORA", cfg_path, ": peft_type must be LORA");
   TANDEM_CHECK(!j.value("use_rslora", false) && !j.value("use_dora", false), cfg_path,
                ": rsLoRA and DoRA adapters are not supported");

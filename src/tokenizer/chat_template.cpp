@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
-#include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -106,12 +106,7 @@ ChatTemplate ChatTemplate::detect(const std::string& jinja, const std::string& b
 }
 
 ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": not valid JSON: ", e.what());
-  }
+  const nlohmann::json j = read_json_file(path);
   TANDEM_CHECK(j.contains("chat_template") && j["chat_template"].is_string(), path, ": no chat_template string");
   std::string bos;
   if (j.contains("bos_token") && j["bos_token"].is_string()) bos = j["bos_token"].get<std::string>();

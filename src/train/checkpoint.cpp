@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
 
@@ -36,12 +37,7 @@ void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& opt
 nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer,
                                const std::vector<ParamRef>& params) {
   TANDEM_CHECK(fs::is_directory(dir), "resume: ", dir, " is not a checkpoint folder");
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(read_file(dir + "/trainer_state.json"));
-  } catch (const nlohmann::json::exception& e) {
-    fail(dir, "/trainer_state.json: not valid JSON: ", e.what());
-  }
+  const nlohmann::json state = read_json_file(dir + "/trainer_state.json");
   load_model_state(dir, model);
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
   auto& m = optimizer.exp_avg();
