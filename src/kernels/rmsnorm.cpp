@@ -1,7 +1,6 @@
 #include "kernels/rmsnorm.h"
 
 #include <cmath>
-#include <vector>
 
 #include "kernels/parallel.h"
 
@@ -25,22 +24,24 @@ template <typename F>
 void rmsnorm_backward(F* dx, std::type_identity_t<F*> dweight, const F* dout, const F* x, const F* weight,
                       const F* rstd, int64_t rows, int64_t dim) {
   // With n = x * s (s = rstd): dL/dn = dout * w, and dL/dx = s * (dn - n * mean(dn * n)).
-  std::vector<F> unused;
-  if (!dweight) unused.assign(size_t(dim), F(0));  // frozen weight: accumulate into scratch
-  parallel_rows_reduce(rows, dim, dweight ? dweight : unused.data(), [&](int64_t r, F* dw) {
+  auto row = [&](int64_t r, F* dw) {
     const F* xr = x + r * dim;
     const F* gr = dout + r * dim;
     F* dxr = dx + r * dim;
     const F s = rstd[r];
     F dot = 0;
-    for (int64_t i = 0; i < dim; ++i) {
-      const F n = xr[i] * s;
-      dot += gr[i] * weight[i] * n;
-      dw[i] += gr[i] * n;
-    }
+    for (int64_t i = 0; i < dim; ++i) dot += gr[i] * weight[i] * (xr[i] * s);
+    if (dw)
+      for (int64_t i = 0; i < dim; ++i) dw[i] += gr[i] * (xr[i] * s);
     const F mean_dot = dot / F(dim);
     for (int64_t i = 0; i < dim; ++i) dxr[i] += s * (gr[i] * weight[i] - xr[i] * s * mean_dot);
-  });
+  };
+  if (dweight) {
+    parallel_rows_reduce(rows, dim, dweight, row);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) row(r, nullptr);  // frozen weight (LoRA): no weight gradient at all
 }
 
 template void rmsnorm_forward<float>(float*, float*, const float*, const float*, int64_t, int64_t, double);
