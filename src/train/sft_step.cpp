@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/check.h"
+#include "objectives/objectives.h"
 
 namespace tandem {
 
@@ -14,9 +15,7 @@ StepStats sft_train_step(LlamaModel& model, const Batch& batch, AdamW& optimizer
   const std::vector<float> dlogp(batch.num_sequences(), -1.0f / float(stats.tokens));
   model.zero_grads();
   const SequenceLogprobs out = model.forward_backward(batch, dlogp);
-  double total = 0;
-  for (double lp : out.logp) total += lp;
-  stats.loss = -total / double(stats.tokens);
+  stats.loss = sft_loss(out.logp, out.tokens).loss;
   TANDEM_CHECK(std::isfinite(stats.loss), "sft step: loss is ", stats.loss, " (diverged; lower the learning rate)");
   stats.grad_norm = grad_global_norm(params);
   TANDEM_CHECK(std::isfinite(stats.grad_norm), "sft step: gradient norm is ", stats.grad_norm);
