@@ -26,8 +26,8 @@ inline double max_relative_error(const float* got, const Tensor& want, const std
   double err = 0, scale = 1e-12;
   for (int64_t i = 0; i < want.numel(); ++i) {
     if (keep && !(*keep)[i]) continue;
-    err = std::max(err, std::abs(double(got[i]) - double(want.data[i])));
-    scale = std::max(scale, std::abs(double(want.data[i])));
+    err = std::max(err, std::abs(double(got[i]) - double(want.ptr()[i])));
+    scale = std::max(scale, std::abs(double(want.ptr()[i])));
   }
   return err / scale;
 }

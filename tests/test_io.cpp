@@ -35,18 +35,18 @@ void expect_error(Fn&& fn, std::initializer_list<std::string> needles) {
 TEST(Safetensors, RoundTripFp32AndBf16) {
   const fs::path dir = temp_dir("st");
   Tensor a("a.weight", {2, 3}), b("b", {4});
-  for (int i = 0; i < 6; ++i) a.data[i] = 0.1f * float(i) - 0.2f;
-  b.data = {1.0f, -2.5f, 3.140625f, 65504.0f};
+  for (int i = 0; i < 6; ++i) a.ptr()[i] = 0.1f * float(i) - 0.2f;
+  b.assign({1.0f, -2.5f, 3.140625f, 65504.0f});
   save_safetensors((dir / "x.safetensors").string(), {&a, &b}, {{"format", "pt"}});
   const SafetensorsFile f((dir / "x.safetensors").string());
-  EXPECT_EQ(f.load("a.weight").data, a.data);
+  EXPECT_EQ(f.load("a.weight").to_floats(), a.to_floats());
   EXPECT_EQ(f.load("b").shape, Shape{4});
   EXPECT_EQ(f.metadata().at("format"), "pt");
 
   save_safetensors((dir / "y.safetensors").string(), {&b}, {}, /*bf16=*/true);
   const SafetensorsFile g((dir / "y.safetensors").string());
   EXPECT_EQ(g.entry("b").dtype, Dtype::BF16);
-  EXPECT_EQ(g.load("b").data, (std::vector<float>{1.0f, -2.5f, 3.140625f, 65536.0f}));  // bf16 rounding
+  EXPECT_EQ(g.load("b").to_floats(), (std::vector<float>{1.0f, -2.5f, 3.140625f, 65536.0f}));  // bf16 rounding
   EXPECT_FALSE(fs::exists(dir / "y.safetensors.tmp"));
 }
 
@@ -96,8 +96,8 @@ TEST(HfCheckpoint, SaveLoadRoundTripAndShapeErrorsNameTheTensor) {
   save_model(model, dir.string());
   auto loaded = load_model(dir.string());
   EXPECT_EQ(loaded->config().qkv_bias, true);
-  EXPECT_EQ(loaded->weights().layers[0].bq.data, model.weights().layers[0].bq.data);
-  EXPECT_EQ(loaded->weights().embed.data, model.weights().embed.data);
+  EXPECT_EQ(loaded->weights().layers[0].bq.to_floats(), model.weights().layers[0].bq.to_floats());
+  EXPECT_EQ(loaded->weights().embed.to_floats(), model.weights().embed.to_floats());
 
   // A config that disagrees with the weights: the error names the tensor and both shapes.
   ModelConfig wrong = small_config();

@@ -58,14 +58,14 @@ TEST(Lora, MatchesPyTorchThroughPeftFiles) {
   for (int64_t b = 0; b < batch.batch; ++b)
     for (int64_t i = 0; i < batch.lengths[b] * V; ++i) {
       got_real.push_back(logits[b * batch.seq * V + i]);
-      want_real.push_back(want.data[b * batch.seq * V + i]);
+      want_real.push_back(want.ptr()[b * batch.seq * V + i]);
     }
   Tensor want_t("logits", {int64_t(want_real.size())});
-  want_t.data = want_real;
+  want_t.assign(want_real);
   EXPECT_LE(max_relative_error(got_real.data(), want_t), 1e-5);
 
   const Tensor coef_t = e.load("coef");
-  const std::vector<float> coef(coef_t.data.begin(), coef_t.data.end());
+  const std::vector<float> coef = coef_t.to_floats();
   for (bool recompute : {false, true}) {
     model->set_recompute(recompute);
     model->zero_grads();
@@ -106,7 +106,7 @@ TEST(Lora, PeftFilesRoundTrip) {
   cfg.target_modules = {"k_proj", "up_proj"};
   Rng rng(4);
   model->enable_lora(cfg, rng);
-  for (auto& t : model->trainable_params()) t.value->data[0] = 0.25f;  // B must not stay all-zero
+  for (auto& t : model->trainable_params()) t.value->ptr()[0] = 0.25f;  // B must not stay all-zero
   const std::string dir = (std::filesystem::temp_directory_path() / "tandem_peft").string();
   save_peft_adapter(model->lora(), dir, "some/base");
   const auto j = nlohmann::json::parse(read_file(dir + "/adapter_config.json"));
@@ -117,8 +117,8 @@ TEST(Lora, PeftFilesRoundTrip) {
   EXPECT_TRUE(f.has("base_model.model.model.layers.1.mlp.up_proj.lora_B.weight"));
   const LoraWeights loaded = load_peft_adapter(dir, model->config());
   std::vector<std::vector<float>> a, b;
-  for_each_tensor(model->lora(), [&](const Tensor& t) { a.push_back(t.data); });
-  for_each_tensor(loaded, [&](const Tensor& t) { b.push_back(t.data); });
+  for_each_tensor(model->lora(), [&](const Tensor& t) { a.push_back(t.to_floats()); });
+  for_each_tensor(loaded, [&](const Tensor& t) { b.push_back(t.to_floats()); });
   EXPECT_EQ(a, b);
 }
 
@@ -131,7 +131,7 @@ TEST(Lora, DropoutMasksAreReproducibleAndBackpropagateCorrectly) {
   Rng rng(9);
   model->enable_lora(cfg, rng);
   for (auto& p : model->trainable_params())
-    for (auto& v : p.value->data) v = float(rng.normal() * 0.2);  // non-zero B
+    for (int64_t i = 0; i < p.value->numel(); ++i) p.value->ptr()[i] = float(rng.normal() * 0.2);  // non-zero B
   const SafetensorsFile e(kDir + "/expected.safetensors");
   const Batch batch = reference_batch(e);
   const std::vector<float> coef = {1.0f, -0.5f, 0.75f};
@@ -158,14 +158,14 @@ TEST(Lora, DropoutMasksAreReproducibleAndBackpropagateCorrectly) {
   const auto params = model->trainable_params();
   for (const ParamRef& p : {params[0], params[1], params[3]}) {
     for (int64_t i : {int64_t(0), p.value->numel() / 2}) {
-      const float saved = p.value->data[i];
-      p.value->data[i] = saved + 1e-2f;
+      const float saved = p.value->ptr()[i];
+      p.value->ptr()[i] = saved + 1e-2f;
       const double up = loss_at(7);
-      p.value->data[i] = saved - 1e-2f;
+      p.value->ptr()[i] = saved - 1e-2f;
       const double down = loss_at(7);
-      p.value->data[i] = saved;
+      p.value->ptr()[i] = saved;
       const double numeric = (up - down) / 2e-2;
-      EXPECT_NEAR(p.grad->data[i], numeric, 2e-2 * std::max(1.0, std::abs(numeric))) << p.value->name << "[" << i << "]";
+      EXPECT_NEAR(p.grad->ptr()[i], numeric, 2e-2 * std::max(1.0, std::abs(numeric))) << p.value->name << "[" << i << "]";
     }
   }
 }

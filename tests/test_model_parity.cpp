@@ -45,7 +45,7 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
       std::fill_n(real.begin() + (b * batch.seq + t) * V, V, 1);
   EXPECT_LE(max_relative_error(logits.data(), expected.load("logits"), &real), kTol) << "logits";
 
-  const std::vector<float> coef_d = expected.load("coef").data;
+  const std::vector<float> coef_d = expected.load("coef").to_floats();
   const std::vector<float> coef(coef_d.begin(), coef_d.end());
 
   // Three ways to the same gradient: forward+backward, the fused one-pass path with a small LM-head chunk,
@@ -65,7 +65,7 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
     EXPECT_LE(max_relative_error(out.token_logp.data(), expected.load("token_logp")), kTol) << "token_logp";
     const Tensor seq = expected.load("seq_logp");
     for (int64_t b = 0; b < batch.batch; ++b) {
-      EXPECT_NEAR(out.logp[b], seq.data[b], kTol * std::abs(seq.data[b])) << "seq_logp[" << b << "]";
+      EXPECT_NEAR(out.logp[b], seq.ptr()[b], kTol * std::abs(seq.ptr()[b])) << "seq_logp[" << b << "]";
       int64_t scored = 0;
       for (int64_t t = 1; t < batch.seq; ++t) scored += batch.loss_mask[b * batch.seq + t];
       EXPECT_EQ(out.tokens[b], scored);

@@ -23,28 +23,28 @@ TEST(AdamW, MatchesTorchWithClippingAndDecayGroups) {
   AdamW opt2({0.9, 0.95, 1e-8, 0.1});
   const Tensor lrs = ref.load("lrs"), norms = ref.load("norms");
   for (int s = 0; s < 5; ++s) {
-    ga.data = ref.load("ga" + std::to_string(s)).data;
-    gb.data = ref.load("gb" + std::to_string(s)).data;
+    ga.assign(ref.load("ga" + std::to_string(s)).to_floats());
+    gb.assign(ref.load("gb" + std::to_string(s)).to_floats());
     const double raw_norm = grad_global_norm(params);
-    opt2.step(params2, lrs.data[s], clip_coefficient(raw_norm, 1.0));
+    opt2.step(params2, lrs.ptr()[s], clip_coefficient(raw_norm, 1.0));
     const double norm = clip_grad_norm(params, 1.0);
-    EXPECT_NEAR(norm, norms.data[s], 1e-5 * norms.data[s]) << "step " << s;
-    opt.step(params, lrs.data[s]);
+    EXPECT_NEAR(norm, norms.ptr()[s], 1e-5 * norms.ptr()[s]) << "step " << s;
+    opt.step(params, lrs.ptr()[s]);
   }
   EXPECT_EQ(opt.steps(), 5);
   const Tensor want_a = ref.load("a"), want_b = ref.load("b");
-  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a.data[i], want_a.data[i], 1e-6) << "a[" << i << "]";
-  for (int64_t i = 0; i < b.numel(); ++i) EXPECT_NEAR(b.data[i], want_b.data[i], 1e-6) << "b[" << i << "]";
-  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a2.data[i], want_a.data[i], 1e-6) << "fused a[" << i << "]";
-  for (int64_t i = 0; i < b.numel(); ++i) EXPECT_NEAR(b2.data[i], want_b.data[i], 1e-6) << "fused b[" << i << "]";
+  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a.ptr()[i], want_a.ptr()[i], 1e-6) << "a[" << i << "]";
+  for (int64_t i = 0; i < b.numel(); ++i) EXPECT_NEAR(b.ptr()[i], want_b.ptr()[i], 1e-6) << "b[" << i << "]";
+  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a2.ptr()[i], want_a.ptr()[i], 1e-6) << "fused a[" << i << "]";
+  for (int64_t i = 0; i < b.numel(); ++i) EXPECT_NEAR(b2.ptr()[i], want_b.ptr()[i], 1e-6) << "fused b[" << i << "]";
 }
 
 TEST(ClipGradNorm, LeavesSmallGradientsAlone) {
   Tensor p("p", {3}), g("g", {3});
-  g.data = {0.3f, 0.4f, 0.0f};
+  g.assign({0.3f, 0.4f, 0.0f});
   const double norm = clip_grad_norm({{&p, &g, true}}, 1.0);
   EXPECT_NEAR(norm, 0.5, 1e-7);
-  EXPECT_FLOAT_EQ(g.data[0], 0.3f);
+  EXPECT_FLOAT_EQ(g.ptr()[0], 0.3f);
 }
 
 TEST(LrSchedule, WarmupThenCosineAndLinear) {

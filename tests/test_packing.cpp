@@ -27,7 +27,9 @@ double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
 
 std::vector<double> flat_grads(LlamaModel& m) {
   std::vector<double> g;
-  for_each_tensor(m.grads(), [&](const Tensor& t) { g.insert(g.end(), t.data.begin(), t.data.end()); });
+  for_each_tensor(m.grads(), [&](const Tensor& t) { const std::vector<float> v = t.to_floats();
+    g.insert(g.end(), v.begin(), v.end());
+  });
   return g;
 }
 

@@ -12,7 +12,7 @@
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
 #include "tokenizer/bpe_trainer.h"
-#include "tokenizer/tokenizer_dir.h"
+#include "data/tokenizer_dir.h"
 #include "train/trainer.h"
 
 namespace tandem {

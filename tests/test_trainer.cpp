@@ -77,7 +77,7 @@ void expect_exact_resume(const std::string& name, const std::string& base) {
                                ? "/checkpoint-12/adapter_model.safetensors"
                                : "/checkpoint-12/model.safetensors";
   const SafetensorsFile a(straight_dir + file), b(resumed_dir + file);
-  for (const auto& n : a.names()) EXPECT_EQ(a.load(n).data, b.load(n).data) << n;
+  for (const auto& n : a.names()) EXPECT_EQ(a.load(n).to_floats(), b.load(n).to_floats()) << n;
 }
 
 class Resume : public ::testing::TestWithParam<std::string> {};
@@ -93,10 +93,10 @@ TEST(Trainer, LoraTrainsOnlyAdaptersResumesExactlyAndExportsMerged) {
 
   const std::string base = make_task("lora") + lora;
   Trainer t(TrainConfig::from_toml_string(base, {"save_merged_model=true", "max_steps=20"}));
-  const std::vector<float> embed_before = t.model().weights().embed.data;
+  const std::vector<float> embed_before = t.model().weights().embed.to_floats();
   EXPECT_NEAR(t.evaluate().f_dpo, std::log(2.0), 1e-5);  // B = 0: the adapted model is the reference
   const EvalResult final_eval = t.train();
-  EXPECT_EQ(t.model().weights().embed.data, embed_before);  // the base is frozen
+  EXPECT_EQ(t.model().weights().embed.to_floats(), embed_before);  // the base is frozen
   EXPECT_LT(final_eval.f_sft + final_eval.f_dpo, 3.85 + std::log(2.0));  // the adapters learned something
   const std::string out = fs::temp_directory_path() / "tandem_trainer_lora/run";
   EXPECT_TRUE(fs::exists(out + "/checkpoint-20/adapter_config.json"));

@@ -9,7 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/progress.h"
+#include "core/progress.h"
 #include "io/hf_checkpoint.h"
 #include "optim/schedule.h"
 #include "train/sft_step.h"

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/progress.h"
+#include "core/progress.h"
 #include "core/check.h"
 #include "eval/metrics.h"
 #include "io/atomic_file.h"

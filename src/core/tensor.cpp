@@ -1,10 +1,48 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 
+#include "core/bf16.h"
 #include "core/check.h"
 
 namespace tandem {
+
+const char* dtype_str(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kBF16: return "bf16";
+    case DType::kF64: return "f64";
+    case DType::kI32: return "i32";
+  }
+  return "?";
+}
+
+const char* device_str(Device d) { return d == Device::kCpu ? "cpu" : "cuda"; }
+
+namespace {
+class HostAllocator final : public Allocator {
+ public:
+  Device device() const override { return Device::kCpu; }
+  void* alloc(size_t bytes) override {
+    void* p = ::operator new(bytes, std::align_val_t(64), std::nothrow);
+    TANDEM_CHECK(p, "out of host memory allocating ", bytes, " bytes");
+    std::memset(p, 0, bytes);
+    return p;
+  }
+  void free(void* p) override { ::operator delete(p, std::align_val_t(64)); }
+  void copy(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void fill_zero(void* p, size_t n) override { std::memset(p, 0, n); }
+};
+}  // namespace
+
+Allocator& host_allocator() {
+  static HostAllocator a;
+  return a;
+}
 
 std::string shape_str(const Shape& shape) {
   std::string s = "[";
@@ -21,8 +59,47 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
-Tensor::Tensor(std::string name_, Shape shape_)
-    : name(std::move(name_)), shape(std::move(shape_)), data(static_cast<size_t>(shape_numel(shape)), 0.0f) {}
+Tensor::Tensor(std::string name_, Shape shape_, DType dtype, Allocator* alloc)
+    : name(std::move(name_)), shape(std::move(shape_)), dtype_(dtype), numel_(shape_numel(shape)) {
+  alloc_ = alloc ? alloc : &host_allocator();
+  if (numel_ > 0) data_ = alloc_->alloc(size_t(bytes()));
+}
+
+Tensor::Tensor(const Tensor& o) : name(o.name), shape(o.shape), dtype_(o.dtype_), alloc_(o.alloc_), numel_(o.numel_) {
+  if (numel_ > 0) {
+    data_ = alloc_->alloc(size_t(bytes()));
+    alloc_->copy(data_, o.data_, size_t(bytes()));
+  }
+}
+
+Tensor& Tensor::operator=(const Tensor& o) {
+  if (this != &o) *this = Tensor(o);
+  return *this;
+}
+
+Tensor::Tensor(Tensor&& o) noexcept
+    : name(std::move(o.name)), shape(std::move(o.shape)), dtype_(o.dtype_), alloc_(o.alloc_), data_(o.data_),
+      numel_(o.numel_) {
+  o.data_ = nullptr;
+  o.numel_ = 0;
+}
+
+Tensor& Tensor::operator=(Tensor&& o) noexcept {
+  if (this == &o) return *this;
+  release();
+  name = std::move(o.name), shape = std::move(o.shape);
+  dtype_ = o.dtype_, alloc_ = o.alloc_, data_ = o.data_, numel_ = o.numel_;
+  o.data_ = nullptr;
+  o.numel_ = 0;
+  return *this;
+}
+
+Tensor::~Tensor() { release(); }
+
+void Tensor::release() {
+  if (data_) alloc_->free(data_);
+  data_ = nullptr;
+}
 
 int64_t Tensor::dim(int i) const {
   const int n = static_cast<int>(shape.size());
@@ -31,11 +108,98 @@ int64_t Tensor::dim(int i) const {
   return shape[j];
 }
 
-void Tensor::zero() { std::fill(data.begin(), data.end(), 0.0f); }
+void Tensor::zero() {
+  if (data_) alloc_->fill_zero(data_, size_t(bytes()));
+}
+
+void Tensor::check_host(DType want) const {
+  TANDEM_CHECK(dtype_ == want && device() == Device::kCpu, "tensor ", name, ": is ", dtype_str(dtype_), " on ",
+               device_str(device()), ", expected ", dtype_str(want), " on cpu");
+}
+
+template <typename T>
+T* Tensor::data() {
+  check_host(dtype_of<T>());
+  return static_cast<T*>(data_);
+}
+template <typename T>
+const T* Tensor::data() const {
+  check_host(dtype_of<T>());
+  return static_cast<const T*>(data_);
+}
+template float* Tensor::data<float>();
+template const float* Tensor::data<float>() const;
+template double* Tensor::data<double>();
+template const double* Tensor::data<double>() const;
+template int32_t* Tensor::data<int32_t>();
+template const int32_t* Tensor::data<int32_t>() const;
+
+std::vector<float> Tensor::to_floats() const {
+  std::vector<unsigned char> host(static_cast<size_t>(bytes()));
+  if (numel_ > 0) alloc_->download(host.data(), data_, host.size());
+  std::vector<float> out(static_cast<size_t>(numel_));
+  for (int64_t i = 0; i < numel_; ++i) {
+    const unsigned char* p = host.data() + i * dtype_bytes(dtype_);
+    switch (dtype_) {
+      case DType::kF32: std::memcpy(&out[i], p, 4); break;
+      case DType::kBF16: { bf16 v; std::memcpy(&v.bits, p, 2); out[i] = to_float(v); break; }
+      case DType::kF64: { double v; std::memcpy(&v, p, 8); out[i] = float(v); break; }
+      case DType::kI32: { int32_t v; std::memcpy(&v, p, 4); out[i] = float(v); break; }
+    }
+  }
+  return out;
+}
+
+void Tensor::assign(const std::vector<float>& values) {
+  TANDEM_CHECK(int64_t(values.size()) == numel_, "tensor ", name, ": assigning ", values.size(),
+               " values to shape ", shape_str(shape));
+  std::vector<unsigned char> host(static_cast<size_t>(bytes()));
+  for (int64_t i = 0; i < numel_; ++i) {
+    unsigned char* p = host.data() + i * dtype_bytes(dtype_);
+    const float v = values[size_t(i)];
+    switch (dtype_) {
+      case DType::kF32: std::memcpy(p, &v, 4); break;
+      case DType::kBF16: { const bf16 b = to_bf16(v); std::memcpy(p, &b.bits, 2); break; }
+      case DType::kF64: { const double d = v; std::memcpy(p, &d, 8); break; }
+      case DType::kI32: { const int32_t k = int32_t(v); std::memcpy(p, &k, 4); break; }
+    }
+  }
+  if (numel_ > 0) alloc_->upload(data_, host.data(), host.size());
+}
+
+void Tensor::take_values(Tensor&& src) {
+  TANDEM_CHECK(src.shape == shape, "tensor ", name, ": expected shape ", shape_str(shape), ", got ",
+               shape_str(src.shape));
+  Allocator* mine = alloc_ ? alloc_ : &host_allocator();
+  if (src.dtype_ == dtype_ && src.device() == Device::kCpu && mine->device() == Device::kCpu) {
+    std::string keep = std::move(name);  // host memory of any CPU allocator: adopt it, no copy
+    *this = std::move(src);
+    name = std::move(keep);
+    return;
+  }
+  Tensor converted = src.to(dtype_, mine);
+  std::swap(data_, converted.data_);
+}
+
+Tensor Tensor::to(DType dtype, Allocator* alloc) const {
+  Tensor out(name, shape, dtype, alloc);
+  if (dtype == dtype_ && out.alloc_ == alloc_) {
+    if (numel_ > 0) alloc_->copy(out.data_, data_, size_t(bytes()));
+  } else if (dtype == dtype_ && device() == Device::kCpu) {
+    if (numel_ > 0) out.alloc_->upload(out.data_, data_, size_t(bytes()));
+  } else {
+    out.assign(to_floats());  // f64 values pass through f32 here: conversions are for storage, not references
+  }
+  return out;
+}
 
 void Tensor::expect_shape(const Shape& expected) const {
   TANDEM_CHECK(shape == expected, "tensor ", name, ": expected shape ", shape_str(expected), ", got ",
                shape_str(shape));
+}
+
+void Tensor::expect_dtype(DType expected) const {
+  TANDEM_CHECK(dtype_ == expected, "tensor ", name, ": expected ", dtype_str(expected), ", got ", dtype_str(dtype_));
 }
 
 }  // namespace tandem

@@ -38,7 +38,7 @@ void load_weights(ModelWeights& weights, const std::string& model_dir) {
     Tensor loaded = file->load(t.name);
     TANDEM_CHECK(loaded.shape == t.shape, it->second, ": tensor ", t.name, " has shape ", shape_str(loaded.shape),
                  ", the config expects ", shape_str(t.shape));
-    t.data = std::move(loaded.data);
+    t.take_values(std::move(loaded));
   });
 }
 

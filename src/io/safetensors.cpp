@@ -213,13 +213,14 @@ void save_safetensors(const std::string& path, const std::vector<const Tensor*>&
   char* dst = out.data() + 8 + head.size();
   for (const Tensor* t : tensors) {
     if (bf16) {
-      for (float v : t->data) {
+      for (float v : t->to_floats()) {
         const uint16_t b = float_to_bf16(v);
         std::memcpy(dst, &b, 2);
         dst += 2;
       }
     } else {
-      std::memcpy(dst, t->ptr(), t->numel() * 4);
+      const std::vector<float> values = t->to_floats();  // device tensors are downloaded
+      std::memcpy(dst, values.data(), values.size() * 4);
       dst += t->numel() * 4;
     }
   }

@@ -57,7 +57,7 @@ RopeTable rope_table(int64_t positions, int64_t head_dim, double theta, const Ro
 namespace {
 // sign = +1 rotates forward, -1 rotates back (the transpose).
 template <typename F>
-void rotate(F* x, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, F sign,
+void rotate(F* x, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, F sign,
             const int32_t* positions) {
   TANDEM_CHECK(table.positions >= seq && table.half * 2 == head_dim, "rope: table for ", table.positions,
                " positions x ", table.half * 2, " dims cannot serve seq ", seq, " x head_dim ", head_dim);
@@ -66,8 +66,8 @@ void rotate(F* x, const RopeTable& table, int64_t batch, int64_t seq, int64_t he
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t t = 0; t < seq; ++t) {
       const int64_t pos = positions ? positions[b * seq + t] : t;
-      const float* c = table.cos.data() + pos * half;
-      const float* s = table.sin.data() + pos * half;
+      const float* c = table.cos + pos * half;
+      const float* s = table.sin + pos * half;
       for (int64_t h = 0; h < heads; ++h) {
         F* v = x + ((b * seq + t) * heads + h) * head_dim;
         for (int64_t i = 0; i < half; ++i) {
@@ -82,20 +82,20 @@ void rotate(F* x, const RopeTable& table, int64_t batch, int64_t seq, int64_t he
 }  // namespace
 
 template <typename F>
-void rope_forward(F* x, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+void rope_forward(F* x, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                   const int32_t* positions) {
   rotate(x, table, batch, seq, heads, head_dim, F(1), positions);
 }
 
 template <typename F>
-void rope_backward(F* dx, const RopeTable& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+void rope_backward(F* dx, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                    const int32_t* positions) {
   rotate(dx, table, batch, seq, heads, head_dim, F(-1), positions);
 }
 
-template void rope_forward<float>(float*, const RopeTable&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
-template void rope_forward<double>(double*, const RopeTable&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
-template void rope_backward<float>(float*, const RopeTable&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
-template void rope_backward<double>(double*, const RopeTable&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
+template void rope_forward<float>(float*, const RopeView&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
+template void rope_forward<double>(double*, const RopeView&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
+template void rope_backward<float>(float*, const RopeView&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
+template void rope_backward<double>(double*, const RopeView&, int64_t, int64_t, int64_t, int64_t, const int32_t*);
 
 }  // namespace tandem

@@ -5,111 +5,99 @@
 #include <numeric>
 
 #include "core/check.h"
-#include "kernels/embedding.h"
-#include "kernels/linear.h"
-#include "kernels/lora.h"
-#include "kernels/rmsnorm.h"
-#include "kernels/swiglu.h"
+#include "kernels/rope.h"
 
 namespace tandem {
 
 KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
-    : model_(model), max_positions_(max_positions) {
+    : model_(model), backend_(model.backend()), max_positions_(max_positions) {
   const ModelConfig& c = model.config();
   TANDEM_CHECK(c.sliding_window <= 0 || max_positions <= c.sliding_window, "generation: ", max_positions,
                " positions exceed the sliding_window ", c.sliding_window);
-  rope_ = rope_table(max_positions, c.head_dim, c.rope_theta, c.rope_scaling);
-  k_cache_.assign(c.num_hidden_layers, std::vector<float>(max_positions * c.num_key_value_heads * c.head_dim));
-  v_cache_ = k_cache_;
-}
-
-void KvDecoder::project(int64_t l, Proj p, const float* x, float* y, int64_t n) {
-  const LayerWeights& lw = model_.weights().layers[l];
-  const Tensor& w = proj_weight(lw, p);
-  const Tensor* bias = proj_bias(lw, p);
-  const int64_t out = w.dim(0), in = w.dim(1);
-  linear_forward(y, x, w.ptr(), bias && !bias->empty() ? bias->ptr() : nullptr, n, in, out);
-  if (const LoraAdapter* ad = model_.adapter(l, p)) {
-    const auto& lc = model_.lora().config;
-    lora_scratch_.resize(size_t(n * lc.r));
-    lora_forward(y, lora_scratch_.data(), x, ad->a.ptr(), ad->b.ptr(), LoraShape{n, in, out, lc.r, lc.scale()});
+  const RopeTable rope = rope_table(max_positions, c.head_dim, c.rope_theta, c.rope_scaling);
+  rope_cos_ = Tensor("rope_cos", {rope.positions, rope.half}, DType::kF32, &backend_);
+  rope_sin_ = Tensor("rope_sin", {rope.positions, rope.half}, DType::kF32, &backend_);
+  rope_cos_.assign(rope.cos);
+  rope_sin_.assign(rope.sin);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const Shape shape{max_positions, c.num_key_value_heads * c.head_dim};
+    k_cache_.emplace_back("k_cache", shape, DType::kF32, &backend_);
+    v_cache_.emplace_back("v_cache", shape, DType::kF32, &backend_);
   }
 }
 
+Tensor& KvDecoder::buffer(Tensor& t, const char* name, const Shape& shape) {
+  if (t.shape != shape) t = Tensor(name, shape, DType::kF32, &backend_);
+  return t;
+}
+
+void KvDecoder::project(int64_t l, Proj p, const Tensor& x, Tensor& y, int64_t n) {
+  const LayerWeights& lw = model_.weights().layers[l];
+  const Tensor* bias = proj_bias(lw, p);
+  backend_.linear_forward(y, x, proj_weight(lw, p), bias && !bias->empty() ? bias : nullptr, n);
+  if (const LoraAdapter* ad = model_.adapter(l, p)) {
+    const auto& lc = model_.lora().config;
+    backend_.lora_forward(y, buffer(lora_h_, "lora_h", {n, lc.r}), x, ad->a, ad->b, n, lc.scale());
+  }
+}
+
+// The layer of LlamaModel::layer_forward, for n new rows of one sequence whose keys and values are cached.
 std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
   const int64_t n = int64_t(tokens.size()), d = c.hidden_size, D = c.head_dim;
-  const int64_t H = c.num_attention_heads, G = c.num_key_value_heads, F = c.intermediate_size, group = H / G;
+  const int64_t H = c.num_attention_heads, G = c.num_key_value_heads, F = c.intermediate_size;
   TANDEM_CHECK(length_ + n <= max_positions_, "generation: ", length_ + n, " positions exceed the cache of ",
                max_positions_);
   for (int32_t t : tokens)
     TANDEM_CHECK(t >= 0 && t < c.vocab_size, "generation: token id ", t, " outside the vocabulary");
 
-  // The RoPE rows of the new positions, as a table rope_forward can index from 0.
-  RopeTable rope;
-  rope.positions = n;
-  rope.half = rope_.half;
-  rope.cos.assign(rope_.cos.begin() + length_ * rope_.half, rope_.cos.begin() + (length_ + n) * rope_.half);
-  rope.sin.assign(rope_.sin.begin() + length_ * rope_.half, rope_.sin.begin() + (length_ + n) * rope_.half);
-
-  std::vector<float> x(n * d), h(n * d), rstd(n * std::max(H, G)), q(n * H * D), k(n * G * D), v(n * G * D);
-  std::vector<float> att(n * H * D), o(n * d), gate(n * F), up(n * F), act(n * F), scores(length_ + n);
-  embedding_forward(x.data(), tokens.data(), w.embed.ptr(), n, d);
-  const float scale = 1.0f / std::sqrt(float(D));
+  std::vector<int32_t> positions(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) positions[size_t(i)] = int32_t(length_ + i);
+  auto ints = [&](Tensor& t, const char* name, const std::vector<int32_t>& v) {
+    if (t.numel() != n) t = Tensor(name, {n}, DType::kI32, &backend_);
+    backend_.upload(t.raw(), v.data(), v.size() * sizeof(int32_t));
+  };
+  ints(ids_, "tokens", tokens);
+  ints(pos_, "positions", positions);
+  Tensor &x = buffer(x_, "x", {n, d}), &h = buffer(h_, "h", {n, d}), &o = buffer(o_, "o", {n, d});
+  Tensor &q = buffer(q_, "q", {n, H * D}), &k = buffer(k_, "k", {n, G * D}), &v = buffer(v_, "v", {n, G * D});
+  Tensor &att = buffer(att_, "att", {n, H * D}), &gate = buffer(gate_, "gate", {n, F});
+  Tensor &up = buffer(up_, "up", {n, F}), &act = buffer(act_, "act", {n, F});
+  backend_.embedding_forward(x, ids_, w.embed);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
-    rmsnorm_forward(h.data(), rstd.data(), x.data(), lw.input_norm.ptr(), n, d, c.rms_norm_eps);
-    project(l, Proj::kQ, h.data(), q.data(), n);
-    project(l, Proj::kK, h.data(), k.data(), n);
-    project(l, Proj::kV, h.data(), v.data(), n);
+    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.input_norm, n, c.rms_norm_eps);
     if (c.qk_norm) {
-      std::vector<float> tmp = q;
-      rmsnorm_forward(q.data(), rstd.data(), tmp.data(), lw.q_norm.ptr(), n * H, D, c.rms_norm_eps);
-      tmp = k;
-      rmsnorm_forward(k.data(), rstd.data(), tmp.data(), lw.k_norm.ptr(), n * G, D, c.rms_norm_eps);
+      Tensor &q_pre = buffer(q_pre_, "q_pre", {n, H * D}), &k_pre = buffer(k_pre_, "k_pre", {n, G * D});
+      project(l, Proj::kQ, h, q_pre, n);
+      project(l, Proj::kK, h, k_pre, n);
+      backend_.rmsnorm_forward(q, buffer(rstd_, "rstd", {n * H}), q_pre, lw.q_norm, n * H, c.rms_norm_eps);
+      backend_.rmsnorm_forward(k, buffer(rstd_, "rstd", {n * G}), k_pre, lw.k_norm, n * G, c.rms_norm_eps);
+    } else {
+      project(l, Proj::kQ, h, q, n);
+      project(l, Proj::kK, h, k, n);
     }
-    rope_forward(q.data(), rope, 1, n, H, D);
-    rope_forward(k.data(), rope, 1, n, G, D);
-    std::copy(k.begin(), k.end(), k_cache_[l].begin() + length_ * G * D);
-    std::copy(v.begin(), v.end(), v_cache_[l].begin() + length_ * G * D);
-    // Causal attention of each new row over the cache (its own position included).
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t hh = 0; hh < H; ++hh) {
-        const int64_t g = hh / group, last = length_ + i;
-        const float* qi = q.data() + (i * H + hh) * D;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j <= last; ++j) {
-          const float* kj = k_cache_[l].data() + (j * G + g) * D;
-          float s = 0;
-          for (int64_t e = 0; e < D; ++e) s += qi[e] * kj[e];
-          scores[j] = s * scale;
-          mx = std::max(mx, scores[j]);
-        }
-        float sum = 0;
-        for (int64_t j = 0; j <= last; ++j) sum += (scores[j] = std::exp(scores[j] - mx));
-        float* oi = att.data() + (i * H + hh) * D;
-        std::fill(oi, oi + D, 0.0f);
-        for (int64_t j = 0; j <= last; ++j) {
-          const float* vj = v_cache_[l].data() + (j * G + g) * D;
-          const float pj = scores[j] / sum;
-          for (int64_t e = 0; e < D; ++e) oi[e] += pj * vj[e];
-        }
-      }
-    project(l, Proj::kO, att.data(), o.data(), n);
-    for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
-    rmsnorm_forward(h.data(), rstd.data(), x.data(), lw.post_norm.ptr(), n, d, c.rms_norm_eps);
-    project(l, Proj::kGate, h.data(), gate.data(), n);
-    project(l, Proj::kUp, h.data(), up.data(), n);
-    swiglu_forward(act.data(), gate.data(), up.data(), n * F);
-    project(l, Proj::kDown, act.data(), o.data(), n);
-    for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
+    project(l, Proj::kV, h, v, n);
+    backend_.rope(q, rope_cos_, rope_sin_, 1, n, H, &pos_, false);
+    backend_.rope(k, rope_cos_, rope_sin_, 1, n, G, &pos_, false);
+    backend_.copy_elements(k_cache_[l], length_ * G * D, k, 0, n * G * D);
+    backend_.copy_elements(v_cache_[l], length_ * G * D, v, 0, n * G * D);
+    backend_.attention_decode(att, q, k_cache_[l], v_cache_[l], length_, n, H, G);
+    project(l, Proj::kO, att, o, n);
+    backend_.add(x, x, o);
+    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.post_norm, n, c.rms_norm_eps);
+    project(l, Proj::kGate, h, gate, n);
+    project(l, Proj::kUp, h, up, n);
+    backend_.swiglu_forward(act, gate, up);
+    project(l, Proj::kDown, act, o, n);
+    backend_.add(x, x, o);
   }
-  rmsnorm_forward(h.data(), rstd.data(), x.data(), w.final_norm.ptr(), n, d, c.rms_norm_eps);
-  std::vector<float> logits(n * c.vocab_size);
-  linear_forward(logits.data(), h.data(), w.output_matrix().ptr(), nullptr, n, d, c.vocab_size);
+  backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, w.final_norm, n, c.rms_norm_eps);
+  Tensor& logits = buffer(logits_, "logits", {n, c.vocab_size});
+  backend_.linear_forward(logits, h, w.output_matrix(), nullptr, n);
   length_ += n;
-  return logits;
+  return logits.to_floats();
 }
 
 int32_t sample_token(const float* logits, int64_t vocab, const GenerationConfig& cfg, Rng& rng) {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "kernels/rope.h"
+#include "core/tensor.h"
 #include "model/llama.h"
 
 namespace tandem {
@@ -27,12 +27,15 @@ class KvDecoder {
   void reset() { length_ = 0; }
 
  private:
-  void project(int64_t l, Proj p, const float* x, float* y, int64_t n);
+  void project(int64_t l, Proj p, const Tensor& x, Tensor& y, int64_t n);
+  Tensor& buffer(Tensor& t, const char* name, const Shape& shape);
   const LlamaModel& model_;
+  Backend& backend_;
   int64_t max_positions_, length_ = 0;
-  RopeTable rope_;
-  std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer [max_positions, kv_heads * head_dim]
-  std::vector<float> lora_scratch_;
+  Tensor rope_cos_, rope_sin_;                // [max_positions, head_dim / 2]
+  std::vector<Tensor> k_cache_, v_cache_;    // per layer [max_positions, kv_heads * head_dim]
+  // Per-call buffers of the new rows, kept between calls (one row per generated token).
+  Tensor ids_, pos_, x_, h_, rstd_, q_, k_, v_, q_pre_, k_pre_, att_, o_, gate_, up_, act_, lora_h_, logits_;
 };
 
 // Continues `prompt`; returns only the new tokens (a stop token included when it ended the generation).

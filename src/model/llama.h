@@ -8,9 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/attention.h"
-#include "kernels/logprobs.h"
-#include "kernels/rope.h"
+#include "backends/backend.h"
+#include "model/activations.h"
 #include "model/batch.h"
 #include "model/config.h"
 #include "model/lora.h"
@@ -20,9 +19,11 @@ namespace tandem {
 
 class LlamaModel {
  public:
-  explicit LlamaModel(const ModelConfig& config);
+  // Weights, gradients and activations live on `backend`; every computation is one of its ops.
+  explicit LlamaModel(const ModelConfig& config, Backend& backend = cpu_backend());
 
   const ModelConfig& config() const { return config_; }
+  Backend& backend() const { return backend_; }
   ModelWeights& weights() { return weights_; }
   const ModelWeights& weights() const { return weights_; }
   ModelWeights& grads();  // allocated (zeroed) on first use
@@ -65,34 +66,43 @@ class LlamaModel {
   // Full logits [B*T, vocab] at every position, for evaluation and tests on short batches.
   std::vector<float> logits(const Batch& batch);
 
-  // Bytes held by saved activations after the last forward (for memory reports).
+  // Bytes held by saved activations after the last forward (for memory reports); equals
+  // activation_bytes(config, B, T, recompute) of model/activations.h.
   int64_t activation_bytes() const;
 
  private:
   struct LayerActs {
-    std::vector<float> h1, rstd1, q_pre, k_pre, rstd_q, rstd_k, q, k, v, att, lse, x_mid, h2, rstd2, gate, up, act;
-    std::array<std::vector<float>, kNumProj> lora_h, lora_x;  // x A^T, and the dropped-out input (dropout only)
+    std::array<Tensor, kNumActs> t;
+    std::array<Tensor, kNumProj> lora_h, lora_x;  // x A^T, and the dropped-out input (dropout only)
+    Tensor& operator[](Act a) { return t[int(a)]; }
   };
   struct GradScratch {
-    std::vector<float> dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup;
+    Tensor dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup, dx_lora, mask;
   };
 
   bool base_trainable() const { return !has_lora(); }
-  std::vector<float> dropout_mask(int64_t l, Proj p, int64_t n) const;
+  // A buffer of `shape` on the backend, re-allocated only when the shape changes (contents unspecified), and the
+  // same zero-filled (backward ops add into their outputs).
+  Tensor& buffer(Tensor& t, const char* name, const Shape& shape);
+  Tensor& zeros(Tensor& t, const char* name, const Shape& shape);
+  Tensor& act(LayerActs& a, Act which);
+  Tensor& dropout_mask(int64_t l, Proj p, int64_t n);
   // y = x W^T (+ b) (+ LoRA branch) for projection p of layer l, and its backward (dx += ...).
-  void project(int64_t l, Proj p, const float* x, float* y, LayerActs& a);
-  void project_backward(int64_t l, Proj p, const float* dy, const float* x, float* dx, LayerActs& a);
+  void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a);
+  void project_backward(int64_t l, Proj p, const Tensor& dy, const Tensor& x, Tensor& dx, LayerActs& a);
+  void upload_batch(const Batch& batch);
   void run_layers(const Batch& batch);
-  void layer_forward(int64_t l, const float* x_in, LayerActs& a, float* x_out);
-  void layer_backward(int64_t l, const float* x_in, LayerActs& a, float* dres);
+  void layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& x_out);
+  void layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres);
   void backward_layers();
   void build_scoring(const Batch& batch);
-  std::vector<float> row_grads(const std::vector<float>& dlogp) const;
   SequenceLogprobs collect(const std::vector<float>& pair_logp) const;
-  AttentionMask attention_mask() const;
-  void lm_head(const std::vector<float>* dlogp, std::vector<float>& token_logp);
+  AttentionMaskTensors attention_mask() const;
+  AttentionShape attention_shape() const;
+  std::vector<float> lm_head(const std::vector<float>* dlogp);
 
   ModelConfig config_;
+  Backend& backend_;
   ModelWeights weights_, grads_;
   bool grads_ready_ = false;
   LoraWeights lora_, lora_grads_;
@@ -101,16 +111,19 @@ class LlamaModel {
   bool recompute_ = false;
   int64_t logits_chunk_rows_ = 0;
 
-  Batch batch_;                                // the batch of the last forward
-  RopeTable rope_;
+  Batch batch_;  // the batch of the last forward (host copy: scoring and result collection)
+  // The batch's integer inputs on the device, i32: tokens [B*T], lengths [B], RoPE positions and attention
+  // structure [B*T] (empty when absent), scored pairs' rows and targets [pairs].
+  Tensor tokens_, lengths_, positions_, segment_start_, prefix_end_, pair_rows_t_, pair_targets_t_;
+  Tensor rope_cos_, rope_sin_;  // [positions, head_dim / 2], f32
   // Scored (row, target, sequence) triples of the current batch.
   std::vector<int32_t> pair_rows_, pair_targets_, pair_sequence_;
   int64_t num_sequences_ = 0;
-  std::vector<std::vector<float>> residual_;   // [layers + 1][N * d]: input of each layer, then the final one
-  std::vector<LayerActs> acts_;                // one per layer, or one shared when recomputing
-  std::vector<float> xf_, rstd_f_;             // final norm output and its rstd
+  std::vector<Tensor> residual_;  // [layers + 1] of [N, d]: input of each layer, then the final one
+  std::vector<LayerActs> acts_;   // one per layer, or one shared when recomputing
+  Tensor xf_, rstd_f_;            // final norm output and its rstd
+  Tensor scratch_out_;            // a recomputed layer's (discarded) output
   GradScratch g_;
-  LogprobWorkspace<float> lm_ws_;
 };
 
 }  // namespace tandem

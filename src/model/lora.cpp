@@ -42,7 +42,7 @@ void LoraConfig::validate() const {
   }
 }
 
-LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config) {
+LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc) {
   config.validate();
   LoraWeights w;
   w.config = config;
@@ -52,8 +52,8 @@ LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config) {
       if (!config.targets(Proj(p))) continue;
       const auto [out, in] = proj_shape(model, Proj(p));
       const std::string prefix = "base_model.model.model.layers." + std::to_string(l) + "." + proj_path(Proj(p));
-      w.layers[l][p].a = Tensor(prefix + ".lora_A.weight", {config.r, in});
-      w.layers[l][p].b = Tensor(prefix + ".lora_B.weight", {out, config.r});
+      w.layers[l][p].a = Tensor(prefix + ".lora_A.weight", {config.r, in}, DType::kF32, alloc);
+      w.layers[l][p].b = Tensor(prefix + ".lora_B.weight", {out, config.r}, DType::kF32, alloc);
     }
   return w;
 }
@@ -63,7 +63,9 @@ void init_lora(LoraWeights& w, Rng& rng) {
     for (auto& ad : layer) {
       if (!ad.active()) continue;
       const double bound = 1.0 / std::sqrt(double(ad.a.dim(1)));
-      for (auto& v : ad.a.data) v = float((2.0 * rng.uniform() - 1.0) * bound);
+      std::vector<float> a(size_t(ad.a.numel()));
+      for (auto& v : a) v = float((2.0 * rng.uniform() - 1.0) * bound);
+      ad.a.assign(a);
       ad.b.zero();
     }
 }
@@ -112,7 +114,7 @@ LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model) 
     Tensor loaded = f.load(t.name);
     TANDEM_CHECK(loaded.shape == t.shape, f.path(), ": tensor ", t.name, " has shape ", shape_str(loaded.shape),
                  ", expected ", shape_str(t.shape));
-    t.data = std::move(loaded.data);
+    t = std::move(loaded);
   });
   return w;
 }

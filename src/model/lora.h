@@ -35,8 +35,8 @@ struct LoraWeights {
   std::vector<std::array<LoraAdapter, kNumProj>> layers;
 };
 
-// Zero adapters of the right names and shapes for every targeted projection.
-LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config);
+// Zero adapters of the right names and shapes for every targeted projection, on `alloc`'s device (null: host).
+LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc = nullptr);
 // PEFT's initialisation: A ~ kaiming-uniform (bound 1/sqrt(in)), B = 0, so the adapted model starts as the base.
 void init_lora(LoraWeights& w, Rng& rng);
 void for_each_tensor(LoraWeights& w, const std::function<void(Tensor&)>& fn);
@@ -45,7 +45,8 @@ void for_each_tensor(const LoraWeights& w, const std::function<void(const Tensor
 void save_peft_adapter(const LoraWeights& w, const std::string& dir, const std::string& base_model = "");
 LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model);
 
-// W += (alpha / r) * B A for every adapter: the model then computes what base + adapters computed.
+// W += (alpha / r) * B A for every adapter: the model then computes what base + adapters computed. A host
+// transform of host tensors (merge-lora reads and writes checkpoints).
 void merge_lora(ModelWeights& base, const LoraWeights& lora);
 
 }  // namespace tandem

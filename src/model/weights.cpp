@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/check.h"
+
 namespace tandem {
 
 namespace {
@@ -40,31 +42,31 @@ const Tensor* proj_bias(const LayerWeights& l, Proj p) {
   return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr;
 }
 
-ModelWeights allocate_weights(const ModelConfig& c) {
+ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc) {
   const int64_t d = c.hidden_size;
   ModelWeights w;
-  w.embed = Tensor("model.embed_tokens.weight", {c.vocab_size, d});
+  w.embed = Tensor("model.embed_tokens.weight", {c.vocab_size, d}, DType::kF32, alloc);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights l;
-    l.input_norm = Tensor(p + "input_layernorm.weight", {d});
+    l.input_norm = Tensor(p + "input_layernorm.weight", {d}, DType::kF32, alloc);
     for (int k = 0; k < kNumProj; ++k) {
       const Proj proj = Proj(k);
       const auto [out, in] = proj_shape(c, proj);
-      proj_weight(l, proj) = Tensor(p + proj_path(proj) + ".weight", {out, in});
+      proj_weight(l, proj) = Tensor(p + proj_path(proj) + ".weight", {out, in}, DType::kF32, alloc);
       const bool qkv = proj == Proj::kQ || proj == Proj::kK || proj == Proj::kV;
       const bool biased = qkv ? c.qkv_bias : proj == Proj::kO && c.o_bias;
-      if (biased) *proj_bias(l, proj) = Tensor(p + proj_path(proj) + ".bias", {out});
+      if (biased) *proj_bias(l, proj) = Tensor(p + proj_path(proj) + ".bias", {out}, DType::kF32, alloc);
     }
     if (c.qk_norm) {
-      l.q_norm = Tensor(p + "self_attn.q_norm.weight", {c.head_dim});
-      l.k_norm = Tensor(p + "self_attn.k_norm.weight", {c.head_dim});
+      l.q_norm = Tensor(p + "self_attn.q_norm.weight", {c.head_dim}, DType::kF32, alloc);
+      l.k_norm = Tensor(p + "self_attn.k_norm.weight", {c.head_dim}, DType::kF32, alloc);
     }
-    l.post_norm = Tensor(p + "post_attention_layernorm.weight", {d});
+    l.post_norm = Tensor(p + "post_attention_layernorm.weight", {d}, DType::kF32, alloc);
     w.layers.push_back(std::move(l));
   }
-  w.final_norm = Tensor("model.norm.weight", {d});
-  if (!c.tie_word_embeddings) w.lm_head = Tensor("lm_head.weight", {c.vocab_size, d});
+  w.final_norm = Tensor("model.norm.weight", {d}, DType::kF32, alloc);
+  if (!c.tie_word_embeddings) w.lm_head = Tensor("lm_head.weight", {c.vocab_size, d}, DType::kF32, alloc);
   return w;
 }
 
@@ -91,11 +93,25 @@ void init_random(ModelWeights& w, Rng& rng, double std) {
   for_each_tensor(w, [&](Tensor& t) {
     const bool is_norm = t.name.find("norm") != std::string::npos;
     const bool is_bias = t.name.ends_with(".bias");
-    if (is_norm) std::fill(t.data.begin(), t.data.end(), 1.0f);
-    else if (is_bias) t.zero();
-    else
-      for (auto& v : t.data) v = static_cast<float>(rng.normal() * std);
+    std::vector<float> v(size_t(t.numel()), is_norm ? 1.0f : 0.0f);
+    if (!is_norm && !is_bias)
+      for (auto& x : v) x = static_cast<float>(rng.normal() * std);
+    t.assign(v);
   });
+}
+
+std::vector<ParamRef> model_params(ModelWeights& weights, ModelWeights& grads) {
+  std::vector<Tensor*> values, gradients;
+  for_each_tensor(weights, [&](Tensor& t) { values.push_back(&t); });
+  for_each_tensor(grads, [&](Tensor& t) { gradients.push_back(&t); });
+  TANDEM_CHECK(values.size() == gradients.size(), "model_params: weights and grads differ in layout");
+  std::vector<ParamRef> out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& n = values[i]->name;
+    const bool no_decay = n.find("norm") != std::string::npos || n.ends_with(".bias");
+    out.push_back({values[i], gradients[i], !no_decay});
+  }
+  return out;
 }
 
 }  // namespace tandem

@@ -45,8 +45,8 @@ const Tensor& proj_weight(const LayerWeights& l, Proj p);
 Tensor* proj_bias(LayerWeights& l, Proj p);
 const Tensor* proj_bias(const LayerWeights& l, Proj p);
 
-// Zero-filled tensors of the right names and shapes.
-ModelWeights allocate_weights(const ModelConfig& c);
+// Zero-filled f32 tensors of the right names and shapes, on `alloc`'s device (null: the host).
+ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc = nullptr);
 
 // Every non-empty tensor, in a fixed order (embed, layers, final norm, lm head).
 void for_each_tensor(ModelWeights& w, const std::function<void(Tensor&)>& fn);
@@ -54,5 +54,8 @@ void for_each_tensor(const ModelWeights& w, const std::function<void(const Tenso
 
 // Normal(0, std) matrices, unit norms, zero biases: the usual from-scratch initialisation.
 void init_random(ModelWeights& w, Rng& rng, double std = 0.02);
+
+// Parameters of a model's weights/grads pair, with the usual weight-decay split (none for norms and biases).
+std::vector<ParamRef> model_params(ModelWeights& weights, ModelWeights& grads);
 
 }  // namespace tandem

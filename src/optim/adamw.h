@@ -1,5 +1,5 @@
 // AdamW with decoupled weight decay and bias correction, exactly as torch.optim.AdamW, plus global
-// gradient-norm clipping as torch.nn.utils.clip_grad_norm_.
+// gradient-norm clipping as torch.nn.utils.clip_grad_norm_. The arithmetic runs in the parameters' backend.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -17,7 +17,7 @@ class AdamW {
   explicit AdamW(AdamWConfig config = {}) : config_(config) {}
 
   // One update of every parameter at learning rate lr, using grad_scale * grad (how clipping is applied
-  // without a separate pass over the gradients). Moments are created on the first step.
+  // without a separate pass over the gradients). Moments are created on the first step, on the parameters' device.
   void step(const std::vector<ParamRef>& params, double lr, double grad_scale = 1.0);
 
   int64_t steps() const { return steps_; }
@@ -40,9 +40,5 @@ double grad_global_norm(const std::vector<ParamRef>& params);
 double clip_coefficient(double norm, double max_norm);
 // Scales all gradients in place by clip_coefficient and returns the norm before clipping.
 double clip_grad_norm(const std::vector<ParamRef>& params, double max_norm);
-
-// Parameters of a model's weights/grads pair, with the usual weight-decay split.
-struct ModelWeights;
-std::vector<ParamRef> model_params(ModelWeights& weights, ModelWeights& grads);
 
 }  // namespace tandem

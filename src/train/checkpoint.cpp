@@ -72,7 +72,7 @@ void load_model_state(const std::string& dir, LlamaModel& model) {
   for_each_tensor(loaded, [&](Tensor& t) {
     TANDEM_CHECK(i < dst.size() && dst[i]->name == t.name && dst[i]->shape == t.shape, dir,
                  ": adapter does not match the configured LoRA (tensor ", t.name, ")");
-    dst[i++]->data = std::move(t.data);
+    dst[i++]->take_values(std::move(t));
   });
   TANDEM_CHECK(i == dst.size(), dir, ": adapter has fewer tensors than the configured LoRA");
 }

@@ -12,7 +12,7 @@ uint64_t weights_hash(const ModelWeights& w) {
   uint64_t h = 1469598103934665603ULL;
   for_each_tensor(w, [&](const Tensor& t) {
     for (char c : t.name) h = (h ^ uint8_t(c)) * 1099511628211ULL;
-    for (float v : t.data) {
+    for (float v : t.to_floats()) {
       uint32_t bits;
       std::memcpy(&bits, &v, 4);
       h = (h ^ bits) * 1099511628211ULL;
@@ -47,8 +47,15 @@ PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample
     TANDEM_CHECK(int64_t(c.numel()) == int64_t(data.size()), path, ": cache holds ", c.numel(), " pairs, dataset has ",
                  data.size());
     if (cache_hit) *cache_hit = true;
-    return {{c.data.begin(), c.data.end()}, {r.data.begin(), r.data.end()},
-            {nc.data.begin(), nc.data.end()}, {nr.data.begin(), nr.data.end()}};
+    auto values = [](const Tensor& t) {
+      const std::vector<float> v = t.to_floats();
+      return std::vector<double>(v.begin(), v.end());
+    };
+    auto counts = [](const Tensor& t) {
+      const std::vector<float> v = t.to_floats();
+      return std::vector<int64_t>(v.begin(), v.end());
+    };
+    return {values(c), values(r), counts(nc), counts(nr)};
   }
 
   PairLogps all;
@@ -66,12 +73,10 @@ PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample
     std::filesystem::create_directories(cache_dir);
     const int64_t n = int64_t(data.size());
     Tensor c("chosen", {n}), r("rejected", {n}), nc("chosen_tokens", {n}), nr("rejected_tokens", {n});
-    for (int64_t i = 0; i < n; ++i) {
-      c.data[i] = float(all.chosen[i]);
-      r.data[i] = float(all.rejected[i]);
-      nc.data[i] = float(all.chosen_tokens[i]);
-      nr.data[i] = float(all.rejected_tokens[i]);
-    }
+    c.assign({all.chosen.begin(), all.chosen.end()});
+    r.assign({all.rejected.begin(), all.rejected.end()});
+    nc.assign({all.chosen_tokens.begin(), all.chosen_tokens.end()});
+    nr.assign({all.rejected_tokens.begin(), all.rejected_tokens.end()});
     save_safetensors(path, {&c, &r, &nc, &nr});
     // Use exactly what a later run will read back, so a cached and an uncached run train identically.
     return reference_logps(model, data, trunc, batch_size, cache_dir, shared, nullptr);

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli/progress.h"
+#include "core/progress.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"

@@ -17,7 +17,7 @@
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "strategies/strategy.h"
-#include "tokenizer/tokenizer_dir.h"
+#include "data/tokenizer_dir.h"
 #include "train/train_config.h"
 
 namespace tandem {

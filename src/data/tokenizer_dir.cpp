@@ -1,4 +1,4 @@
-#include "tokenizer/tokenizer_dir.h"
+#include "data/tokenizer_dir.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -1,0 +1,26 @@
+#include "backends/backend.h"
+
+#include "core/check.h"
+
+namespace tandem {
+
+void Backend::copy_elements(Tensor& dst, int64_t dst_off, const Tensor& src, int64_t src_off, int64_t count) {
+  TANDEM_CHECK(dst.dtype() == src.dtype(), "copy: tensor ", src.name, " is ", dtype_str(src.dtype()), ", ", dst.name,
+               " is ", dtype_str(dst.dtype()));
+  TANDEM_CHECK(count >= 0 && dst_off >= 0 && src_off >= 0 && dst_off + count <= dst.numel() &&
+                   src_off + count <= src.numel(),
+               "copy: ", count, " elements from ", src.name, "[", src_off, "] to ", dst.name, "[", dst_off,
+               "] run past a tensor's end");
+  const int64_t e = dtype_bytes(dst.dtype());
+  copy(static_cast<char*>(dst.raw()) + dst_off * e, static_cast<const char*>(src.raw()) + src_off * e,
+       size_t(count * e));
+}
+
+Backend& backend_of(const Tensor& t) {
+  if (auto* b = dynamic_cast<Backend*>(t.allocator())) return *b;
+  TANDEM_CHECK(t.device() == Device::kCpu, "tensor ", t.name, " is on ", device_str(t.device()),
+               " without a backend");
+  return cpu_backend();
+}
+
+}  // namespace tandem

@@ -1,0 +1,47 @@
+#include "kernels/elementwise.h"
+
+namespace tandem {
+
+template <typename F>
+void add_forward(F* out, const F* a, const F* b, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+template <typename F>
+void mul_forward(F* out, const F* a, const F* b, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+}
+
+template <typename F>
+void add_mul(F* acc, const F* a, const F* b, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) acc[i] += a[i] * b[i];
+}
+
+template <typename F>
+void scale_inplace(F* x, F s, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+template <typename F>
+double sum_squares(const F* x, int64_t n) {
+  double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+  for (int64_t i = 0; i < n; ++i) s += double(x[i]) * double(x[i]);
+  return s;
+}
+
+#define TANDEM_INSTANTIATE(F)                                  \
+  template void add_forward<F>(F*, const F*, const F*, int64_t); \
+  template void mul_forward<F>(F*, const F*, const F*, int64_t); \
+  template void add_mul<F>(F*, const F*, const F*, int64_t);     \
+  template void scale_inplace<F>(F*, F, int64_t);                \
+  template double sum_squares<F>(const F*, int64_t);
+TANDEM_INSTANTIATE(float)
+TANDEM_INSTANTIATE(double)
+#undef TANDEM_INSTANTIATE
+
+}  // namespace tandem

@@ -1,0 +1,39 @@
+#include "model/activations.h"
+
+namespace tandem {
+
+namespace {
+constexpr const char* kActNames[kNumActs] = {"h1",  "rstd1", "q_pre", "k_pre", "rstd_q", "rstd_k",
+                                             "q",   "k",     "v",     "att",   "lse",    "x_mid",
+                                             "h2",  "rstd2", "gate",  "up",    "swiglu"};
+}  // namespace
+
+const char* act_name(Act a) { return kActNames[int(a)]; }
+
+Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T) {
+  const int64_t N = B * T, d = c.hidden_size, H = c.num_attention_heads, G = c.num_key_value_heads;
+  const int64_t q = H * c.head_dim, kv = G * c.head_dim, F = c.intermediate_size;
+  switch (a) {
+    case Act::kH1: case Act::kXMid: case Act::kH2: return {N, d};
+    case Act::kRstd1: case Act::kRstd2: return {N};
+    case Act::kQPre: return {c.qk_norm ? N : 0, q};
+    case Act::kKPre: return {c.qk_norm ? N : 0, kv};
+    case Act::kRstdQ: return {c.qk_norm ? N * H : 0};
+    case Act::kRstdK: return {c.qk_norm ? N * G : 0};
+    case Act::kQ: case Act::kAtt: return {N, q};
+    case Act::kK: case Act::kV: return {N, kv};
+    case Act::kLse: return {B * H * T};
+    case Act::kGate: case Act::kUp: case Act::kSwiglu: return {N, F};
+  }
+  return {0};
+}
+
+int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype) {
+  int64_t per_layer = 0;
+  for (int a = 0; a < kNumActs; ++a) per_layer += shape_numel(act_shape(Act(a), c, B, T));
+  const int64_t N = B * T, L = c.num_hidden_layers;
+  const int64_t elements = per_layer * (recompute ? 1 : L) + (L + 1) * N * c.hidden_size + N * c.hidden_size + N;
+  return elements * dtype_bytes(dtype);
+}
+
+}  // namespace tandem

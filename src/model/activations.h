@@ -1,0 +1,41 @@
+// Every activation a decoder layer saves for its backward pass, in one enumerated table (llm.c's
+// ActivationTensors): name and shape per entry, so activation memory is computed from the config and the batch,
+// not measured after the fact. N = batch * seq tokens, d = hidden, H/G = query/kv heads, D = head_dim, F = ffn.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+#include "model/config.h"
+
+namespace tandem {
+
+enum class Act {
+  kH1,     // [N, d]      input_layernorm(x)
+  kRstd1,  // [N]         its 1/rms (f32 statistics)
+  kQPre,   // [N, H*D]    q before the per-head norm (Qwen3 q/k norm only)
+  kKPre,   // [N, G*D]    k before the per-head norm (q/k norm only)
+  kRstdQ,  // [N*H]       per-head 1/rms of q (q/k norm only)
+  kRstdK,  // [N*G]       per-head 1/rms of k (q/k norm only)
+  kQ,      // [N, H*D]    rotated queries
+  kK,      // [N, G*D]    rotated keys
+  kV,      // [N, G*D]    values
+  kAtt,    // [N, H*D]    attention output, before o_proj
+  kLse,    // [B*H*T]     attention's per-row log-sum-exp
+  kXMid,   // [N, d]      residual stream after attention
+  kH2,     // [N, d]      post_attention_layernorm(x_mid)
+  kRstd2,  // [N]
+  kGate,   // [N, F]      gate_proj output
+  kUp,     // [N, F]      up_proj output
+  kSwiglu, // [N, F]      silu(gate) * up, the input of down_proj
+};
+constexpr int kNumActs = 17;
+
+const char* act_name(Act a);
+// The shape of activation `a` for a batch of B x T tokens; {0} when the config does not use it.
+Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T);
+// Bytes of saved activations for one forward: every layer's table (one shared table when recomputing), plus the
+// residual stream at each layer boundary and the final norm's output and statistics. LoRA branches not included.
+int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype = DType::kF32);
+
+}  // namespace tandem
