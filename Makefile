@@ -2,7 +2,7 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
-APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium
+APT_PKGS  := cmake g++ make libopenblas-openmp-dev libdnnl-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium
 
 .PHONY: deps build test demo bench clean
 
