@@ -33,6 +33,7 @@ demo: build
 
 bench: build
 	@bench/run_bench.sh $(BUILD)
+	@$(BUILD)/bench_gemm
 	@bench/bench_strategies.sh $(BUILD)
 	@bench/run_tokenizer_bench.sh $(BUILD)
 	@echo "DPO prefix sharing (d=256, 4 layers, vocab 8192, 4 pairs):"
