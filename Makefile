@@ -2,7 +2,7 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
-APT_PKGS  := cmake g++ make libopenblas-openmp-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium
+APT_PKGS  := cmake g++ make libopenblas-openmp-dev libdnnl-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium
 
 .PHONY: deps build test demo bench clean
 
@@ -33,6 +33,7 @@ demo: build
 
 bench: build
 	@bench/run_bench.sh $(BUILD)
+	@$(BUILD)/bench_gemm
 	@bench/bench_strategies.sh $(BUILD)
 	@bench/run_tokenizer_bench.sh $(BUILD)
 	@echo "DPO prefix sharing (d=256, 4 layers, vocab 8192, 4 pairs):"

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "core/gemm.h"
 #include "train/sft_step.h"
 
 using namespace tandem;
@@ -50,9 +51,9 @@ int main(int argc, char** argv) {
     const double flops = tokens * (6.0 * matmul_params + 6.0 * double(c.num_hidden_layers * c.num_attention_heads *
                                                                        c.head_dim * T));
     std::printf("{\"impl\": \"tandem\", \"threads\": %d, \"seconds_per_step\": %.4f, \"tokens_per_s\": %.1f, "
-                "\"gflops\": %.2f, \"activation_mb\": %.1f}\n",
+                "\"gflops\": %.2f, \"activation_mb\": %.1f, \"gemm\": \"%s\"}\n",
                 omp_get_max_threads(), secs, tokens / secs, flops / secs / 1e9,
-                double(model.activation_bytes()) / 1e6);
+                double(model.activation_bytes()) / 1e6, gemm_backend_info().c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_step: %s\n", e.what());

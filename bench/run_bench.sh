@@ -17,4 +17,5 @@ ours, peer = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(f"tandem  {ours['tokens_per_s']:9.1f} tok/s  {ours['gflops']:6.1f} GFLOP/s  ({ours['seconds_per_step']:.3f} s/step)")
 print(f"pytorch {peer['tokens_per_s']:9.1f} tok/s  ({peer['seconds_per_step']:.3f} s/step, torch {peer['version']})")
 print(f"ratio   {ours['tokens_per_s'] / peer['tokens_per_s']:.2f}x PyTorch eager tokens/s")
+print(f"gemm    {ours['gemm']}")
 PY

@@ -1,4 +1,7 @@
-// bfloat16 storage: the top 16 bits of an IEEE float. Values are converted to f32 for all arithmetic.
+// bf16 storage type: the upper 16 bits of an IEEE fp32 (8-bit exponent, 7 explicit mantissa bits). Only a storage
+// format: arithmetic happens in fp32 (to_float, compute, to_bf16). to_bf16 rounds to nearest, ties to even; a NaN
+// stays a NaN (quiet, same sign) and finite values beyond the bf16 range round to +-Inf, as fp32 -> bf16 casts do
+// in PyTorch and oneDNN.
 #pragma once
 #include <bit>
 #include <cstdint>
@@ -6,16 +9,17 @@
 namespace tandem {
 
 struct bf16 {
-  uint16_t bits = 0;
+  uint16_t bits;
 };
 
-inline float to_float(bf16 v) { return std::bit_cast<float>(uint32_t(v.bits) << 16); }
+inline float to_float(bf16 x) { return std::bit_cast<float>(uint32_t(x.bits) << 16); }
 
-// Round to nearest even; NaN stays NaN (a quiet NaN, whatever its payload).
 inline bf16 to_bf16(float f) {
   const uint32_t u = std::bit_cast<uint32_t>(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return bf16{uint16_t((u >> 16) | 0x40)};
-  return bf16{uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
+  // Rounding a NaN whose payload sits in the low 16 bits would give Inf (or carry into the sign): keep it a NaN.
+  if ((u & 0x7fffffffu) > 0x7f800000u) return {uint16_t((u >> 16) | 0x0040u)};
+  // Round to nearest even: add just under half an ulp, plus one when the kept part is odd (a tie goes up to even).
+  return {uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
 }
 
 }  // namespace tandem
