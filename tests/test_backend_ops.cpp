@@ -1,7 +1,8 @@
 // One table for every backend op (ggml's test-backend-ops): each case builds random inputs, runs the op's forward
 // and backward through a Backend, and is checked two ways.
 //  - Precision: every compiled backend at every storage dtype it supports against the f64 CPU result. Tolerance
-//    per dtype: f32 relative 2e-5 of the output's largest magnitude (fp32 rounding through GEMMs and fast exp).
+//    per dtype, relative to the output's largest magnitude: f32 2e-5 (fp32 rounding through GEMMs and fast exp),
+//    bf16 1.6e-2 (inputs and outputs rounded to bf16; compute in f32).
 //  - Gradients: the f64 CPU backward against central finite differences of the forward (loss = sum(r * out)),
 //    relative 1e-7, as tests/gradcheck.h.
 #include <gtest/gtest.h>
@@ -279,7 +280,9 @@ std::vector<OpCase> all_cases() {
 
 std::vector<Backend*> compiled_backends() { return {&cpu_backend()}; }
 constexpr DType kStorageTypes[] = {DType::kF32, DType::kBF16};
-double tolerance(DType dt) { return dt == DType::kF32 ? 2e-5 : 0; }
+// bf16 rounds every input and output to 8 significant bits (relative 2^-8 = 3.9e-3 each); measured worst case over
+// the table 7.3e-3.
+double tolerance(DType dt) { return dt == DType::kF32 ? 2e-5 : 1.6e-2; }
 
 class BackendOps : public ::testing::TestWithParam<int> {};
 
@@ -308,8 +311,7 @@ TEST_P(BackendOps, MatchesF64Reference) {
       }
       ++checked;
     }
-  EXPECT_GE(checked, 1) << c.name;
-  if (!cpu.supports(DType::kBF16)) RecordProperty("skipped", "bf16: the CPU backend has no bf16 kernels yet");
+  EXPECT_EQ(checked, 2) << c.name << ": a backend lacks a storage dtype";
 }
 
 // d(sum_k r_k . out_k)/d(input) by central differences in f64, against the backward op.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -80,6 +81,66 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ModelParity,
+                         ::testing::Values("llama_gqa", "llama3_scaled_tied_bias", "mistral", "qwen2", "qwen3"));
+
+// bf16 training against PyTorch CPU autocast(bfloat16) on the same bf16 weights (read from a BF16 safetensors
+// file). Both round matmul inputs and outputs to bf16 with fp32 accumulation and keep the residual stream, norms and
+// softmax in fp32; they differ in where a few roundings happen (PyTorch also rounds the attention scores, the logits
+// and the gradients of its bf16 matmuls; Tandem keeps those fp32), so the bounds are bf16-sized, relative to each
+// tensor's largest magnitude, with measured worst cases over the five architectures in brackets:
+constexpr double kBf16LogitTol = 2e-2;  // [logits 1.3e-2]
+constexpr double kBf16LogpTol = 2e-2;   // [per-token log-probs 7.7e-3, per-sequence sums 2.0e-3]
+constexpr double kBf16GradTol = 6e-2;   // [parameter gradients 2.7e-2]
+
+class ModelParityBf16 : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ModelParityBf16, LogitsLogprobsAndGradientsMatchPyTorchAutocast) {
+  const std::string dir = reference_dir(GetParam() + "_bf16");
+  ASSERT_TRUE(std::filesystem::exists(dir + "/expected.safetensors"))
+      << "missing " << dir << ": run tests/reference/make_reference.py (make test does)";
+  const SafetensorsFile expected(dir + "/expected.safetensors");
+  auto model = load_model(dir, DType::kBF16);
+  ASSERT_EQ(model->weights().embed.dtype(), DType::kBF16);
+  const Batch batch = reference_batch(expected);
+
+  const std::vector<float> logits = model->logits(batch);
+  std::vector<uint8_t> real(logits.size(), 0);
+  const int64_t V = model->config().vocab_size;
+  for (int64_t b = 0; b < batch.batch; ++b)
+    for (int64_t t = 0; t < batch.lengths[b]; ++t)
+      std::fill_n(real.begin() + (b * batch.seq + t) * V, V, 1);
+  const double logit_err = max_relative_error(logits.data(), expected.load("logits"), &real);
+  EXPECT_LE(logit_err, kBf16LogitTol) << "logits";
+
+  const std::vector<float> coef = expected.load("coef").to_floats();
+  model->zero_grads();
+  const SequenceLogprobs out = model->forward(batch);
+  model->backward(coef);
+  const double token_err = max_relative_error(out.token_logp.data(), expected.load("token_logp"));
+  EXPECT_LE(token_err, kBf16LogpTol) << "token_logp";
+  const std::vector<float> seq = expected.load("seq_logp").to_floats();
+  double seq_err = 0;
+  for (int64_t b = 0; b < batch.batch; ++b) seq_err = std::max(seq_err, std::abs(out.logp[b] - seq[b]) / std::abs(seq[b]));
+  EXPECT_LE(seq_err, kBf16LogpTol) << "seq_logp";
+  double grad_err = 0;
+  int checked = 0;
+  for_each_tensor(model->grads(), [&](const Tensor& g) {
+    ASSERT_EQ(g.dtype(), DType::kF32) << g.name;
+    const double e = max_relative_error(g.ptr(), expected.load("grad." + g.name));
+    EXPECT_LE(e, kBf16GradTol) << "grad of " << g.name;
+    grad_err = std::max(grad_err, e);
+    ++checked;
+  });
+  EXPECT_EQ(checked, int(expected.names().size()) - 7) << "every parameter's gradient is compared";
+  RecordProperty("logits_err", std::to_string(logit_err));
+  RecordProperty("token_logp_err", std::to_string(token_err));
+  RecordProperty("seq_logp_err", std::to_string(seq_err));
+  RecordProperty("grad_err", std::to_string(grad_err));
+  std::printf("bf16 %s: logits %.2e token_logp %.2e seq_logp %.2e grads %.2e\n", GetParam().c_str(), logit_err,
+              token_err, seq_err, grad_err);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, ModelParityBf16,
                          ::testing::Values("llama_gqa", "llama3_scaled_tied_bias", "mistral", "qwen2", "qwen3"));
 
 }  // namespace

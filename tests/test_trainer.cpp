@@ -14,40 +14,14 @@
 #include "data/toy_task.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
+#include "trainer_fixtures.h"
 
 namespace tandem {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Writes the toy task into a fresh folder and returns a config text that trains on it briefly.
-std::string make_task(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("tandem_trainer_" + name);
-  fs::remove_all(dir);
-  ToyTaskOptions o;
-  o.examples = 64;
-  o.eval_examples = 16;
-  o.seed = 5;
-  o.hidden_size = 32;
-  write_toy_task(dir.string(), o);
-  const std::string d = dir.string();
-  return "model_config = \"" + d + "/config.json\"\nsft_dataset = \"" + d + "/sft.jsonl\"\npreference_dataset = \"" +
-         d + "/preference.jsonl\"\nreference_cache_dir = \"" + d + "/cache\"\noutput_dir = \"" + d + "/run\"\n" +
-         "max_steps = 12\nper_device_train_batch_size = 4\nlearning_rate = 3e-3\nwarmup_steps = 2\n" +
-         "eval_max_examples = 16\nprogress = false\n";
-}
-
-std::vector<nlohmann::json> metrics(const std::string& dir) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(dir + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    for (const char* timing : {"step_seconds", "train_seconds", "peak_memory_mib"}) j.erase(timing);
-    out.push_back(j);
-  }
-  return out;
-}
+using testing::make_task;
+using testing::metrics;
 
 // Trains 12 steps straight, and 7 steps "crashing" with the last checkpoint at 5 then resuming; both runs must
 // log the same trajectory and end with identical weights (or adapters).
@@ -101,6 +75,11 @@ TEST(Trainer, LoraTrainsOnlyAdaptersResumesExactlyAndExportsMerged) {
   const std::string out = fs::temp_directory_path() / "tandem_trainer_lora/run";
   EXPECT_TRUE(fs::exists(out + "/checkpoint-20/adapter_config.json"));
   EXPECT_TRUE(fs::exists(out + "/merged/model.safetensors"));
+}
+
+// bf16: the f32 master weights are optimizer state, saved with the moments; the resumed run is bit-identical.
+TEST(Trainer, Bf16ResumesExactly) {
+  expect_exact_resume("bf16", make_task("resume_bf16") + "strategy = \"mix\"\nbf16 = true\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(StatefulStrategies, Resume, ::testing::Values("alright", "maxright", "mix"));

@@ -4,8 +4,9 @@
 // outputs ("parameters +=, activations ="); a null gradient pointer skips that gradient (a frozen weight).
 // Geometry comes from the tensors' shapes where it is unambiguous and from the dims structs otherwise; every
 // tensor's size is checked against it and an error names the tensor.
-// Storage dtypes: f32 everywhere, f64 for gradient checks; an op a backend lacks for a dtype is an error naming
-// the op, the backend and the dtype (see supports()).
+// Storage dtypes: f32, bf16 (computed in f32: fp32 accumulation, statistics and softmax), f64 for gradient checks.
+// Tensors of one op may mix f32 and bf16 (bf16 activations, f32 gradients and statistics). An op a backend lacks
+// for a dtype is an error naming the op, the backend and the dtype (see supports()).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -92,8 +93,10 @@ class Backend : public Allocator {
                               const Tensor& w, const Tensor& row_index, const Tensor& target,
                               int64_t chunk_rows) = 0;
 
-  // One AdamW update of `param` from `grad` with moments m and v (same shape).
-  virtual void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamWStep& step) = 0;
+  // One AdamW update of `param` from `grad` with moments m and v (same shape, f32). A bf16 parameter has an f32
+  // master copy: the update applies to the master, and the parameter becomes its rounding (llm.c's master weights).
+  virtual void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* master,
+                          const AdamWStep& step) = 0;
 };
 
 // The process-wide CPU backend (OpenMP; GEMMs through the CPU GEMM library).

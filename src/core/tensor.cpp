@@ -131,6 +131,8 @@ template float* Tensor::data<float>();
 template const float* Tensor::data<float>() const;
 template double* Tensor::data<double>();
 template const double* Tensor::data<double>() const;
+template bf16* Tensor::data<bf16>();
+template const bf16* Tensor::data<bf16>() const;
 template int32_t* Tensor::data<int32_t>();
 template const int32_t* Tensor::data<int32_t>() const;
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bf16.h"
 #include "core/dtype.h"
 #include "core/memory.h"
 
@@ -24,6 +25,8 @@ template <>
 constexpr DType dtype_of<double>() { return DType::kF64; }
 template <>
 constexpr DType dtype_of<int32_t>() { return DType::kI32; }
+template <>
+constexpr DType dtype_of<bf16>() { return DType::kBF16; }
 
 class Tensor {
  public:

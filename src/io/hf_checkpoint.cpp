@@ -42,20 +42,21 @@ void load_weights(ModelWeights& weights, const std::string& model_dir) {
   });
 }
 
-std::unique_ptr<LlamaModel> load_model(const std::string& model_dir) {
+std::unique_ptr<LlamaModel> load_model(const std::string& model_dir, DType dtype) {
   const ModelConfig config = ModelConfig::from_file((fs::path(model_dir) / "config.json").string());
-  auto model = std::make_unique<LlamaModel>(config);
+  auto model = std::make_unique<LlamaModel>(config, cpu_backend(), dtype);
   load_weights(model->weights(), model_dir);
   return model;
 }
 
 void save_model(const LlamaModel& model, const std::string& model_dir, bool bf16) {
+  bf16 = bf16 || model.bf16();
   fs::create_directories(model_dir);
   std::vector<const Tensor*> tensors;
   for_each_tensor(model.weights(), [&](const Tensor& t) { tensors.push_back(&t); });
   save_safetensors((fs::path(model_dir) / "model.safetensors").string(), tensors, {{"format", "pt"}}, bf16);
   nlohmann::json cfg = model.config().to_json();
-  if (bf16) cfg["torch_dtype"] = "bfloat16";
+  cfg["torch_dtype"] = bf16 ? "bfloat16" : "float32";
   write_file_atomic((fs::path(model_dir) / "config.json").string(), cfg.dump(2) + "\n");
 }
 

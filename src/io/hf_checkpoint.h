@@ -12,9 +12,12 @@ namespace tandem {
 // naming the tensor and the file. Tensors the model does not use (e.g. rotary caches) are ignored.
 void load_weights(ModelWeights& weights, const std::string& model_dir);
 
-std::unique_ptr<LlamaModel> load_model(const std::string& model_dir);
+// The model of the folder, its weights stored in `dtype`: a bf16 model is filled tensor by tensor, never holding
+// an f32 copy of the whole model, whatever the file's dtype.
+std::unique_ptr<LlamaModel> load_model(const std::string& model_dir, DType dtype = DType::kF32);
 
-// Writes config.json and model.safetensors (fp32, or bf16 when asked), each atomically.
+// Writes config.json and model.safetensors (fp32, or bf16 when asked or when the model is bf16; torch_dtype says
+// which), each atomically.
 void save_model(const LlamaModel& model, const std::string& model_dir, bool bf16 = false);
 
 }  // namespace tandem

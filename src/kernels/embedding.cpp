@@ -24,6 +24,12 @@ void embedding_backward(F* dtable, const int32_t* ids, const F* dout, int64_t n,
   }
 }
 
+void embedding_forward(float* out, const int32_t* ids, const bf16* table, int64_t n, int64_t dim) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < dim; ++c) out[i * dim + c] = to_float(table[ids[i] * dim + c]);
+}
+
 template void embedding_forward<float>(float*, const int32_t*, const float*, int64_t, int64_t);
 template void embedding_forward<double>(double*, const int32_t*, const double*, int64_t, int64_t);
 template void embedding_backward<float>(float*, const int32_t*, const float*, int64_t, int64_t);

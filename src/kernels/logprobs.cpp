@@ -17,12 +17,23 @@ int64_t chunk_size(const LogprobShape& s) {
   return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(s.vocab, 1), 16, 1024);
 }
 
+// One GEMM for each storage type: f32/f64 on the engine's GEMM, bf16 on the bf16 one with f32 output.
+template <typename F>
+void mm(bool ta, bool tb, int m, int n, int k, F alpha, const F* a, int lda, const F* b, int ldb, F beta, F* c,
+        int ldc) {
+  gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void mm(bool ta, bool tb, int m, int n, int k, float alpha, const bf16* a, int lda, const bf16* b, int ldb,
+        float beta, float* c, int ldc) {
+  gemm_bf16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 // Shared driver. For each chunk of pairs: gather their x rows, logits = xc W^T, then per pair turn logits into
 // either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward).
-template <typename F>
-void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const ScoredPairs& pairs,
-         const LogprobShape& s, LogprobWorkspace<F>* ws) {
-  LogprobWorkspace<F> local;
+template <typename S, typename F = typename LogprobWorkspace<S>::C>
+void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const ScoredPairs& pairs,
+         const LogprobShape& s, LogprobWorkspace<S>* ws) {
+  LogprobWorkspace<S> local;
   if (!ws) ws = &local;
   const int64_t V = s.vocab, D = s.dim, n = pairs.count;
   for (int64_t k = 0; k < n; ++k) {
@@ -33,17 +44,19 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const Sco
   }
   const int64_t chunk = chunk_size(s);
   const int64_t max_rows = std::min<int64_t>(chunk, n);
-  std::vector<F>& xc = ws->x_chunk;
+  std::vector<S>& xc = ws->x_chunk;
   std::vector<F>& logits = ws->logits;
   std::vector<F>& dxc = ws->dx_chunk;
   xc.resize(max_rows * D);  // no zeroing needed: every element is written before it is read
   logits.resize(max_rows * V);
   if (grad) dxc.resize(max_rows * D);
+  constexpr bool kRoundedGrad = !std::is_same_v<S, F>;  // bf16 GEMMs need the logit gradient in bf16
+  if (grad && kRoundedGrad) ws->dlogits.resize(max_rows * V);
 
   for (int64_t c0 = 0; c0 < n; c0 += chunk) {
     const int64_t c = std::min<int64_t>(chunk, n - c0);
     for (int64_t i = 0; i < c; ++i) std::copy_n(x + int64_t(pairs.row_index[c0 + i]) * D, D, xc.data() + i * D);
-    gemm(false, true, int(c), int(V), int(D), F(1), xc.data(), int(D), w, int(D), F(0), logits.data(), int(V));
+    mm(false, true, int(c), int(V), int(D), F(1), xc.data(), int(D), w, int(D), F(0), logits.data(), int(V));
 
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < c; ++i) {
@@ -74,8 +87,15 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const Sco
       row[t] += grad[r];
     }
     if (!grad) continue;
-    gemm(false, false, int(c), int(D), int(V), F(1), logits.data(), int(V), w, int(D), F(0), dxc.data(), int(D));
-    if (dw) gemm(true, false, int(V), int(D), int(c), F(1), logits.data(), int(V), xc.data(), int(D), F(1), dw, int(D));
+    const S* dlogits;
+    if constexpr (kRoundedGrad) {
+      for (int64_t i = 0; i < c * V; ++i) ws->dlogits[i] = to_bf16(logits[i]);
+      dlogits = ws->dlogits.data();
+    } else {
+      dlogits = logits.data();
+    }
+    mm(false, false, int(c), int(D), int(V), F(1), dlogits, int(V), w, int(D), F(0), dxc.data(), int(D));
+    if (dw) mm(true, false, int(V), int(D), int(c), F(1), dlogits, int(V), xc.data(), int(D), F(1), dw, int(D));
     for (int64_t i = 0; i < c; ++i) {  // serial: a row scored twice receives both gradients
       F* dst = dx + int64_t(pairs.row_index[c0 + i]) * D;
       const F* src = dxc.data() + i * D;
@@ -89,13 +109,24 @@ void run(F* logp, F* dx, F* dw, const F* grad, const F* x, const F* w, const Sco
 template <typename F>
 void token_logprobs_forward(F* logp, const F* x, const F* w, const ScoredPairs& pairs, const LogprobShape& s,
                             LogprobWorkspace<F>* ws) {
-  run<F>(logp, nullptr, nullptr, nullptr, x, w, pairs, s, ws);
+  run<F, F>(logp, nullptr, nullptr, nullptr, x, w, pairs, s, ws);
 }
 
 template <typename F>
 void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const ScoredPairs& pairs,
                              const LogprobShape& s, F* logp, LogprobWorkspace<F>* ws) {
-  run<F>(logp, dx, dw, grad, x, w, pairs, s, ws);
+  run<F, F>(logp, dx, dw, grad, x, w, pairs, s, ws);
+}
+
+void token_logprobs_forward(float* logp, const bf16* x, const bf16* w, const ScoredPairs& pairs,
+                            const LogprobShape& s, LogprobWorkspace<bf16>* ws) {
+  run<bf16, float>(logp, nullptr, nullptr, nullptr, x, w, pairs, s, ws);
+}
+
+void token_logprobs_backward(float* dx, float* dw, const float* grad, const bf16* x, const bf16* w,
+                             const ScoredPairs& pairs, const LogprobShape& s, float* logp,
+                             LogprobWorkspace<bf16>* ws) {
+  run<bf16, float>(logp, dx, dw, grad, x, w, pairs, s, ws);
 }
 
 template void token_logprobs_forward<float>(float*, const float*, const float*, const ScoredPairs&,

@@ -4,7 +4,10 @@
 // `chunk_rows` x vocab logits exist at a time, so a 150k vocabulary never needs a [tokens x vocab] buffer.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#include "core/bf16.h"
 
 namespace tandem {
 
@@ -21,9 +24,12 @@ struct ScoredPairs {
 
 // Scratch buffers kept by the caller between calls: re-allocating tens of MB of logits every step costs page
 // faults. Optional everywhere (null: local buffers).
-template <typename F>
+// S is the storage type of x and W; logits, softmax and gradients are computed in C (f32 for bf16 storage).
+template <typename S>
 struct LogprobWorkspace {
-  std::vector<F> x_chunk, logits, dx_chunk;
+  using C = std::conditional_t<std::is_same_v<S, bf16>, float, S>;
+  std::vector<S> x_chunk, dlogits;  // dlogits: the logit gradient rounded to S for its GEMMs (bf16 only)
+  std::vector<C> logits, dx_chunk;
 };
 
 // logp[k] for every pair.
@@ -37,5 +43,12 @@ void token_logprobs_forward(F* logp, const F* x, const F* w, const ScoredPairs& 
 template <typename F>
 void token_logprobs_backward(F* dx, F* dw, const F* grad, const F* x, const F* w, const ScoredPairs& pairs,
                              const LogprobShape& s, F* logp, LogprobWorkspace<F>* ws = nullptr);
+
+// bf16 storage of x and W (bf16 GEMMs with fp32 accumulation, fp32 softmax); log-probs and gradients in f32.
+void token_logprobs_forward(float* logp, const bf16* x, const bf16* w, const ScoredPairs& pairs,
+                            const LogprobShape& s, LogprobWorkspace<bf16>* ws = nullptr);
+void token_logprobs_backward(float* dx, float* dw, const float* grad, const bf16* x, const bf16* w,
+                             const ScoredPairs& pairs, const LogprobShape& s, float* logp,
+                             LogprobWorkspace<bf16>* ws = nullptr);
 
 }  // namespace tandem

@@ -28,12 +28,21 @@ Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T) {
   return {0};
 }
 
+DType act_dtype(Act a, DType dtype) {
+  switch (a) {
+    case Act::kRstd1: case Act::kRstd2: case Act::kRstdQ: case Act::kRstdK: case Act::kLse: case Act::kXMid:
+      return DType::kF32;
+    default: return dtype;
+  }
+}
+
 int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype) {
   int64_t per_layer = 0;
-  for (int a = 0; a < kNumActs; ++a) per_layer += shape_numel(act_shape(Act(a), c, B, T));
-  const int64_t N = B * T, L = c.num_hidden_layers;
-  const int64_t elements = per_layer * (recompute ? 1 : L) + (L + 1) * N * c.hidden_size + N * c.hidden_size + N;
-  return elements * dtype_bytes(dtype);
+  for (int a = 0; a < kNumActs; ++a)
+    per_layer += shape_numel(act_shape(Act(a), c, B, T)) * dtype_bytes(act_dtype(Act(a), dtype));
+  const int64_t N = B * T, L = c.num_hidden_layers, f32 = dtype_bytes(DType::kF32);
+  const int64_t residual = (L + 1) * N * c.hidden_size * f32, final_norm = N * c.hidden_size * dtype_bytes(dtype) + N * f32;
+  return per_layer * (recompute ? 1 : L) + residual + final_norm;
 }
 
 }  // namespace tandem

@@ -32,10 +32,14 @@ enum class Act {
 constexpr int kNumActs = 17;
 
 const char* act_name(Act a);
+// Storage of activation `a` when the model computes in `dtype`: bf16 for matmul inputs and outputs, f32 for norm
+// statistics, the attention LSE and the residual stream after attention (bf16 training keeps the residual f32).
+DType act_dtype(Act a, DType dtype);
 // The shape of activation `a` for a batch of B x T tokens; {0} when the config does not use it.
 Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T);
 // Bytes of saved activations for one forward: every layer's table (one shared table when recomputing), plus the
-// residual stream at each layer boundary and the final norm's output and statistics. LoRA branches not included.
+// residual stream (f32) at each layer boundary and the final norm's output and statistics. LoRA branches not
+// included.
 int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype = DType::kF32);
 
 }  // namespace tandem

@@ -12,14 +12,16 @@ Tensor* opt(Tensor& t) { return t.empty() ? nullptr : &t; }
 const Tensor* opt(const Tensor* t) { return t && !t->empty() ? t : nullptr; }
 }  // namespace
 
-LlamaModel::LlamaModel(const ModelConfig& config, Backend& backend)
-    : config_(config), backend_(backend), weights_(allocate_weights(config, &backend)) {
+LlamaModel::LlamaModel(const ModelConfig& config, Backend& backend, DType dtype)
+    : config_(config), backend_(backend), dtype_(dtype), weights_(allocate_weights(config, &backend, dtype)) {
   config_.validate();
+  TANDEM_CHECK(dtype == DType::kF32 || dtype == DType::kBF16, "model: weights are stored in f32 or bf16, not ",
+               dtype_str(dtype));
 }
 
 ModelWeights& LlamaModel::grads() {
   if (!grads_ready_) {
-    grads_ = allocate_weights(config_, &backend_);
+    grads_ = allocate_weights(config_, &backend_, DType::kF32);  // gradients are f32 whatever the storage
     grads_ready_ = true;
   }
   return grads_;
@@ -54,7 +56,7 @@ void LlamaModel::set_lora(LoraWeights lora) {
                " layers, the model ", config_.num_hidden_layers);
   lora_ = std::move(lora);
   for_each_tensor(lora_, [&](Tensor& t) {
-    if (t.allocator() != &backend_) t = t.to(t.dtype(), &backend_);
+    if (t.allocator() != &backend_ || t.dtype() != dtype_) t = t.to(dtype_, &backend_);
   });
   lora_grads_ = allocate_lora(config_, lora_.config, &backend_);
   grads_ = ModelWeights{};  // the base is frozen: its gradients are never needed
@@ -67,9 +69,16 @@ const LoraAdapter* LlamaModel::adapter(int64_t l, Proj p) const {
   return ad.active() ? &ad : nullptr;
 }
 
-Tensor& LlamaModel::buffer(Tensor& t, const char* name, const Shape& shape) {
-  if (t.shape != shape || t.allocator() != &backend_ || t.dtype() != DType::kF32)
-    t = Tensor(name, shape, DType::kF32, &backend_);
+void LlamaModel::set_bf16(bool on) {
+  const DType want = on ? DType::kBF16 : DType::kF32;
+  if (want == dtype_) return;
+  dtype_ = want;
+  for_each_tensor(weights_, [&](Tensor& t) { t = t.to(want, &backend_); });
+  for_each_tensor(lora_, [&](Tensor& t) { t = t.to(want, &backend_); });
+}
+
+Tensor& LlamaModel::buffer(Tensor& t, const char* name, const Shape& shape, DType dtype) {
+  if (t.shape != shape || t.allocator() != &backend_ || t.dtype() != dtype) t = Tensor(name, shape, dtype, &backend_);
   return t;
 }
 
@@ -79,7 +88,8 @@ Tensor& LlamaModel::zeros(Tensor& t, const char* name, const Shape& shape) {
 }
 
 Tensor& LlamaModel::act(LayerActs& a, Act which) {
-  return buffer(a[which], act_name(which), act_shape(which, config_, batch_.batch, batch_.seq));
+  return buffer(a[which], act_name(which), act_shape(which, config_, batch_.batch, batch_.seq),
+                act_dtype(which, dtype_));
 }
 
 Tensor& LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) {
@@ -100,7 +110,7 @@ void LlamaModel::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerAct
   if (!ad) return;
   const Tensor* x_d = &x;
   if (training_ && lora_.config.dropout > 0) {
-    Tensor& xd = buffer(a.lora_x[int(p)], "lora_x", {n, in});
+    Tensor& xd = buffer(a.lora_x[int(p)], "lora_x", {n, in}, x.dtype());
     backend_.mul(xd, x, dropout_mask(l, p, n * in));
     x_d = &xd;
   }
@@ -199,17 +209,20 @@ void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tens
   Tensor& att = act(a, Act::kAtt);
   backend_.attention_forward(att, act(a, Act::kLse), q, k, v, lengths_, attention_shape(), attention_mask());
 
+  // A projection's output joins the residual stream; in bf16 it is rounded once first, as a bf16 matmul's is.
   Tensor& x_mid = act(a, Act::kXMid);
-  project(l, Proj::kO, att, x_mid, a);
-  backend_.add(x_mid, x_mid, x_in);
+  Tensor& o = dtype_ == x_mid.dtype() ? x_mid : buffer(proj_out_, "proj_out", x_mid.shape, dtype_);
+  project(l, Proj::kO, att, o, a);
+  backend_.add(x_mid, o, x_in);
 
   Tensor &h2 = act(a, Act::kH2), &gate = act(a, Act::kGate), &up = act(a, Act::kUp), &sw = act(a, Act::kSwiglu);
   backend_.rmsnorm_forward(h2, act(a, Act::kRstd2), x_mid, w.post_norm, N, c.rms_norm_eps);
   project(l, Proj::kGate, h2, gate, a);
   project(l, Proj::kUp, h2, up, a);
   backend_.swiglu_forward(sw, gate, up);
-  project(l, Proj::kDown, sw, x_out, a);
-  backend_.add(x_out, x_out, x_mid);
+  Tensor& down = dtype_ == x_out.dtype() ? x_out : buffer(proj_out_, "proj_out", x_out.shape, dtype_);
+  project(l, Proj::kDown, sw, down, a);
+  backend_.add(x_out, down, x_mid);
 }
 
 void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres) {
@@ -278,7 +291,7 @@ void LlamaModel::run_layers(const Batch& batch) {
   acts_.resize(recompute_ ? 1 : L);
   backend_.embedding_forward(residual_[0], tokens_, weights_.embed);
   for (int64_t l = 0; l < L; ++l) layer_forward(l, residual_[l], acts_[recompute_ ? 0 : l], residual_[l + 1]);
-  buffer(xf_, "final_norm_out", {N, d}), buffer(rstd_f_, "final_norm_rstd", {N});
+  buffer(xf_, "final_norm_out", {N, d}, dtype_), buffer(rstd_f_, "final_norm_rstd", {N});
   backend_.rmsnorm_forward(xf_, rstd_f_, residual_[L], weights_.final_norm, N, config_.rms_norm_eps);
 }
 
@@ -363,7 +376,7 @@ std::vector<float> LlamaModel::logits(const Batch& batch) {
 }
 
 int64_t LlamaModel::activation_bytes() const {
-  int64_t bytes = xf_.bytes() + rstd_f_.bytes();
+  int64_t bytes = xf_.bytes() + rstd_f_.bytes();  // proj_out_ is scratch, reused by every layer
   for (const auto& r : residual_) bytes += r.bytes();
   for (const auto& a : acts_)
     for (const auto& t : a.t) bytes += t.bytes();

@@ -20,7 +20,8 @@ namespace tandem {
 class LlamaModel {
  public:
   // Weights, gradients and activations live on `backend`; every computation is one of its ops.
-  explicit LlamaModel(const ModelConfig& config, Backend& backend = cpu_backend());
+  // `dtype` (f32 or bf16) stores the weights; see set_bf16.
+  explicit LlamaModel(const ModelConfig& config, Backend& backend = cpu_backend(), DType dtype = DType::kF32);
 
   const ModelConfig& config() const { return config_; }
   Backend& backend() const { return backend_; }
@@ -48,6 +49,13 @@ class LlamaModel {
   void set_dropout_seed(uint64_t seed) { dropout_seed_ = seed; }
   uint64_t dropout_counter() const { return dropout_counter_; }
   void set_dropout_counter(uint64_t c) { dropout_counter_ = c; }
+
+  // bf16 training: weights and the saved matmul activations in bf16, computed with fp32 accumulation; the residual
+  // stream, norm statistics, softmax and every gradient stay f32, and AdamW keeps f32 master weights. Converts the
+  // current weights (and adapters) in place.
+  void set_bf16(bool on);
+  bool bf16() const { return dtype_ == DType::kBF16; }
+  DType dtype() const { return dtype_; }
 
   // Keep only each layer's input and recompute the layer in the backward pass: ~1/8 of the activation
   // memory for one extra forward.
@@ -83,7 +91,7 @@ class LlamaModel {
   bool base_trainable() const { return !has_lora(); }
   // A buffer of `shape` on the backend, re-allocated only when the shape changes (contents unspecified), and the
   // same zero-filled (backward ops add into their outputs).
-  Tensor& buffer(Tensor& t, const char* name, const Shape& shape);
+  Tensor& buffer(Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
   Tensor& zeros(Tensor& t, const char* name, const Shape& shape);
   Tensor& act(LayerActs& a, Act which);
   Tensor& dropout_mask(int64_t l, Proj p, int64_t n);
@@ -103,6 +111,7 @@ class LlamaModel {
 
   ModelConfig config_;
   Backend& backend_;
+  DType dtype_ = DType::kF32;  // storage of weights and matmul activations
   ModelWeights weights_, grads_;
   bool grads_ready_ = false;
   LoraWeights lora_, lora_grads_;
@@ -123,6 +132,7 @@ class LlamaModel {
   std::vector<LayerActs> acts_;   // one per layer, or one shared when recomputing
   Tensor xf_, rstd_f_;            // final norm output and its rstd
   Tensor scratch_out_;            // a recomputed layer's (discarded) output
+  Tensor proj_out_;               // bf16: o_proj / down_proj output before it joins the f32 residual stream
   GradScratch g_;
 };
 

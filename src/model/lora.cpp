@@ -128,7 +128,8 @@ void merge_lora(ModelWeights& base, const LoraWeights& lora) {
       if (!ad.active()) continue;
       Tensor& w = proj_weight(base.layers[l], Proj(p));
       const int out = int(w.dim(0)), in = int(w.dim(1)), r = int(ad.a.dim(0));
-      gemm(false, false, out, in, r, float(lora.config.scale()), ad.b.ptr(), r, ad.a.ptr(), in, 1.0f, w.ptr(), in);
+      const std::vector<float> a = ad.a.to_floats(), b = ad.b.to_floats();  // adapters may be bf16
+      gemm(false, false, out, in, r, float(lora.config.scale()), b.data(), r, a.data(), in, 1.0f, w.ptr(), in);
     }
 }
 

@@ -42,31 +42,31 @@ const Tensor* proj_bias(const LayerWeights& l, Proj p) {
   return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr;
 }
 
-ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc) {
+ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc, DType dtype) {
   const int64_t d = c.hidden_size;
   ModelWeights w;
-  w.embed = Tensor("model.embed_tokens.weight", {c.vocab_size, d}, DType::kF32, alloc);
+  w.embed = Tensor("model.embed_tokens.weight", {c.vocab_size, d}, dtype, alloc);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights l;
-    l.input_norm = Tensor(p + "input_layernorm.weight", {d}, DType::kF32, alloc);
+    l.input_norm = Tensor(p + "input_layernorm.weight", {d}, dtype, alloc);
     for (int k = 0; k < kNumProj; ++k) {
       const Proj proj = Proj(k);
       const auto [out, in] = proj_shape(c, proj);
-      proj_weight(l, proj) = Tensor(p + proj_path(proj) + ".weight", {out, in}, DType::kF32, alloc);
+      proj_weight(l, proj) = Tensor(p + proj_path(proj) + ".weight", {out, in}, dtype, alloc);
       const bool qkv = proj == Proj::kQ || proj == Proj::kK || proj == Proj::kV;
       const bool biased = qkv ? c.qkv_bias : proj == Proj::kO && c.o_bias;
-      if (biased) *proj_bias(l, proj) = Tensor(p + proj_path(proj) + ".bias", {out}, DType::kF32, alloc);
+      if (biased) *proj_bias(l, proj) = Tensor(p + proj_path(proj) + ".bias", {out}, dtype, alloc);
     }
     if (c.qk_norm) {
-      l.q_norm = Tensor(p + "self_attn.q_norm.weight", {c.head_dim}, DType::kF32, alloc);
-      l.k_norm = Tensor(p + "self_attn.k_norm.weight", {c.head_dim}, DType::kF32, alloc);
+      l.q_norm = Tensor(p + "self_attn.q_norm.weight", {c.head_dim}, dtype, alloc);
+      l.k_norm = Tensor(p + "self_attn.k_norm.weight", {c.head_dim}, dtype, alloc);
     }
-    l.post_norm = Tensor(p + "post_attention_layernorm.weight", {d}, DType::kF32, alloc);
+    l.post_norm = Tensor(p + "post_attention_layernorm.weight", {d}, dtype, alloc);
     w.layers.push_back(std::move(l));
   }
-  w.final_norm = Tensor("model.norm.weight", {d}, DType::kF32, alloc);
-  if (!c.tie_word_embeddings) w.lm_head = Tensor("lm_head.weight", {c.vocab_size, d}, DType::kF32, alloc);
+  w.final_norm = Tensor("model.norm.weight", {d}, dtype, alloc);
+  if (!c.tie_word_embeddings) w.lm_head = Tensor("lm_head.weight", {c.vocab_size, d}, dtype, alloc);
   return w;
 }
 

@@ -45,8 +45,8 @@ const Tensor& proj_weight(const LayerWeights& l, Proj p);
 Tensor* proj_bias(LayerWeights& l, Proj p);
 const Tensor* proj_bias(const LayerWeights& l, Proj p);
 
-// Zero-filled f32 tensors of the right names and shapes, on `alloc`'s device (null: the host).
-ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc = nullptr);
+// Zero-filled tensors of the right names and shapes, stored in `dtype` on `alloc`'s device (null: the host).
+ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc = nullptr, DType dtype = DType::kF32);
 
 // Every non-empty tensor, in a fixed order (embed, layers, final norm, lm head).
 void for_each_tensor(ModelWeights& w, const std::function<void(Tensor&)>& fn);

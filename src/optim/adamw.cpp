@@ -9,12 +9,24 @@
 namespace tandem {
 
 void AdamW::step(const std::vector<ParamRef>& params, double lr, double grad_scale) {
+  const DType f32 = DType::kF32;
   if (m_.empty())
     for (const auto& p : params) {
       const Tensor& t = *p.value;
-      m_.emplace_back(t.name + ".exp_avg", t.shape, t.dtype(), t.allocator());
-      v_.emplace_back(t.name + ".exp_avg_sq", t.shape, t.dtype(), t.allocator());
+      const DType state = t.dtype() == DType::kF64 ? DType::kF64 : f32;
+      m_.emplace_back(t.name + ".exp_avg", t.shape, state, t.allocator());
+      v_.emplace_back(t.name + ".exp_avg_sq", t.shape, state, t.allocator());
     }
+  if (master_.size() != params.size()) {
+    master_.resize(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Tensor& t = *params[i].value;
+      if (t.dtype() == DType::kBF16 && master_[i].empty() && config_.master_weights) {
+        master_[i] = t.to(f32, t.allocator());
+        master_[i].name = t.name + ".master";
+      }
+    }
+  }
   TANDEM_CHECK(m_.size() == params.size(), "AdamW: optimizer state holds ", m_.size(), " tensors but ",
                params.size(), " parameters were given");
   ++steps_;
@@ -28,7 +40,8 @@ void AdamW::step(const std::vector<ParamRef>& params, double lr, double grad_sca
     p.expect_shape(params[i].grad->shape);
     m_[i].expect_shape(p.shape);
     s.decay = params[i].decay ? float(1.0 - lr * c.weight_decay) : 1.0f;
-    backend_of(p).adamw_step(p, *params[i].grad, m_[i], v_[i], s);
+    Tensor* master = master_[i].empty() ? nullptr : &master_[i];
+    backend_of(p).adamw_step(p, *params[i].grad, m_[i], v_[i], master, s);
   }
 }
 

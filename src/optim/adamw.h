@@ -10,6 +10,9 @@ namespace tandem {
 
 struct AdamWConfig {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+  // bf16 parameters are updated through f32 master copies (llm.c's use_master_weights). Off: each update is rounded
+  // straight into bf16, so steps below half a bf16 ulp of a weight are lost (kept for comparison, not for use).
+  bool master_weights = true;
 };
 
 class AdamW {
@@ -17,20 +20,24 @@ class AdamW {
   explicit AdamW(AdamWConfig config = {}) : config_(config) {}
 
   // One update of every parameter at learning rate lr, using grad_scale * grad (how clipping is applied
-  // without a separate pass over the gradients). Moments are created on the first step, on the parameters' device.
+  // without a separate pass over the gradients). Moments (f32) are created on the first step, on the parameters'
+  // device; gradients are f32 whatever the parameters' storage.
   void step(const std::vector<ParamRef>& params, double lr, double grad_scale = 1.0);
 
   int64_t steps() const { return steps_; }
   // Moment tensors (named "<param>.exp_avg" / "<param>.exp_avg_sq") for checkpoints.
   std::vector<Tensor>& exp_avg() { return m_; }
   std::vector<Tensor>& exp_avg_sq() { return v_; }
+  // f32 master copies ("<param>.master") of the parameters stored in bf16, empty tensors for f32 parameters.
+  // Created from the parameters on the first step; the optimizer state that makes bf16 training exact to resume.
+  std::vector<Tensor>& master_weights() { return master_; }
   void set_steps(int64_t s) { steps_ = s; }
   const AdamWConfig& config() const { return config_; }
 
  private:
   AdamWConfig config_;
   int64_t steps_ = 0;
-  std::vector<Tensor> m_, v_;
+  std::vector<Tensor> m_, v_, master_;
 };
 
 // Global L2 norm of all gradients (accumulated in double).

@@ -25,6 +25,8 @@ void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& opt
   std::vector<const Tensor*> moments;
   for (const auto& t : optimizer.exp_avg()) moments.push_back(&t);
   for (const auto& t : optimizer.exp_avg_sq()) moments.push_back(&t);
+  for (const auto& t : optimizer.master_weights())
+    if (!t.empty()) moments.push_back(&t);  // bf16 training: the f32 weights the bf16 ones are rounded from
   nlohmann::json state = trainer_state;
   state["optimizer_steps"] = optimizer.steps();
   state["parameters"] = params.size();
@@ -42,14 +44,24 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
   auto& m = optimizer.exp_avg();
   auto& v = optimizer.exp_avg_sq();
-  m.clear();
-  v.clear();
+  auto& master = optimizer.master_weights();
+  m.clear(), v.clear(), master.clear();
+  // State tensors go to the parameters' device, f32 (f64 only in f64 gradient-check models).
+  auto load_state = [&](const Tensor& p, const std::string& name) {
+    const DType dt = p.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+    Tensor t(name, p.shape, dt, p.allocator());
+    t.take_values(moments.load(name));
+    return t;
+  };
   if (state.at("optimizer_steps").get<int64_t>() > 0) {
     for (const auto& p : params) {
-      m.push_back(moments.load(p.value->name + ".exp_avg"));
-      v.push_back(moments.load(p.value->name + ".exp_avg_sq"));
-      m.back().expect_shape(p.value->shape);
-      v.back().expect_shape(p.value->shape);
+      m.push_back(load_state(*p.value, p.value->name + ".exp_avg"));
+      v.push_back(load_state(*p.value, p.value->name + ".exp_avg_sq"));
+      const std::string master_name = p.value->name + ".master";
+      const bool bf16 = p.value->dtype() == DType::kBF16;
+      TANDEM_CHECK(!bf16 || moments.has(master_name), dir, ": bf16 parameter ", p.value->name,
+                   " has no f32 master copy in optimizer.safetensors (was the run saved without bf16?)");
+      master.push_back(bf16 ? load_state(*p.value, master_name) : Tensor());
     }
   }
   optimizer.set_steps(state.at("optimizer_steps").get<int64_t>());

@@ -22,7 +22,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
   return {
       {"model_name_or_path", &c.model_name_or_path}, {"model_config", &c.model_config},
       {"model_init_seed", &c.model_init_seed}, {"gradient_checkpointing", &c.gradient_checkpointing},
-      {"logits_chunk_rows", &c.logits_chunk_rows}, {"use_peft", &c.use_peft}, {"lora_r", &c.lora_r},
+      {"bf16", &c.bf16}, {"master_weights", &c.master_weights}, {"logits_chunk_rows", &c.logits_chunk_rows}, {"use_peft", &c.use_peft}, {"lora_r", &c.lora_r},
       {"lora_alpha", &c.lora_alpha}, {"lora_dropout", &c.lora_dropout},
       {"lora_target_modules", &c.lora_target_modules}, {"save_merged_model", &c.save_merged_model},
       {"sft_dataset", &c.sft_dataset},

@@ -15,6 +15,8 @@ struct TrainConfig {
   std::string model_config;
   int64_t model_init_seed = 0;
   bool gradient_checkpointing = false;
+  bool bf16 = false;  // bf16 weights and activations, fp32 accumulation and master weights (TRL's name)
+  bool master_weights = true;  // with bf16: AdamW updates f32 master copies (false: rounds into bf16 directly)
   int64_t logits_chunk_rows = 0;
 
   // LoRA (TRL's ModelConfig names): adapters on the listed projections, base frozen

@@ -86,11 +86,12 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   trunc_.validate();
 
   if (!cfg_.model_name_or_path.empty()) {
-    model_ = load_model(cfg_.model_name_or_path);
+    model_ = load_model(cfg_.model_name_or_path, cfg_.bf16 ? DType::kBF16 : DType::kF32);
   } else {
     model_ = std::make_unique<LlamaModel>(ModelConfig::from_file(cfg_.model_config));
     Rng rng(uint64_t(cfg_.model_init_seed));
     init_random(model_->weights(), rng);
+    model_->set_bf16(cfg_.bf16);
   }
   model_->set_recompute(cfg_.gradient_checkpointing);
   model_->set_logits_chunk_rows(cfg_.logits_chunk_rows);
@@ -156,7 +157,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   sc.dpo_ideal = cfg_.dpo_ideal;
   strategy_ = make_strategy(sc);
 
-  optimizer_ = AdamW({cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay});
+  optimizer_ = AdamW({cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay, cfg_.master_weights});
   params_ = model_->trainable_params();
   schedule_ = {cfg_.lr_scheduler_type, cfg_.learning_rate, cfg_.warmup(), cfg_.max_steps, cfg_.min_lr_ratio};
   schedule_.validate();
@@ -411,10 +412,13 @@ EvalResult Trainer::train(int64_t until) {
   log_eval(final_eval);
   save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
   if (cfg_.save_merged_model && model_->has_lora()) {
-    LlamaModel merged(model_->config());
-    merged.weights() = model_->weights();
+    LlamaModel merged(model_->config());  // merged in f32, saved in the run's dtype
+    std::vector<Tensor*> dst;
+    for_each_tensor(merged.weights(), [&](Tensor& t) { dst.push_back(&t); });
+    size_t i = 0;
+    for_each_tensor(model_->weights(), [&](const Tensor& t) { dst[i++]->take_values(t.to(DType::kF32)); });
     merge_lora(merged.weights(), model_->lora());
-    save_model(merged, cfg_.output_dir + "/merged");
+    save_model(merged, cfg_.output_dir + "/merged", model_->bf16());
   }
   nlohmann::json summary = {{"final", final_eval.to_json()},
                             {"steps", step_},

@@ -42,11 +42,11 @@ LENGTHS = [11, 8, 5]
 
 
 def write_safetensors(path, tensors):
-    kinds = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.uint8: "U8"}
+    kinds = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.uint8: "U8", torch.bfloat16: "BF16"}
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
-        data = t.numpy().tobytes()
+        data = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
         header[name] = {"dtype": kinds[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -213,6 +213,42 @@ def write_variant(out_dir, name, overrides, seed):
     write_safetensors(os.path.join(vdir, "expected.safetensors"), expected)
 
 
+def write_bf16_variant(out_dir, name, overrides, seed):
+    """The variant's model with weights rounded to bf16 (written as a BF16 safetensors file), run under PyTorch CPU
+    autocast(bfloat16): matmuls in bf16, the residual stream, norms and softmax in fp32, as HF modelling code runs
+    under autocast. Logits are upcast to fp32 before log_softmax. Expected: logits, log-probs and the fp32 weights'
+    gradients of sum_b c_b * logp_b."""
+    cfg = dict(BASE, **overrides)
+    gen = torch.Generator().manual_seed(seed)
+    weights16 = {k: v.bfloat16() for k, v in make_weights(cfg, gen).items()}
+    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
+    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
+    for b, n in enumerate(LENGTHS):
+        mask[b, 2:n] = 1
+        ids[b, n:] = 0
+    coef = torch.randn(BATCH, generator=gen, dtype=torch.float64)
+    w32 = {k: v.float().requires_grad_(True) for k, v in weights16.items()}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = forward(cfg, w32, ids).float()
+    logp_all = torch.log_softmax(logits[:, :-1], dim=-1)
+    tok = logp_all.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) * mask[:, 1:].float()
+    token_logp = torch.cat([tok, torch.zeros(BATCH, 1)], dim=1)
+    seq_logp = token_logp.sum(dim=1)
+    (coef.float() * seq_logp).sum().backward()
+
+    vdir = os.path.join(out_dir, name + "_bf16")
+    os.makedirs(vdir, exist_ok=True)
+    with open(os.path.join(vdir, "config.json"), "w") as f:
+        json.dump(dict(cfg, torch_dtype="bfloat16"), f, indent=2)
+    write_safetensors(os.path.join(vdir, "model.safetensors"), weights16)
+    expected = {"tokens": ids.to(torch.int32), "lengths": torch.tensor(LENGTHS, dtype=torch.int32), "loss_mask": mask,
+                "coef": coef, "logits": logits.detach(), "token_logp": token_logp.detach(),
+                "seq_logp": seq_logp.detach()}
+    for k, v in w32.items():
+        expected["grad." + k] = v.grad
+    write_safetensors(os.path.join(vdir, "expected.safetensors"), expected)
+
+
 def write_lora_reference(out_dir):
     """A Qwen2-shaped model with LoRA (r=4, alpha=8) on q, v, o, gate and down, A and B both random, written as a
     base model folder plus a PEFT adapter folder; expected logits, log-probs and gradients of every A and B."""
@@ -346,6 +382,7 @@ def main():
     torch.manual_seed(0)
     for i, (name, overrides) in enumerate(sorted(VARIANTS.items())):
         write_variant(args.out, name, overrides, seed=1000 + i)
+        write_bf16_variant(args.out, name, overrides, seed=2000 + i)
     write_optimizer_reference(args.out)
     write_lora_reference(args.out)
     write_objectives_reference(args.out)

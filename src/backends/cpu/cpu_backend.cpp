@@ -1,14 +1,19 @@
 // The CPU backend: the templated kernels of src/kernels behind the Backend interface, OpenMP inside each kernel.
-// f32 is the engine's type, f64 serves gradient checks; each op checks its tensors' dtypes and sizes.
+// Compute is f32 for f32 and bf16 storage (f64 for gradient checks). GEMM-bound ops with bf16 weights run bf16
+// GEMMs natively (linear, the LM head); the other ops read bf16 tensors through f32 copies and round their bf16
+// outputs once, so statistics, softmax and accumulation stay f32 whatever the storage.
 #include <omp.h>
 
 #include <cstring>
+#include <list>
+#include <vector>
 
 #include "backends/backend.h"
 #include "core/check.h"
 #include "kernels/adamw.h"
 #include "kernels/attention.h"
 #include "kernels/attention_decode.h"
+#include "kernels/convert.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/linear.h"
@@ -22,11 +27,11 @@ namespace tandem {
 
 namespace {
 
-// Runs fn(F{}) with F the compute type of `t`, or names the op and dtype the CPU backend lacks.
+// Runs fn(F{}) with F the compute type of storage `t`, or names the op and dtype the CPU backend lacks.
 template <typename Fn>
 void dispatch(const char* op, DType t, Fn&& fn) {
   switch (t) {
-    case DType::kF32: fn(float{}); return;
+    case DType::kF32: case DType::kBF16: fn(float{}); return;
     case DType::kF64: fn(double{}); return;
     default: fail("cpu backend: op ", op, " has no ", dtype_str(t), " kernel");
   }
@@ -37,20 +42,59 @@ void need(const char* op, const Tensor& t, int64_t numel) {
                shape_str(t.shape), "), expected ", numel);
 }
 
-template <typename F>
-F* opt(Tensor* t) {
-  return t && !t->empty() ? t->data<F>() : nullptr;
-}
-template <typename F>
-const F* opt(const Tensor* t) {
-  return t && !t->empty() ? t->data<F>() : nullptr;
-}
 const int32_t* ints(const Tensor* t) { return t && !t->empty() ? t->data<int32_t>() : nullptr; }
+
+// The kernel arguments of one op call in compute type F. For F = double every tensor must be f64. For F = float,
+// f32 tensors are passed as they are; a bf16 tensor is read through an f32 copy, and an output's copy is rounded
+// back into the tensor when the op ends (outputs that accumulate are read first).
+template <typename F>
+class Args {
+ public:
+  const F* in(const Tensor& t) { return t.data<F>(); }
+  const F* in(const Tensor* t) { return t && !t->empty() ? in(*t) : nullptr; }
+  F* out(Tensor& t, bool = false) { return t.data<F>(); }
+  F* out(Tensor* t, bool accumulate = false) { return t && !t->empty() ? out(*t, accumulate) : nullptr; }
+};
+
+template <>
+class Args<float> {
+ public:
+  Args() = default;
+  Args(const Args&) = delete;
+  Args& operator=(const Args&) = delete;
+  ~Args() {
+    for (auto& c : copies_)
+      if (c.write_back) f32_to_bf16(c.tensor->data<bf16>(), c.values.data(), c.tensor->numel());
+  }
+  const float* in(const Tensor& t) {
+    if (t.dtype() != DType::kBF16) return t.data<float>();
+    return copy(const_cast<Tensor&>(t), true, false);
+  }
+  const float* in(const Tensor* t) { return t && !t->empty() ? in(*t) : nullptr; }
+  float* out(Tensor& t, bool accumulate = false) {
+    if (t.dtype() != DType::kBF16) return t.data<float>();
+    return copy(t, accumulate, true);
+  }
+  float* out(Tensor* t, bool accumulate = false) { return t && !t->empty() ? out(*t, accumulate) : nullptr; }
+
+ private:
+  struct Copy {
+    Tensor* tensor;
+    std::vector<float> values;
+    bool write_back;
+  };
+  float* copy(Tensor& t, bool read, bool write_back) {
+    Copy& c = copies_.emplace_back(Copy{&t, std::vector<float>(size_t(t.numel())), write_back});
+    if (read) bf16_to_f32(c.values.data(), t.data<bf16>(), t.numel());
+    return c.values.data();
+  }
+  std::list<Copy> copies_;
+};
 
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads)"; }
-  bool supports(DType t) const override { return t == DType::kF32 || t == DType::kF64; }
+  bool supports(DType t) const override { return t == DType::kF32 || t == DType::kBF16 || t == DType::kF64; }
 
   Device device() const override { return Device::kCpu; }
   void* alloc(size_t bytes) override { return host_allocator().alloc(bytes); }
@@ -63,35 +107,39 @@ class CpuBackend final : public Backend {
   void add(Tensor& out, const Tensor& a, const Tensor& b) override {
     need("add", a, out.numel()), need("add", b, out.numel());
     dispatch("add", out.dtype(), [&](auto f) {
-      using F = decltype(f);
-      add_forward(out.data<F>(), a.data<F>(), b.data<F>(), out.numel());
+      Args<decltype(f)> x;
+      const auto *pa = x.in(a), *pb = x.in(b);
+      add_forward(x.out(out), pa, pb, out.numel());
     });
   }
   void mul(Tensor& out, const Tensor& a, const Tensor& b) override {
     need("mul", a, out.numel()), need("mul", b, out.numel());
     dispatch("mul", out.dtype(), [&](auto f) {
-      using F = decltype(f);
-      mul_forward(out.data<F>(), a.data<F>(), b.data<F>(), out.numel());
+      Args<decltype(f)> x;
+      const auto *pa = x.in(a), *pb = x.in(b);
+      mul_forward(x.out(out), pa, pb, out.numel());
     });
   }
   void add_mul(Tensor& acc, const Tensor& a, const Tensor& b) override {
     need("add_mul", a, acc.numel()), need("add_mul", b, acc.numel());
     dispatch("add_mul", acc.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::add_mul(acc.data<F>(), a.data<F>(), b.data<F>(), acc.numel());
+      Args<decltype(f)> x;
+      const auto *pa = x.in(a), *pb = x.in(b);
+      tandem::add_mul(x.out(acc, true), pa, pb, acc.numel());
     });
   }
-  void scale(Tensor& x, double s) override {
-    dispatch("scale", x.dtype(), [&](auto f) {
+  void scale(Tensor& t, double s) override {
+    dispatch("scale", t.dtype(), [&](auto f) {
       using F = decltype(f);
-      scale_inplace(x.data<F>(), F(s), x.numel());
+      Args<F> x;
+      scale_inplace(x.out(t, true), F(s), t.numel());
     });
   }
-  double sum_squares(const Tensor& x) override {
+  double sum_squares(const Tensor& t) override {
     double out = 0;
-    dispatch("sum_squares", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      out = tandem::sum_squares(x.data<F>(), x.numel());
+    dispatch("sum_squares", t.dtype(), [&](auto f) {
+      Args<decltype(f)> x;
+      out = tandem::sum_squares(x.in(t), t.numel());
     });
     return out;
   }
@@ -99,17 +147,23 @@ class CpuBackend final : public Backend {
   void embedding_forward(Tensor& out, const Tensor& ids, const Tensor& table) override {
     const int64_t n = ids.numel(), dim = table.dim(-1);
     need("embedding", out, n * dim);
+    if (table.dtype() == DType::kBF16 && out.dtype() == DType::kF32) {  // no f32 copy of a 150k-row table
+      tandem::embedding_forward(out.data<float>(), ids.data<int32_t>(), table.data<bf16>(), n, dim);
+      return;
+    }
     dispatch("embedding", table.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::embedding_forward(out.data<F>(), ids.data<int32_t>(), table.data<F>(), n, dim);
+      Args<decltype(f)> x;
+      const auto* t = x.in(table);
+      tandem::embedding_forward(x.out(out), ids.data<int32_t>(), t, n, dim);
     });
   }
   void embedding_backward(Tensor& dtable, const Tensor& ids, const Tensor& dout) override {
     const int64_t n = ids.numel(), dim = dtable.dim(-1);
     need("embedding_backward", dout, n * dim);
     dispatch("embedding_backward", dtable.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::embedding_backward(dtable.data<F>(), ids.data<int32_t>(), dout.data<F>(), n, dim);
+      Args<decltype(f)> x;
+      const auto* g = x.in(dout);
+      tandem::embedding_backward(x.out(dtable, true), ids.data<int32_t>(), g, n, dim);
     });
   }
 
@@ -118,8 +172,9 @@ class CpuBackend final : public Backend {
     const int64_t dim = weight.numel();
     need("rmsnorm", x, rows * dim), need("rmsnorm", out, rows * dim), need("rmsnorm", rstd, rows);
     dispatch("rmsnorm", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::rmsnorm_forward(out.data<F>(), rstd.data<F>(), x.data<F>(), weight.data<F>(), rows, dim, eps);
+      Args<decltype(f)> a;
+      const auto *px = a.in(x), *pw = a.in(weight);
+      tandem::rmsnorm_forward(a.out(out), a.out(rstd), px, pw, rows, dim, eps);
     });
   }
   void rmsnorm_backward(Tensor& dx, Tensor* dweight, const Tensor& dout, const Tensor& x, const Tensor& weight,
@@ -128,9 +183,9 @@ class CpuBackend final : public Backend {
     need("rmsnorm_backward", dx, rows * dim), need("rmsnorm_backward", dout, rows * dim);
     need("rmsnorm_backward", rstd, rows);
     dispatch("rmsnorm_backward", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::rmsnorm_backward(dx.data<F>(), opt<F>(dweight), dout.data<F>(), x.data<F>(), weight.data<F>(),
-                               rstd.data<F>(), rows, dim);
+      Args<decltype(f)> a;
+      const auto *g = a.in(dout), *px = a.in(x), *pw = a.in(weight), *pr = a.in(rstd);
+      tandem::rmsnorm_backward(a.out(dx, true), a.out(dweight, true), g, px, pw, pr, rows, dim);
     });
   }
 
@@ -138,9 +193,11 @@ class CpuBackend final : public Backend {
     const int64_t out = w.dim(0), in = w.dim(1);
     need("linear", x, rows * in), need("linear", y, rows * out);
     if (bias && !bias->empty()) need("linear", *bias, out);
-    dispatch("linear", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::linear_forward(y.data<F>(), x.data<F>(), w.data<F>(), opt<F>(bias), rows, in, out);
+    if (w.dtype() == DType::kBF16) return linear_bf16(y, x, w, bias, rows);
+    dispatch("linear", w.dtype(), [&](auto f) {
+      Args<decltype(f)> a;
+      const auto *px = a.in(x), *pw = a.in(w), *pb = a.in(bias);
+      tandem::linear_forward(a.out(y), px, pw, pb, rows, in, out);
     });
   }
   void linear_backward(Tensor* dx, Tensor* dw, Tensor* dbias, const Tensor& dy, const Tensor& x, const Tensor& w,
@@ -148,19 +205,22 @@ class CpuBackend final : public Backend {
     const int64_t out = w.dim(0), in = w.dim(1);
     need("linear_backward", dy, rows * out), need("linear_backward", x, rows * in);
     if (dx) need("linear_backward", *dx, rows * in);
-    dispatch("linear_backward", x.dtype(), [&](auto f) {
+    if (w.dtype() == DType::kBF16) return linear_backward_bf16(dx, dw, dbias, dy, x, w, rows);
+    dispatch("linear_backward", w.dtype(), [&](auto f) {
       using F = decltype(f);
-      tandem::linear_backward<F>(opt<F>(dx), opt<F>(dw), opt<F>(dbias), dy.data<F>(), x.data<F>(), w.data<F>(),
-                                 rows, in, out);
+      Args<F> a;
+      const auto *g = a.in(dy), *px = a.in(x), *pw = a.in(w);
+      tandem::linear_backward<F>(a.out(dx, true), a.out(dw, true), a.out(dbias, true), g, px, pw, rows, in, out);
     });
   }
   void lora_forward(Tensor& y, Tensor& h, const Tensor& x, const Tensor& a, const Tensor& b, int64_t rows,
                     double scale) override {
     const LoraShape s{rows, a.dim(1), b.dim(0), a.dim(0), scale};
     need("lora", x, rows * s.in), need("lora", y, rows * s.out), need("lora", h, rows * s.rank);
-    dispatch("lora", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::lora_forward(y.data<F>(), h.data<F>(), x.data<F>(), a.data<F>(), b.data<F>(), s);
+    dispatch("lora", a.dtype(), [&](auto f) {
+      Args<decltype(f)> v;
+      const auto *px = v.in(x), *pa = v.in(a), *pb = v.in(b);
+      tandem::lora_forward(v.out(y, true), v.out(h), px, pa, pb, s);
     });
   }
   void lora_backward(Tensor* dx, Tensor& da, Tensor& db, const Tensor& dy, const Tensor& x, const Tensor& h,
@@ -168,10 +228,10 @@ class CpuBackend final : public Backend {
     const LoraShape s{rows, a.dim(1), b.dim(0), a.dim(0), scale};
     need("lora_backward", dy, rows * s.out), need("lora_backward", h, rows * s.rank);
     if (dx) need("lora_backward", *dx, rows * s.in);
-    dispatch("lora_backward", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::lora_backward(opt<F>(dx), da.data<F>(), db.data<F>(), dy.data<F>(), x.data<F>(), h.data<F>(),
-                            a.data<F>(), b.data<F>(), s);
+    dispatch("lora_backward", a.dtype(), [&](auto f) {
+      Args<decltype(f)> v;
+      const auto *g = v.in(dy), *px = v.in(x), *ph = v.in(h), *pa = v.in(a), *pb = v.in(b);
+      tandem::lora_backward(v.out(dx, true), v.out(da, true), v.out(db, true), g, px, ph, pa, pb, s);
     });
   }
 
@@ -182,9 +242,10 @@ class CpuBackend final : public Backend {
     if (positions) need("rope", *positions, batch * seq);
     const RopeView table{cos.data<float>(), sin.data<float>(), cos.dim(0), half};
     dispatch("rope", x.dtype(), [&](auto f) {
-      using F = decltype(f);
-      if (inverse) rope_backward(x.data<F>(), table, batch, seq, heads, D, ints(positions));
-      else rope_forward(x.data<F>(), table, batch, seq, heads, D, ints(positions));
+      Args<decltype(f)> a;
+      auto* px = a.out(x, true);
+      if (inverse) rope_backward(px, table, batch, seq, heads, D, ints(positions));
+      else rope_forward(px, table, batch, seq, heads, D, ints(positions));
     });
   }
 
@@ -193,9 +254,10 @@ class CpuBackend final : public Backend {
     check_attention("attention", q, k, v, lengths, s, m);
     need("attention", out, q.numel()), need("attention", lse, s.batch * s.heads * s.seq);
     dispatch("attention", q.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::attention_forward(out.data<F>(), lse.data<F>(), q.data<F>(), k.data<F>(), v.data<F>(),
-                                lengths.data<int32_t>(), s, {ints(m.segment_start), ints(m.prefix_end)});
+      Args<decltype(f)> a;
+      const auto *pq = a.in(q), *pk = a.in(k), *pv = a.in(v);
+      tandem::attention_forward(a.out(out), a.out(lse), pq, pk, pv, lengths.data<int32_t>(), s,
+                                {ints(m.segment_start), ints(m.prefix_end)});
     });
   }
   void attention_backward(Tensor& dq, Tensor& dk, Tensor& dv, const Tensor& dout, const Tensor& out,
@@ -205,10 +267,10 @@ class CpuBackend final : public Backend {
     need("attention_backward", dq, q.numel()), need("attention_backward", dk, k.numel());
     need("attention_backward", dv, v.numel()), need("attention_backward", dout, q.numel());
     dispatch("attention_backward", q.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::attention_backward(dq.data<F>(), dk.data<F>(), dv.data<F>(), dout.data<F>(), out.data<F>(),
-                                 lse.data<F>(), q.data<F>(), k.data<F>(), v.data<F>(), lengths.data<int32_t>(), s,
-                                 {ints(m.segment_start), ints(m.prefix_end)});
+      Args<decltype(f)> a;
+      const auto *g = a.in(dout), *po = a.in(out), *pl = a.in(lse), *pq = a.in(q), *pk = a.in(k), *pv = a.in(v);
+      tandem::attention_backward(a.out(dq, true), a.out(dk, true), a.out(dv, true), g, po, pl, pq, pk, pv,
+                                 lengths.data<int32_t>(), s, {ints(m.segment_start), ints(m.prefix_end)});
     });
   }
   void attention_decode(Tensor& out, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start,
@@ -219,17 +281,18 @@ class CpuBackend final : public Backend {
                  "attention_decode: caches ", k_cache.name, "/", v_cache.name, " hold fewer than ", start + n,
                  " positions");
     dispatch("attention_decode", q.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::attention_decode(out.data<F>(), q.data<F>(), k_cache.data<F>(), v_cache.data<F>(), start, n, heads,
-                               kv_heads, D);
+      Args<decltype(f)> a;
+      const auto *pq = a.in(q), *pk = a.in(k_cache), *pv = a.in(v_cache);
+      tandem::attention_decode(a.out(out), pq, pk, pv, start, n, heads, kv_heads, D);
     });
   }
 
   void swiglu_forward(Tensor& out, const Tensor& gate, const Tensor& up) override {
     need("swiglu", gate, out.numel()), need("swiglu", up, out.numel());
-    dispatch("swiglu", out.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::swiglu_forward(out.data<F>(), gate.data<F>(), up.data<F>(), out.numel());
+    dispatch("swiglu", gate.dtype(), [&](auto f) {
+      Args<decltype(f)> a;
+      const auto *pg = a.in(gate), *pu = a.in(up);
+      tandem::swiglu_forward(a.out(out), pg, pu, out.numel());
     });
   }
   void swiglu_backward(Tensor& dgate, Tensor& dup, const Tensor& dout, const Tensor& gate,
@@ -238,8 +301,9 @@ class CpuBackend final : public Backend {
     need("swiglu_backward", dgate, n), need("swiglu_backward", dup, n), need("swiglu_backward", dout, n);
     need("swiglu_backward", up, n);
     dispatch("swiglu_backward", gate.dtype(), [&](auto f) {
-      using F = decltype(f);
-      tandem::swiglu_backward(dgate.data<F>(), dup.data<F>(), dout.data<F>(), gate.data<F>(), up.data<F>(), n);
+      Args<decltype(f)> a;
+      const auto *g = a.in(dout), *pg = a.in(gate), *pu = a.in(up);
+      tandem::swiglu_backward(a.out(dgate, true), a.out(dup, true), g, pg, pu, n);
     });
   }
 
@@ -252,27 +316,65 @@ class CpuBackend final : public Backend {
     if (dx) need("token_logprobs", *dx, x.numel());
     const LogprobShape shape{x.numel() / std::max<int64_t>(D, 1), D, V, chunk_rows};
     const ScoredPairs sp{row_index.data<int32_t>(), target.data<int32_t>(), pairs};
-    dispatch("token_logprobs", x.dtype(), [&](auto f) {
+    if (w.dtype() == DType::kBF16) {  // bf16 GEMMs against the head; log-probs and gradients in f32
+      Args<float> a;
+      const bf16 *px = x.data<bf16>(), *pw = w.data<bf16>();
+      if (!grad) return token_logprobs_forward(a.out(logp), px, pw, sp, shape, &ws_bf16_);
+      return token_logprobs_backward(a.out(dx, true), a.out(dw, true), a.in(grad), px, pw, sp, shape, a.out(logp),
+                                     &ws_bf16_);
+    }
+    dispatch("token_logprobs", w.dtype(), [&](auto f) {
       using F = decltype(f);
-      LogprobWorkspace<F>* ws = workspace<F>();
-      if (!grad) token_logprobs_forward(opt<F>(logp), x.data<F>(), w.data<F>(), sp, shape, ws);
+      Args<F> a;
+      const F *px = a.in(x), *pw = a.in(w);
+      if (!grad) token_logprobs_forward(a.out(logp), px, pw, sp, shape, workspace<F>());
       else
-        token_logprobs_backward(opt<F>(dx), opt<F>(dw), grad->data<F>(), x.data<F>(), w.data<F>(), sp, shape,
-                                opt<F>(logp), ws);
+        token_logprobs_backward(a.out(dx, true), a.out(dw, true), a.in(grad), px, pw, sp, shape, a.out(logp),
+                                workspace<F>());
     });
   }
 
-  void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamWStep& s) override {
+  void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* master,
+                  const AdamWStep& s) override {
     const int64_t n = param.numel();
     need("adamw", grad, n), need("adamw", m, n), need("adamw", v, n);
-    dispatch("adamw", param.dtype(), [&](auto f) {
-      using F = decltype(f);
-      adamw_update(param.data<F>(), grad.data<F>(), m.data<F>(), v.data<F>(), n, s.lr_step_size, s.beta1, s.beta2,
-                   s.eps, s.decay, s.bc2_sqrt, s.grad_scale);
+    Tensor& p = master ? *master : param;  // a bf16 parameter is updated through its f32 master copy
+    if (master) need("adamw", *master, n);
+    dispatch("adamw", p.dtype(), [&](auto f) {
+      Args<decltype(f)> a;  // a bf16 parameter without a master copy is rounded back after the update
+      const auto* g = a.in(grad);
+      adamw_update(a.out(p, true), g, a.out(m, true), a.out(v, true), n, s.lr_step_size, s.beta1, s.beta2, s.eps,
+                   s.decay, s.bc2_sqrt, s.grad_scale);
     });
+    if (master) f32_to_bf16(param.data<bf16>(), master->data<float>(), n);
   }
 
  private:
+  // bf16 weights: x must be bf16 (an f32 input is rounded once, as autocast does); y f32 or bf16.
+  static void linear_bf16(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias, int64_t rows) {
+    const int64_t out = w.dim(0), in = w.dim(1);
+    Args<float> a;
+    const float* pb = a.in(bias);
+    std::vector<bf16> rounded;
+    const bf16* px = bf16_input(x, rounded);
+    if (y.dtype() == DType::kBF16) linear_forward_bf16(y.data<bf16>(), px, w.data<bf16>(), pb, rows, in, out);
+    else linear_forward_bf16(y.data<float>(), px, w.data<bf16>(), pb, rows, in, out);
+  }
+  static void linear_backward_bf16(Tensor* dx, Tensor* dw, Tensor* dbias, const Tensor& dy, const Tensor& x,
+                                   const Tensor& w, int64_t rows) {
+    Args<float> a;
+    std::vector<bf16> rounded;
+    const bf16* px = bf16_input(x, rounded);
+    const float* g = a.in(dy);
+    tandem::linear_backward_bf16(a.out(dx, true), a.out(dw, true), a.out(dbias, true), g, px, w.data<bf16>(), rows,
+                                 w.dim(1), w.dim(0));
+  }
+  static const bf16* bf16_input(const Tensor& x, std::vector<bf16>& rounded) {
+    if (x.dtype() == DType::kBF16) return x.data<bf16>();
+    rounded.resize(size_t(x.numel()));
+    f32_to_bf16(rounded.data(), x.data<float>(), x.numel());
+    return rounded.data();
+  }
   static void check_attention(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
                               const Tensor& lengths, const AttentionShape& s, const AttentionMaskTensors& m) {
     const int64_t tokens = s.batch * s.seq;
@@ -289,6 +391,7 @@ class CpuBackend final : public Backend {
   // Logit scratch kept between steps: re-allocating tens of MB every step costs page faults.
   LogprobWorkspace<float> ws_f32_;
   LogprobWorkspace<double> ws_f64_;
+  LogprobWorkspace<bf16> ws_bf16_;
 };
 
 }  // namespace
