@@ -7,6 +7,7 @@
 #include "core/blas.h"
 #include "core/check.h"
 #include "core/fastmath.h"
+#include "kernels/convert.h"
 
 namespace tandem {
 
@@ -89,7 +90,7 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
     if (!grad) continue;
     const S* dlogits;
     if constexpr (kRoundedGrad) {
-      for (int64_t i = 0; i < c * V; ++i) ws->dlogits[i] = to_bf16(logits[i]);
+      f32_to_bf16(ws->dlogits.data(), logits.data(), c * V);
       dlogits = ws->dlogits.data();
     } else {
       dlogits = logits.data();
