@@ -38,6 +38,8 @@ bench: build
 	@bench/run_tokenizer_bench.sh $(BUILD)
 	@echo "DPO prefix sharing (d=256, 4 layers, vocab 8192, 4 pairs):"
 	@for p in 64 192 512; do $(BUILD)/bench_prefix_sharing --prompt $$p --response 64; done
+	@echo "Attention share of the step, old vs tiled kernel (d=512, 6 layers, 2048 tokens/step):"
+	@OMP_NUM_THREADS=$(JOBS) $(BUILD)/bench_attention
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,15 @@
+// Tiled attention (contract in attention.h). Query rows go in blocks of kRowBlock; a block scores only the key
+// tiles (kKeyTile keys) that at least one of its rows may see, packed side by side as runs of contiguous keys in
+// a kRowBlock x T scratch buffer per thread, so causal attention does about half the work of the full L x L
+// product, and packed or prefix-shared rows skip every tile the mask hides. The forward takes a full-row softmax
+// over the block's visible span and saves only each row's log-sum-exp; the backward recomputes the probabilities
+// block by block from it. Masking inside a visible tile is branch-free, so the softmax loops vectorise.
 #include "kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <vector>
 
 #include "core/blas.h"
@@ -11,10 +19,13 @@
 namespace tandem {
 
 namespace {
-// Keys row i may see: [lo, i] and [0, pre). Plain causal: lo = 0, pre = 0.
+constexpr int64_t kRowBlock = 64;  // query rows per block: each scratch buffer is kRowBlock x T per thread
+constexpr int64_t kKeyTile = 64;   // granularity at which keys no row of a block sees are skipped
+
+// Keys row i may see: [lo, i] and [0, pre). Plain causal: lo = 0, pre = 0. Bitwise ops keep it branch-free.
 struct Visible {
   int64_t lo, pre;
-  bool operator()(int64_t i, int64_t j) const { return j <= i && (j >= lo || j < pre); }
+  bool operator()(int64_t i, int64_t j) const { return (j <= i) & ((j >= lo) | (j < pre)); }
 };
 Visible visible(const AttentionMask& m, int64_t flat) {
   return {m.segment_start ? m.segment_start[flat] : 0, m.prefix_end ? m.prefix_end[flat] : 0};
@@ -24,6 +35,121 @@ void check_shape(const AttentionShape& s) {
   TANDEM_CHECK(s.kv_heads > 0 && s.heads % s.kv_heads == 0, "attention: num_attention_heads (", s.heads,
                ") must be a multiple of num_key_value_heads (", s.kv_heads, ")");
 }
+
+// Keys [begin, end) that a query block scores, stored from column `col` of the block's score rows.
+struct KeyRun {
+  int64_t begin, end, col;
+};
+
+// Fills `runs` with the key tiles some row of [i0, i1) may see (adjacent tiles merged); returns their total width.
+// flat0 is the mask index of the sequence's row 0.
+int64_t visible_runs(const AttentionMask& m, int64_t flat0, int64_t i0, int64_t i1, std::vector<KeyRun>& runs) {
+  runs.clear();
+  int64_t width = 0;
+  for (int64_t j0 = 0; j0 < i1; j0 += kKeyTile) {
+    const int64_t j1 = std::min(j0 + kKeyTile, i1);  // keys at or past i1 are in every row's future
+    bool seen = false;
+    // Row i sees [lo, i] and [0, min(pre, i + 1)); rows before j0 see nothing of the tile.
+    for (int64_t i = std::max(i0, j0); i < i1 && !seen; ++i) {
+      const Visible see = visible(m, flat0 + i);
+      seen = std::max(j0, see.lo) <= std::min(j1 - 1, i) || j0 < std::min(see.pre, i + 1);
+    }
+    if (!seen) continue;
+    if (!runs.empty() && runs.back().end == j0)
+      runs.back().end = j1;
+    else
+      runs.push_back({j0, j1, width});
+    width += j1 - j0;
+  }
+  return width;
+}
+
+// One block of query rows [i0, i1) of one (sequence, query head), with the key runs its rows may see.
+// q points at the head's row 0; k and v at the kv head's row 0; all three are row-strided.
+template <typename F>
+struct Tile {
+  const F *q, *k, *v;
+  int q_stride, kv_stride, head_dim;
+  int64_t i0, i1, flat0;
+  const std::vector<KeyRun>& runs;
+  int width;
+  int rows() const { return int(i1 - i0); }
+  const F* key(const F* base, const KeyRun& r) const { return base + r.begin * kv_stride; }
+};
+
+// S[r, col] = scale * q_{i0+r} . k_j for every key j of the runs; S has t.width columns.
+template <typename F>
+void block_scores(F* S, const Tile<F>& t, F scale) {
+  for (const KeyRun& r : t.runs)
+    gemm(false, true, t.rows(), int(r.end - r.begin), t.head_dim, scale, t.q + t.i0 * t.q_stride, t.q_stride,
+         t.key(t.k, r), t.kv_stride, F(0), S + r.col, t.width);
+}
+
+// Largest score row i may see (it always sees itself, so the result is finite).
+template <typename F>
+F masked_max(const F* row, const std::vector<KeyRun>& runs, int64_t i, Visible see) {
+  constexpr F kLowest = std::numeric_limits<F>::lowest();
+  F mx = kLowest;
+  for (const KeyRun& r : runs) {
+    const F* s = row + r.col;
+    const int64_t n = r.end - r.begin;
+#pragma omp simd reduction(max : mx)
+    for (int64_t c = 0; c < n; ++c) mx = std::max(mx, see(i, r.begin + c) ? s[c] : kLowest);
+  }
+  return mx;
+}
+
+// row <- exp(row - shift) where row i may see the key and exactly 0 elsewhere; returns the row's sum.
+template <typename F>
+F masked_exp(F* row, const std::vector<KeyRun>& runs, int64_t i, Visible see, F shift) {
+  F sum = 0;
+  for (const KeyRun& r : runs) {
+    F* s = row + r.col;
+    const int64_t n = r.end - r.begin;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < n; ++c) {
+      const F p = see(i, r.begin + c) ? exp_fast(s[c] - shift) : F(0);
+      s[c] = p;
+      sum += p;
+    }
+  }
+  return sum;
+}
+
+// out rows [i0, i1) = softmax(S) V over the visible keys; lse[i] = log sum_j exp(S_ij). S: kRowBlock x width.
+template <typename F>
+void forward_block(F* out, F* lse, F* S, F* inv, const Tile<F>& t, const AttentionMask& m, F scale) {
+  const int n = t.rows();
+  block_scores(S, t, scale);
+  for (int r = 0; r < n; ++r) {
+    const int64_t i = t.i0 + r;
+    const Visible see = visible(m, t.flat0 + i);
+    F* row = S + int64_t(r) * t.width;
+    const F mx = masked_max(row, t.runs, i, see);
+    const F sum = masked_exp(row, t.runs, i, see, mx);
+    inv[r] = F(1) / sum;
+    lse[i] = mx + std::log(sum);
+  }
+  // Unnormalised P V, then each output row scaled by 1/sum: D multiplies per row instead of width.
+  F* o = out + t.i0 * t.q_stride;
+  for (const KeyRun& r : t.runs)
+    gemm(false, false, n, t.head_dim, int(r.end - r.begin), F(1), S + r.col, t.width, t.key(t.v, r), t.kv_stride,
+         r.col == 0 ? F(0) : F(1), o, t.q_stride);
+  for (int r = 0; r < n; ++r) {
+    F* orow = o + int64_t(r) * t.q_stride;
+#pragma omp simd
+    for (int d = 0; d < t.head_dim; ++d) orow[d] *= inv[r];
+  }
+}
+
+// Rows [from, to) of one (sequence, head) are padding: zero output and log-sum-exp.
+template <typename F>
+void zero_rows(F* out, F* lse, int64_t from, int64_t to, int q_stride, int head_dim) {
+  for (int64_t i = from; i < to; ++i) {
+    std::fill(out + i * q_stride, out + i * q_stride + head_dim, F(0));
+    lse[i] = F(0);
+  }
+}
 }  // namespace
 
 template <typename F>
@@ -31,44 +157,73 @@ void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const
                        const AttentionShape& s, const AttentionMask& mask) {
   check_shape(s);
   const int64_t T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
+  const int64_t blocks = (T + kRowBlock - 1) / kRowBlock;
   const int q_stride = int(H * D), kv_stride = int(G * D);
   const F scale = F(1) / std::sqrt(F(D));
 #pragma omp parallel
   {
-    std::vector<F> scores(T * T);
-#pragma omp for collapse(2) schedule(dynamic)
+    // Scratch is fully written before it is read: no need to zero it.
+    const auto S = std::make_unique_for_overwrite<F[]>(size_t(kRowBlock * T));
+    F inv[kRowBlock];
+    std::vector<KeyRun> runs;
+    // Blocks are independent (each writes its own rows), so any schedule gives the same bits.
+#pragma omp for collapse(3) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t L = lengths[b], g = h / group;
-        const F* qh = q + b * T * H * D + h * D;
-        const F* kg = k + b * T * G * D + g * D;
-        const F* vg = v + b * T * G * D + g * D;
-        F* oh = out + b * T * H * D + h * D;
-        F* lse_bh = lse + (b * H + h) * T;
-        // scores = scale * Q K^T over the real rows; the upper triangle is masked below.
-        gemm(false, true, int(L), int(L), int(D), scale, qh, q_stride, kg, kv_stride, F(0), scores.data(), int(L));
-        for (int64_t i = 0; i < L; ++i) {
-          F* row = scores.data() + i * L;
-          const Visible see = visible(mask, b * T + i);
-          F mx = row[i];  // a row always sees itself
-          for (int64_t j = 0; j < i; ++j)
-            if (see(i, j)) mx = std::max(mx, row[j]);
-          F sum = 0;
-          for (int64_t j = 0; j <= i; ++j) {
-            row[j] = see(i, j) ? exp_fast(row[j] - mx) : F(0);
-            sum += row[j];
-          }
-          const F inv = F(1) / sum;
-          for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
-          std::fill(row + i + 1, row + L, F(0));
-          lse_bh[i] = mx + std::log(sum);
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          const int64_t L = lengths[b], i0 = blk * kRowBlock, i1 = std::min(i0 + kRowBlock, L);
+          F* oh = out + b * T * H * D + h * D;
+          F* lse_bh = lse + (b * H + h) * T;
+          zero_rows(oh, lse_bh, std::max(i0, L), std::min(i0 + kRowBlock, T), q_stride, int(D));
+          if (i0 >= L) continue;  // the whole block is padding
+          const int width = int(visible_runs(mask, b * T, i0, i1, runs));
+          const int64_t kv_off = b * T * G * D + h / group * D;
+          const Tile<F> t{q + b * T * H * D + h * D, k + kv_off, v + kv_off, q_stride, kv_stride, int(D), i0, i1,
+                          b * T, runs, width};
+          forward_block(oh, lse_bh, S.get(), inv, t, mask, scale);
         }
-        std::fill(lse_bh + L, lse_bh + T, F(0));
-        gemm(false, false, int(L), int(D), int(L), F(1), scores.data(), int(L), vg, kv_stride, F(0), oh, q_stride);
-        for (int64_t i = L; i < T; ++i) std::fill(oh + i * H * D, oh + i * H * D + D, F(0));
-      }
   }
 }
+
+namespace {
+// Gradients of one block. With P = softmax(S) and dO . O summed per row, dL/dS_ij = P_ij (dP_ij - dO_i . O_i)
+// because sum_j P_ij dP_ij = dO_i . (sum_j P_ij v_j) = dO_i . O_i; hence
+// dV += P^T dO, dP = dO V^T, dS = P * (dP - rowdot), dQ += scale dS K, dK += scale dS^T Q (masked P_ij = 0).
+template <typename F>
+void backward_block(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, F* P, F* dP, const Tile<F>& t,
+                    const AttentionMask& m, F scale) {
+  const int n = t.rows(), D = t.head_dim, W = t.width;
+  const F* dO = dout + t.i0 * t.q_stride;
+  block_scores(P, t, scale);
+  for (int r = 0; r < n; ++r) {
+    const int64_t i = t.i0 + r;
+    masked_exp(P + int64_t(r) * W, t.runs, i, visible(m, t.flat0 + i), lse[i]);
+  }
+  for (const KeyRun& r : t.runs) {
+    const int len = int(r.end - r.begin);
+    gemm(true, false, len, D, n, F(1), P + r.col, W, dO, t.q_stride, F(1), dv + r.begin * t.kv_stride, t.kv_stride);
+    gemm(false, true, n, len, D, F(1), dO, t.q_stride, t.key(t.v, r), t.kv_stride, F(0), dP + r.col, W);
+  }
+  for (int r = 0; r < n; ++r) {
+    const F* o = out + (t.i0 + r) * t.q_stride;
+    const F* g = dO + int64_t(r) * t.q_stride;
+    F dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int d = 0; d < D; ++d) dot += g[d] * o[d];
+    F* p = P + int64_t(r) * W;
+    const F* dp = dP + int64_t(r) * W;
+#pragma omp simd
+    for (int c = 0; c < W; ++c) p[c] *= dp[c] - dot;  // P now holds dS
+  }
+  for (const KeyRun& r : t.runs) {
+    const int len = int(r.end - r.begin);
+    gemm(false, false, n, D, len, scale, P + r.col, W, t.key(t.k, r), t.kv_stride, F(1), dq + t.i0 * t.q_stride,
+         t.q_stride);
+    gemm(true, false, len, D, n, scale, P + r.col, W, t.q + t.i0 * t.q_stride, t.q_stride, F(1),
+         dk + r.begin * t.kv_stride, t.kv_stride);
+  }
+}
+}  // namespace
 
 template <typename F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, const F* q, const F* k,
@@ -79,38 +234,24 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const 
   const F scale = F(1) / std::sqrt(F(D));
 #pragma omp parallel
   {
-    std::vector<F> probs(T * T), dprobs(T * T), row_dot(T);
-    // One task per (sequence, kv head): the query heads of a group all write the same dk/dv rows.
+    const auto P = std::make_unique_for_overwrite<F[]>(size_t(kRowBlock * T));
+    const auto dP = std::make_unique_for_overwrite<F[]>(size_t(kRowBlock * T));
+    std::vector<KeyRun> runs;
+    // One task per (sequence, kv head) owns that head's dk/dv rows and its query heads' dq rows: no gradient row
+    // has two writers, and each is summed in a fixed order, so results are bit-identical run to run.
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t g = 0; g < G; ++g) {
-        const int64_t L = lengths[b];
-        const F* kg = k + b * T * G * D + g * D;
-        const F* vg = v + b * T * G * D + g * D;
-        F* dkg = dk + b * T * G * D + g * D;
-        F* dvg = dv + b * T * G * D + g * D;
-        for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-          const int64_t off = b * T * H * D + h * D;
-          const F* lse_bh = lse + (b * H + h) * T;
-          F* P = probs.data();
-          F* dP = dprobs.data();
-          gemm(false, true, int(L), int(L), int(D), scale, q + off, q_stride, kg, kv_stride, F(0), P, int(L));
-          for (int64_t i = 0; i < L; ++i) {
-            F* row = P + i * L;
-            const Visible see = visible(mask, b * T + i);
-            for (int64_t j = 0; j <= i; ++j) row[j] = see(i, j) ? exp_fast(row[j] - lse_bh[i]) : F(0);
-            std::fill(row + i + 1, row + L, F(0));
-            F dot = 0;
-            for (int64_t d = 0; d < D; ++d) dot += dout[off + i * H * D + d] * out[off + i * H * D + d];
-            row_dot[i] = dot;
+        const int64_t L = lengths[b], kv_off = b * T * G * D + g * D;
+        for (int64_t i0 = 0; i0 < L; i0 += kRowBlock) {
+          const int64_t i1 = std::min(i0 + kRowBlock, L);
+          const int width = int(visible_runs(mask, b * T, i0, i1, runs));  // shared by the group's heads
+          for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+            const int64_t off = b * T * H * D + h * D;
+            const Tile<F> t{q + off, k + kv_off, v + kv_off, q_stride, kv_stride, int(D), i0, i1, b * T, runs, width};
+            backward_block(dq + off, dk + kv_off, dv + kv_off, dout + off, out + off, lse + (b * H + h) * T, P.get(),
+                           dP.get(), t, mask, scale);
           }
-          // dV += P^T dO ; dP = dO V^T ; dS = P * (dP - rowdot(dO, O)) ; dQ += scale dS K ; dK += scale dS^T Q.
-          gemm(true, false, int(L), int(D), int(L), F(1), P, int(L), dout + off, q_stride, F(1), dvg, kv_stride);
-          gemm(false, true, int(L), int(L), int(D), F(1), dout + off, q_stride, vg, kv_stride, F(0), dP, int(L));
-          for (int64_t i = 0; i < L; ++i)
-            for (int64_t j = 0; j <= i; ++j) P[i * L + j] *= dP[i * L + j] - row_dot[i];
-          gemm(false, false, int(L), int(D), int(L), scale, P, int(L), kg, kv_stride, F(1), dq + off, q_stride);
-          gemm(true, false, int(L), int(D), int(L), scale, P, int(L), q + off, q_stride, F(1), dkg, kv_stride);
         }
       }
   }

@@ -4,6 +4,9 @@
 // and no real row attends to them.
 // Memory is O(B*T*H) beyond the inputs: only the per-row log-sum-exp is saved, and the backward pass
 // recomputes the probabilities one (sequence, head) at a time, as flash attention does.
+// Work is tiled: 64-row query blocks score only the key tiles some row of the block may see (so causal attention
+// costs about half of L x L, and packed or prefix-shared rows skip hidden tiles); scratch is O(64 x T) per thread.
+// Results are bit-identical run to run for a fixed thread count.
 #pragma once
 #include <cstdint>
 
