@@ -125,9 +125,9 @@ void* scratchpad(size_t bytes) {
 }
 
 // Inside a parallel region oneDNN runs a call on the calling thread alone, yet omp_get_max_threads() there still
-// reports the team's size, which is what oneDNN plans a new primitive's work split for. Setting it to 1 for the
-// call (a per-thread setting inside a region) plans the kernel for the one thread that runs it and keys the cache
-// apart from top-level calls of the same shape, so the kernel a call gets never depends on which call came first.
+// reports the top-level thread count, which is what oneDNN plans a new primitive's work split for. Setting it to 1
+// for the call (a per-thread setting inside a region) plans the kernel for the one thread that runs it and keys the
+// cache apart from top-level calls of the same shape, so the kernel a call gets never depends on which came first.
 class OneThreadInParallel {
  public:
   OneThreadInParallel() : saved_(omp_in_parallel() ? omp_get_max_threads() : 0) {
