@@ -28,6 +28,17 @@ void linear_backward(std::type_identity_t<F*> dx, std::type_identity_t<F*> dw, s
     });
 }
 
+namespace {
+// A buffer kept by the calling thread between calls (grown, never zeroed): these kernels run once per projection per
+// step, and a fresh multi-MB vector would be zeroed and page-faulted each time.
+template <typename T>
+T* reusable(size_t n) {
+  static thread_local std::vector<T> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+}  // namespace
+
 template <typename Y>
 void linear_forward_bf16(Y* y, const bf16* x, const bf16* w, const float* bias, int64_t n, int64_t in, int64_t out) {
   if (!bias) {
@@ -35,8 +46,8 @@ void linear_forward_bf16(Y* y, const bf16* x, const bf16* w, const float* bias, 
     return;
   }
   // The bias joins before the single rounding to bf16: compute in f32, then store.
-  std::vector<float> acc(size_t(n * out));
-  gemm_bf16(false, true, int(n), int(out), int(in), 1.0f, x, int(in), w, int(in), 0.0f, acc.data(), int(out));
+  float* acc = reusable<float>(size_t(n * out));
+  gemm_bf16(false, true, int(n), int(out), int(in), 1.0f, x, int(in), w, int(in), 0.0f, acc, int(out));
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < n; ++r)
     for (int64_t j = 0; j < out; ++j) y[r * out + j] = store_as<Y>(acc[r * out + j] + bias[j]);
@@ -44,10 +55,10 @@ void linear_forward_bf16(Y* y, const bf16* x, const bf16* w, const float* bias, 
 
 void linear_backward_bf16(float* dx, float* dw, float* dbias, const float* dy, const bf16* x, const bf16* w,
                           int64_t n, int64_t in, int64_t out) {
-  std::vector<bf16> dy16(size_t(n * out));
-  f32_to_bf16(dy16.data(), dy, n * out);
-  if (dx) gemm_bf16(false, false, int(n), int(in), int(out), 1.0f, dy16.data(), int(out), w, int(in), 1.0f, dx, int(in));
-  if (dw) gemm_bf16(true, false, int(out), int(in), int(n), 1.0f, dy16.data(), int(out), x, int(in), 1.0f, dw, int(in));
+  bf16* dy16 = reusable<bf16>(size_t(n * out));
+  f32_to_bf16(dy16, dy, n * out);
+  if (dx) gemm_bf16(false, false, int(n), int(in), int(out), 1.0f, dy16, int(out), w, int(in), 1.0f, dx, int(in));
+  if (dw) gemm_bf16(true, false, int(out), int(in), int(n), 1.0f, dy16, int(out), x, int(in), 1.0f, dw, int(in));
   if (dbias)  // from the f32 gradient, as the bias is not a GEMM
     parallel_rows_reduce(n, out, dbias, [&](int64_t r, float* db) {
       for (int64_t j = 0; j < out; ++j) db[j] += dy[r * out + j];

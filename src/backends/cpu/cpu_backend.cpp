@@ -44,12 +44,32 @@ void need(const char* op, const Tensor& t, int64_t numel) {
 
 const int32_t* ints(const Tensor* t) { return t && !t->empty() ? t->data<int32_t>() : nullptr; }
 
+// f32 buffers reused across op calls: a fresh multi-MB vector per op would be zeroed and page-faulted every step.
+// A buffer is handed out whole (its size is its capacity) and only its first n values are used.
+class ScratchPool {
+ public:
+  std::vector<float> take(size_t n) {
+    auto best = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if (it->size() >= n && (best == free_.end() || it->size() < best->size())) best = it;
+    if (best == free_.end()) return std::vector<float>(n);
+    std::vector<float> v = std::move(*best);
+    free_.erase(best);
+    return v;
+  }
+  void give(std::vector<float>&& v) { free_.push_back(std::move(v)); }
+
+ private:
+  std::list<std::vector<float>> free_;
+};
+
 // The kernel arguments of one op call in compute type F. For F = double every tensor must be f64. For F = float,
 // f32 tensors are passed as they are; a bf16 tensor is read through an f32 copy, and an output's copy is rounded
 // back into the tensor when the op ends (outputs that accumulate are read first).
 template <typename F>
 class Args {
  public:
+  explicit Args(ScratchPool&) {}
   const F* in(const Tensor& t) { return t.data<F>(); }
   const F* in(const Tensor* t) { return t && !t->empty() ? in(*t) : nullptr; }
   F* out(Tensor& t, bool = false) { return t.data<F>(); }
@@ -59,12 +79,14 @@ class Args {
 template <>
 class Args<float> {
  public:
-  Args() = default;
+  explicit Args(ScratchPool& pool) : pool_(pool) {}
   Args(const Args&) = delete;
   Args& operator=(const Args&) = delete;
   ~Args() {
-    for (auto& c : copies_)
+    for (auto& c : copies_) {
       if (c.write_back) f32_to_bf16(c.tensor->data<bf16>(), c.values.data(), c.tensor->numel());
+      pool_.give(std::move(c.values));
+    }
   }
   const float* in(const Tensor& t) {
     if (t.dtype() != DType::kBF16) return t.data<float>();
@@ -84,10 +106,11 @@ class Args<float> {
     bool write_back;
   };
   float* copy(Tensor& t, bool read, bool write_back) {
-    Copy& c = copies_.emplace_back(Copy{&t, std::vector<float>(size_t(t.numel())), write_back});
+    Copy& c = copies_.emplace_back(Copy{&t, pool_.take(size_t(t.numel())), write_back});
     if (read) bf16_to_f32(c.values.data(), t.data<bf16>(), t.numel());
     return c.values.data();
   }
+  ScratchPool& pool_;
   std::list<Copy> copies_;
 };
 
@@ -107,7 +130,7 @@ class CpuBackend final : public Backend {
   void add(Tensor& out, const Tensor& a, const Tensor& b) override {
     need("add", a, out.numel()), need("add", b, out.numel());
     dispatch("add", out.dtype(), [&](auto f) {
-      Args<decltype(f)> x;
+      Args<decltype(f)> x(pool_);
       const auto *pa = x.in(a), *pb = x.in(b);
       add_forward(x.out(out), pa, pb, out.numel());
     });
@@ -115,7 +138,7 @@ class CpuBackend final : public Backend {
   void mul(Tensor& out, const Tensor& a, const Tensor& b) override {
     need("mul", a, out.numel()), need("mul", b, out.numel());
     dispatch("mul", out.dtype(), [&](auto f) {
-      Args<decltype(f)> x;
+      Args<decltype(f)> x(pool_);
       const auto *pa = x.in(a), *pb = x.in(b);
       mul_forward(x.out(out), pa, pb, out.numel());
     });
@@ -123,7 +146,7 @@ class CpuBackend final : public Backend {
   void add_mul(Tensor& acc, const Tensor& a, const Tensor& b) override {
     need("add_mul", a, acc.numel()), need("add_mul", b, acc.numel());
     dispatch("add_mul", acc.dtype(), [&](auto f) {
-      Args<decltype(f)> x;
+      Args<decltype(f)> x(pool_);
       const auto *pa = x.in(a), *pb = x.in(b);
       tandem::add_mul(x.out(acc, true), pa, pb, acc.numel());
     });
@@ -131,14 +154,14 @@ class CpuBackend final : public Backend {
   void scale(Tensor& t, double s) override {
     dispatch("scale", t.dtype(), [&](auto f) {
       using F = decltype(f);
-      Args<F> x;
+      Args<F> x(pool_);
       scale_inplace(x.out(t, true), F(s), t.numel());
     });
   }
   double sum_squares(const Tensor& t) override {
     double out = 0;
     dispatch("sum_squares", t.dtype(), [&](auto f) {
-      Args<decltype(f)> x;
+      Args<decltype(f)> x(pool_);
       out = tandem::sum_squares(x.in(t), t.numel());
     });
     return out;
@@ -152,7 +175,7 @@ class CpuBackend final : public Backend {
       return;
     }
     dispatch("embedding", table.dtype(), [&](auto f) {
-      Args<decltype(f)> x;
+      Args<decltype(f)> x(pool_);
       const auto* t = x.in(table);
       tandem::embedding_forward(x.out(out), ids.data<int32_t>(), t, n, dim);
     });
@@ -161,7 +184,7 @@ class CpuBackend final : public Backend {
     const int64_t n = ids.numel(), dim = dtable.dim(-1);
     need("embedding_backward", dout, n * dim);
     dispatch("embedding_backward", dtable.dtype(), [&](auto f) {
-      Args<decltype(f)> x;
+      Args<decltype(f)> x(pool_);
       const auto* g = x.in(dout);
       tandem::embedding_backward(x.out(dtable, true), ids.data<int32_t>(), g, n, dim);
     });
@@ -172,7 +195,7 @@ class CpuBackend final : public Backend {
     const int64_t dim = weight.numel();
     need("rmsnorm", x, rows * dim), need("rmsnorm", out, rows * dim), need("rmsnorm", rstd, rows);
     dispatch("rmsnorm", x.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *px = a.in(x), *pw = a.in(weight);
       tandem::rmsnorm_forward(a.out(out), a.out(rstd), px, pw, rows, dim, eps);
     });
@@ -183,7 +206,7 @@ class CpuBackend final : public Backend {
     need("rmsnorm_backward", dx, rows * dim), need("rmsnorm_backward", dout, rows * dim);
     need("rmsnorm_backward", rstd, rows);
     dispatch("rmsnorm_backward", x.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *px = a.in(x), *pw = a.in(weight), *pr = a.in(rstd);
       tandem::rmsnorm_backward(a.out(dx, true), a.out(dweight, true), g, px, pw, pr, rows, dim);
     });
@@ -195,7 +218,7 @@ class CpuBackend final : public Backend {
     if (bias && !bias->empty()) need("linear", *bias, out);
     if (w.dtype() == DType::kBF16) return linear_bf16(y, x, w, bias, rows);
     dispatch("linear", w.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *px = a.in(x), *pw = a.in(w), *pb = a.in(bias);
       tandem::linear_forward(a.out(y), px, pw, pb, rows, in, out);
     });
@@ -208,7 +231,7 @@ class CpuBackend final : public Backend {
     if (w.dtype() == DType::kBF16) return linear_backward_bf16(dx, dw, dbias, dy, x, w, rows);
     dispatch("linear_backward", w.dtype(), [&](auto f) {
       using F = decltype(f);
-      Args<F> a;
+      Args<F> a(pool_);
       const auto *g = a.in(dy), *px = a.in(x), *pw = a.in(w);
       tandem::linear_backward<F>(a.out(dx, true), a.out(dw, true), a.out(dbias, true), g, px, pw, rows, in, out);
     });
@@ -218,7 +241,7 @@ class CpuBackend final : public Backend {
     const LoraShape s{rows, a.dim(1), b.dim(0), a.dim(0), scale};
     need("lora", x, rows * s.in), need("lora", y, rows * s.out), need("lora", h, rows * s.rank);
     dispatch("lora", a.dtype(), [&](auto f) {
-      Args<decltype(f)> v;
+      Args<decltype(f)> v(pool_);
       const auto *px = v.in(x), *pa = v.in(a), *pb = v.in(b);
       tandem::lora_forward(v.out(y, true), v.out(h), px, pa, pb, s);
     });
@@ -229,7 +252,7 @@ class CpuBackend final : public Backend {
     need("lora_backward", dy, rows * s.out), need("lora_backward", h, rows * s.rank);
     if (dx) need("lora_backward", *dx, rows * s.in);
     dispatch("lora_backward", a.dtype(), [&](auto f) {
-      Args<decltype(f)> v;
+      Args<decltype(f)> v(pool_);
       const auto *g = v.in(dy), *px = v.in(x), *ph = v.in(h), *pa = v.in(a), *pb = v.in(b);
       tandem::lora_backward(v.out(dx, true), v.out(da, true), v.out(db, true), g, px, ph, pa, pb, s);
     });
@@ -242,7 +265,7 @@ class CpuBackend final : public Backend {
     if (positions) need("rope", *positions, batch * seq);
     const RopeView table{cos.data<float>(), sin.data<float>(), cos.dim(0), half};
     dispatch("rope", x.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       auto* px = a.out(x, true);
       if (inverse) rope_backward(px, table, batch, seq, heads, D, ints(positions));
       else rope_forward(px, table, batch, seq, heads, D, ints(positions));
@@ -254,7 +277,7 @@ class CpuBackend final : public Backend {
     check_attention("attention", q, k, v, lengths, s, m);
     need("attention", out, q.numel()), need("attention", lse, s.batch * s.heads * s.seq);
     dispatch("attention", q.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *pq = a.in(q), *pk = a.in(k), *pv = a.in(v);
       tandem::attention_forward(a.out(out), a.out(lse), pq, pk, pv, lengths.data<int32_t>(), s,
                                 {ints(m.segment_start), ints(m.prefix_end)});
@@ -267,7 +290,7 @@ class CpuBackend final : public Backend {
     need("attention_backward", dq, q.numel()), need("attention_backward", dk, k.numel());
     need("attention_backward", dv, v.numel()), need("attention_backward", dout, q.numel());
     dispatch("attention_backward", q.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *po = a.in(out), *pl = a.in(lse), *pq = a.in(q), *pk = a.in(k), *pv = a.in(v);
       tandem::attention_backward(a.out(dq, true), a.out(dk, true), a.out(dv, true), g, po, pl, pq, pk, pv,
                                  lengths.data<int32_t>(), s, {ints(m.segment_start), ints(m.prefix_end)});
@@ -281,7 +304,7 @@ class CpuBackend final : public Backend {
                  "attention_decode: caches ", k_cache.name, "/", v_cache.name, " hold fewer than ", start + n,
                  " positions");
     dispatch("attention_decode", q.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *pq = a.in(q), *pk = a.in(k_cache), *pv = a.in(v_cache);
       tandem::attention_decode(a.out(out), pq, pk, pv, start, n, heads, kv_heads, D);
     });
@@ -290,7 +313,7 @@ class CpuBackend final : public Backend {
   void swiglu_forward(Tensor& out, const Tensor& gate, const Tensor& up) override {
     need("swiglu", gate, out.numel()), need("swiglu", up, out.numel());
     dispatch("swiglu", gate.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *pg = a.in(gate), *pu = a.in(up);
       tandem::swiglu_forward(a.out(out), pg, pu, out.numel());
     });
@@ -301,7 +324,7 @@ class CpuBackend final : public Backend {
     need("swiglu_backward", dgate, n), need("swiglu_backward", dup, n), need("swiglu_backward", dout, n);
     need("swiglu_backward", up, n);
     dispatch("swiglu_backward", gate.dtype(), [&](auto f) {
-      Args<decltype(f)> a;
+      Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *pg = a.in(gate), *pu = a.in(up);
       tandem::swiglu_backward(a.out(dgate, true), a.out(dup, true), g, pg, pu, n);
     });
@@ -317,7 +340,7 @@ class CpuBackend final : public Backend {
     const LogprobShape shape{x.numel() / std::max<int64_t>(D, 1), D, V, chunk_rows};
     const ScoredPairs sp{row_index.data<int32_t>(), target.data<int32_t>(), pairs};
     if (w.dtype() == DType::kBF16) {  // bf16 GEMMs against the head; log-probs and gradients in f32
-      Args<float> a;
+      Args<float> a(pool_);
       const bf16 *px = x.data<bf16>(), *pw = w.data<bf16>();
       if (!grad) return token_logprobs_forward(a.out(logp), px, pw, sp, shape, &ws_bf16_);
       return token_logprobs_backward(a.out(dx, true), a.out(dw, true), a.in(grad), px, pw, sp, shape, a.out(logp),
@@ -325,7 +348,7 @@ class CpuBackend final : public Backend {
     }
     dispatch("token_logprobs", w.dtype(), [&](auto f) {
       using F = decltype(f);
-      Args<F> a;
+      Args<F> a(pool_);
       const F *px = a.in(x), *pw = a.in(w);
       if (!grad) token_logprobs_forward(a.out(logp), px, pw, sp, shape, workspace<F>());
       else
@@ -340,29 +363,29 @@ class CpuBackend final : public Backend {
     need("adamw", grad, n), need("adamw", m, n), need("adamw", v, n);
     Tensor& p = master ? *master : param;  // a bf16 parameter is updated through its f32 master copy
     if (master) need("adamw", *master, n);
+    bf16* rounded = master ? param.data<bf16>() : nullptr;  // written in the update's pass
     dispatch("adamw", p.dtype(), [&](auto f) {
-      Args<decltype(f)> a;  // a bf16 parameter without a master copy is rounded back after the update
+      Args<decltype(f)> a(pool_);  // a bf16 parameter without a master copy is rounded back after the update
       const auto* g = a.in(grad);
       adamw_update(a.out(p, true), g, a.out(m, true), a.out(v, true), n, s.lr_step_size, s.beta1, s.beta2, s.eps,
-                   s.decay, s.bc2_sqrt, s.grad_scale);
+                   s.decay, s.bc2_sqrt, s.grad_scale, rounded);
     });
-    if (master) f32_to_bf16(param.data<bf16>(), master->data<float>(), n);
   }
 
  private:
   // bf16 weights: x must be bf16 (an f32 input is rounded once, as autocast does); y f32 or bf16.
-  static void linear_bf16(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias, int64_t rows) {
+  void linear_bf16(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias, int64_t rows) {
     const int64_t out = w.dim(0), in = w.dim(1);
-    Args<float> a;
+    Args<float> a(pool_);
     const float* pb = a.in(bias);
     std::vector<bf16> rounded;
     const bf16* px = bf16_input(x, rounded);
     if (y.dtype() == DType::kBF16) linear_forward_bf16(y.data<bf16>(), px, w.data<bf16>(), pb, rows, in, out);
     else linear_forward_bf16(y.data<float>(), px, w.data<bf16>(), pb, rows, in, out);
   }
-  static void linear_backward_bf16(Tensor* dx, Tensor* dw, Tensor* dbias, const Tensor& dy, const Tensor& x,
+  void linear_backward_bf16(Tensor* dx, Tensor* dw, Tensor* dbias, const Tensor& dy, const Tensor& x,
                                    const Tensor& w, int64_t rows) {
-    Args<float> a;
+    Args<float> a(pool_);
     std::vector<bf16> rounded;
     const bf16* px = bf16_input(x, rounded);
     const float* g = a.in(dy);
@@ -392,6 +415,7 @@ class CpuBackend final : public Backend {
   LogprobWorkspace<float> ws_f32_;
   LogprobWorkspace<double> ws_f64_;
   LogprobWorkspace<bf16> ws_bf16_;
+  ScratchPool pool_;
 };
 
 }  // namespace
