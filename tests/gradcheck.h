@@ -27,12 +27,11 @@ inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
 
 constexpr double kGradTol = 1e-7;
 
-// Checks d(loss)/d(input) against `analytic` for every element of `input`.
-inline void expect_gradient(const std::string& what, std::vector<double>& input, const std::vector<double>& analytic,
+// Checks d(loss)/d(input) against `analytic` for every element of `input` (n values, changed in place and restored).
+inline void expect_gradient(const std::string& what, double* input, size_t n, const double* analytic,
                             const std::function<double()>& loss, double h = 1e-5) {
-  ASSERT_EQ(input.size(), analytic.size()) << what;
   double worst = 0;
-  for (size_t i = 0; i < input.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const double saved = input[i];
     input[i] = saved + h;
     const double up = loss();
@@ -45,6 +44,12 @@ inline void expect_gradient(const std::string& what, std::vector<double>& input,
     ASSERT_LE(err, kGradTol) << what << "[" << i << "]: analytic " << analytic[i] << " numeric " << numeric;
   }
   ::testing::Test::RecordProperty(what + "_max_rel_err", std::to_string(worst));
+}
+
+inline void expect_gradient(const std::string& what, std::vector<double>& input, const std::vector<double>& analytic,
+                            const std::function<double()>& loss, double h = 1e-5) {
+  ASSERT_EQ(input.size(), analytic.size()) << what;
+  expect_gradient(what, input.data(), input.size(), analytic.data(), loss, h);
 }
 
 }  // namespace tandem::testing

@@ -4,7 +4,7 @@
 //    per dtype, relative to the output's largest magnitude: f32 2e-5 (fp32 rounding through GEMMs and fast exp),
 //    bf16 1.6e-2 (inputs and outputs rounded to bf16; compute in f32).
 //  - Gradients: the f64 CPU backward against central finite differences of the forward (loss = sum(r * out)),
-//    relative 1e-7, as tests/gradcheck.h.
+//    relative 1e-7 (tests/gradcheck.h).
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -15,6 +15,7 @@
 
 #include "backends/backend.h"
 #include "core/rng.h"
+#include "gradcheck.h"
 #include "kernels/rope.h"
 
 namespace tandem {
@@ -83,6 +84,13 @@ Tensors random_douts(const Tensors& out, uint64_t seed) {
     d.push_back(std::move(g));
   }
   return d;
+}
+
+// "mul/add_mul" -> "mul_add_mul": test and property names.
+std::string identifier(std::string s) {
+  for (char& ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return s;
 }
 
 double relative_error(const std::vector<double>& got, const std::vector<double>& want) {
@@ -337,30 +345,16 @@ TEST_P(BackendOps, BackwardMatchesFiniteDifferences) {
   for (size_t k = 0; k < in.size(); ++k) {
     if (!c.inputs[k].differentiable || c.inputs[k].int_limit > 0) continue;
     ASSERT_LT(g, grads.size()) << c.name;
-    double* x = in[k].data<double>();
-    const double* analytic = grads[g++].data<double>();
-    const double h = 1e-5;
-    for (int64_t i = 0; i < in[k].numel(); ++i) {
-      const double saved = x[i];
-      x[i] = saved + h;
-      const double up = loss();
-      x[i] = saved - h;
-      const double down = loss();
-      x[i] = saved;
-      const double numeric = (up - down) / (2 * h);
-      ASSERT_NEAR(analytic[i], numeric, 1e-7 * std::max(1.0, std::abs(numeric)))
-          << c.name << ": d/d" << in[k].name << "[" << i << "]";
-    }
+    const Tensor& analytic = grads[g++];
+    testing::expect_gradient(identifier(c.name + "_d_" + in[k].name), in[k].data<double>(), size_t(in[k].numel()),
+                             analytic.data<double>(), loss);
   }
   EXPECT_EQ(g, grads.size()) << c.name << ": gradients and differentiable inputs disagree";
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, BackendOps, ::testing::Range(0, int(all_cases().size())),
                          [](const ::testing::TestParamInfo<int>& info) {
-                           std::string n = all_cases()[size_t(info.param)].name;
-                           for (char& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
+                           return identifier(all_cases()[size_t(info.param)].name);
                          });
 
 }  // namespace

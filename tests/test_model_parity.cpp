@@ -27,6 +27,14 @@ std::string reference_dir(const std::string& variant) {
 using testing::max_relative_error;
 using testing::reference_batch;
 
+// 1 at every logit of a real (non-padding) position: PyTorch's padding rows do attend, ours are zeroed.
+std::vector<uint8_t> real_positions(const Batch& batch, int64_t vocab) {
+  std::vector<uint8_t> real(size_t(batch.batch * batch.seq * vocab), 0);
+  for (int64_t b = 0; b < batch.batch; ++b)
+    for (int64_t t = 0; t < batch.lengths[b]; ++t) std::fill_n(real.begin() + (b * batch.seq + t) * vocab, vocab, 1);
+  return real;
+}
+
 class ModelParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
@@ -37,13 +45,9 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
   auto model = load_model(dir);
   const Batch batch = reference_batch(expected);
 
-  // Logits at every real position (padding rows are not compared: PyTorch's do attend, ours are zeroed).
+  // Logits at every real position.
   const std::vector<float> logits = model->logits(batch);
-  std::vector<uint8_t> real(logits.size(), 0);
-  const int64_t V = model->config().vocab_size;
-  for (int64_t b = 0; b < batch.batch; ++b)
-    for (int64_t t = 0; t < batch.lengths[b]; ++t)
-      std::fill_n(real.begin() + (b * batch.seq + t) * V, V, 1);
+  const std::vector<uint8_t> real = real_positions(batch, model->config().vocab_size);
   EXPECT_LE(max_relative_error(logits.data(), expected.load("logits"), &real), kTol) << "logits";
 
   const std::vector<float> coef_d = expected.load("coef").to_floats();
@@ -104,11 +108,7 @@ TEST_P(ModelParityBf16, LogitsLogprobsAndGradientsMatchPyTorchAutocast) {
   const Batch batch = reference_batch(expected);
 
   const std::vector<float> logits = model->logits(batch);
-  std::vector<uint8_t> real(logits.size(), 0);
-  const int64_t V = model->config().vocab_size;
-  for (int64_t b = 0; b < batch.batch; ++b)
-    for (int64_t t = 0; t < batch.lengths[b]; ++t)
-      std::fill_n(real.begin() + (b * batch.seq + t) * V, V, 1);
+  const std::vector<uint8_t> real = real_positions(batch, model->config().vocab_size);
   const double logit_err = max_relative_error(logits.data(), expected.load("logits"), &real);
   EXPECT_LE(logit_err, kBf16LogitTol) << "logits";
 

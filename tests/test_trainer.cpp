@@ -80,6 +80,9 @@ TEST(Trainer, LoraTrainsOnlyAdaptersResumesExactlyAndExportsMerged) {
 // bf16: the f32 master weights are optimizer state, saved with the moments; the resumed run is bit-identical.
 TEST(Trainer, Bf16ResumesExactly) {
   expect_exact_resume("bf16", make_task("resume_bf16") + "strategy = \"mix\"\nbf16 = true\n");
+  // LoRA in bf16: a bf16 frozen base, bf16 adapters with f32 masters, dropout on bf16 activations.
+  expect_exact_resume("bf16_lora", make_task("resume_bf16_lora") + "strategy = \"alright\"\nbf16 = true\n" +
+                                       "use_peft = true\nlora_r = 4\nlora_dropout = 0.1\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(StatefulStrategies, Resume, ::testing::Values("alright", "maxright", "mix"));
