@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
     for (int64_t s = 0; s < steps; ++s) sft_train_step(model, batch, opt, params, 1e-4, 1.0);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(steps);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    const double cpu_secs = (double(cpu1.tv_sec - cpu0.tv_sec) + 1e-9 * double(cpu1.tv_nsec - cpu0.tv_nsec)) / double(steps);
+    const double cpu_secs =
+        (double(cpu1.tv_sec - cpu0.tv_sec) + 1e-9 * double(cpu1.tv_nsec - cpu0.tv_nsec)) / double(steps);
 
     // Model FLOPs: 6 per matmul parameter per token (the embedding lookup is not a matmul), plus causal
     // attention's score and value products (half of 12 * layers * heads * head_dim * T per token).

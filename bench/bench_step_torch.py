@@ -54,7 +54,8 @@ def main():
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"impl": "pytorch", "dtype": "bf16" if a.bf16 else "f32", "version": torch.__version__,
                       "threads": torch.get_num_threads(), "seconds_per_step": round(secs, 4),
-                      "main_thread_cpu_s": round(cpu_secs, 4), "tokens_per_s": round(a.batch * a.seq / secs, 1), "peak_rss_mb": round(peak_mb, 1)}))
+                      "main_thread_cpu_s": round(cpu_secs, 4), "tokens_per_s": round(a.batch * a.seq / secs, 1),
+                      "peak_rss_mb": round(peak_mb, 1)}))
 
 
 if __name__ == "__main__":

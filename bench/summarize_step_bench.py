@@ -15,8 +15,9 @@ def med(impl, dtype, key):
 print(f"{'':16} {'tok/s':>8} {'s/step':>8} {'cpu s/step':>10} {'peak MB':>8}   (medians of {len(runs) // 4})")
 for impl in ("tandem", "pytorch"):
     for dtype in ("f32", "bf16"):
-        print(f"{impl + ' ' + dtype:16} {med(impl, dtype, 'tokens_per_s'):8.1f} {med(impl, dtype, 'seconds_per_step'):8.3f}"
-              f" {med(impl, dtype, 'main_thread_cpu_s'):10.3f} {med(impl, dtype, 'peak_rss_mb'):8.0f}")
+        m = {key: med(impl, dtype, key) for key in ("tokens_per_s", "seconds_per_step", "main_thread_cpu_s", "peak_rss_mb")}
+        print(f"{impl + ' ' + dtype:16} {m['tokens_per_s']:8.1f} {m['seconds_per_step']:8.3f}"
+              f" {m['main_thread_cpu_s']:10.3f} {m['peak_rss_mb']:8.0f}")
 
 
 def tok(impl, dtype):

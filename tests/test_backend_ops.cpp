@@ -44,7 +44,9 @@ struct OpCase {
 Tensor zeros_like(const Tensor& t, DType dt, Backend& b, const std::string& suffix = ".grad") {
   return Tensor(t.name + suffix, t.shape, dt, &b);
 }
-Tensor make(const std::string& name, Shape shape, DType dt, Backend& b) { return Tensor(name, std::move(shape), dt, &b); }
+Tensor make(const std::string& name, Shape shape, DType dt, Backend& b) {
+  return Tensor(name, std::move(shape), dt, &b);
+}
 
 std::vector<double> values(const Tensor& t) {
   if (t.dtype() == DType::kF64) return {t.data<double>(), t.data<double>() + t.numel()};

@@ -41,7 +41,8 @@ int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recomp
   for (int a = 0; a < kNumActs; ++a)
     per_layer += shape_numel(act_shape(Act(a), c, B, T)) * dtype_bytes(act_dtype(Act(a), dtype));
   const int64_t N = B * T, L = c.num_hidden_layers, f32 = dtype_bytes(DType::kF32);
-  const int64_t residual = (L + 1) * N * c.hidden_size * f32, final_norm = N * c.hidden_size * dtype_bytes(dtype) + N * f32;
+  const int64_t residual = (L + 1) * N * c.hidden_size * f32;
+  const int64_t final_norm = N * c.hidden_size * dtype_bytes(dtype) + N * f32;
   return per_layer * (recompute ? 1 : L) + residual + final_norm;
 }
 

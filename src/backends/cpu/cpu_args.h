@@ -1,0 +1,102 @@
+// How the CPU backend hands tensors to its kernels: the compute type of a storage dtype (dispatch), size checks
+// that name the tensor (need), and Args, which passes f32 and f64 tensors as they are and bf16 ones through pooled
+// f32 copies that are rounded back into bf16 outputs when the op ends. Internal to src/backends/cpu/.
+#pragma once
+#include <cstdint>
+#include <list>
+#include <vector>
+
+#include "core/check.h"
+#include "core/tensor.h"
+#include "kernels/convert.h"
+
+namespace tandem::cpu {
+
+// Runs fn(F{}) with F the compute type of storage `t`, or names the op and dtype the CPU backend lacks.
+template <typename Fn>
+void dispatch(const char* op, DType t, Fn&& fn) {
+  switch (t) {
+    case DType::kF32: case DType::kBF16: fn(float{}); return;
+    case DType::kF64: fn(double{}); return;
+    default: fail("cpu backend: op ", op, " has no ", dtype_str(t), " kernel");
+  }
+}
+
+inline void need(const char* op, const Tensor& t, int64_t numel) {
+  TANDEM_CHECK(t.numel() == numel, op, ": tensor ", t.name, " has ", t.numel(), " elements (shape ",
+               shape_str(t.shape), "), expected ", numel);
+}
+
+inline const int32_t* ints(const Tensor* t) { return t && !t->empty() ? t->data<int32_t>() : nullptr; }
+
+// f32 buffers reused across op calls: a fresh multi-MB vector per op would be zeroed and page-faulted every step.
+// A buffer is handed out whole (its size is its capacity) and only its first n values are used.
+class ScratchPool {
+ public:
+  std::vector<float> take(size_t n) {
+    auto best = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if (it->size() >= n && (best == free_.end() || it->size() < best->size())) best = it;
+    if (best == free_.end()) return std::vector<float>(n);
+    std::vector<float> v = std::move(*best);
+    free_.erase(best);
+    return v;
+  }
+  void give(std::vector<float>&& v) { free_.push_back(std::move(v)); }
+
+ private:
+  std::list<std::vector<float>> free_;
+};
+
+// The kernel arguments of one op call in compute type F. For F = double every tensor must be f64. For F = float,
+// f32 tensors are passed as they are; a bf16 tensor is read through an f32 copy, and an output's copy is rounded
+// back into the tensor when the op ends (outputs that accumulate are read first).
+template <typename F>
+class Args {
+ public:
+  explicit Args(ScratchPool&) {}
+  const F* in(const Tensor& t) { return t.data<F>(); }
+  const F* in(const Tensor* t) { return t && !t->empty() ? in(*t) : nullptr; }
+  F* out(Tensor& t, bool = false) { return t.data<F>(); }
+  F* out(Tensor* t, bool accumulate = false) { return t && !t->empty() ? out(*t, accumulate) : nullptr; }
+};
+
+template <>
+class Args<float> {
+ public:
+  explicit Args(ScratchPool& pool) : pool_(pool) {}
+  Args(const Args&) = delete;
+  Args& operator=(const Args&) = delete;
+  ~Args() {
+    for (auto& c : copies_) {
+      if (c.write_back) f32_to_bf16(c.tensor->data<bf16>(), c.values.data(), c.tensor->numel());
+      pool_.give(std::move(c.values));
+    }
+  }
+  const float* in(const Tensor& t) {
+    if (t.dtype() != DType::kBF16) return t.data<float>();
+    return copy(const_cast<Tensor&>(t), true, false);
+  }
+  const float* in(const Tensor* t) { return t && !t->empty() ? in(*t) : nullptr; }
+  float* out(Tensor& t, bool accumulate = false) {
+    if (t.dtype() != DType::kBF16) return t.data<float>();
+    return copy(t, accumulate, true);
+  }
+  float* out(Tensor* t, bool accumulate = false) { return t && !t->empty() ? out(*t, accumulate) : nullptr; }
+
+ private:
+  struct Copy {
+    Tensor* tensor;
+    std::vector<float> values;
+    bool write_back;
+  };
+  float* copy(Tensor& t, bool read, bool write_back) {
+    Copy& c = copies_.emplace_back(Copy{&t, pool_.take(size_t(t.numel())), write_back});
+    if (read) bf16_to_f32(c.values.data(), t.data<bf16>(), t.numel());
+    return c.values.data();
+  }
+  ScratchPool& pool_;
+  std::list<Copy> copies_;
+};
+
+}  // namespace tandem::cpu
