@@ -65,6 +65,21 @@ Tensor::Tensor(std::string name_, Shape shape_, DType dtype, Allocator* alloc)
   if (numel_ > 0) data_ = alloc_->alloc(size_t(bytes()));
 }
 
+Tensor Tensor::view(std::string name, Shape shape, DType dtype, Tensor& block, int64_t byte_offset) {
+  Tensor t;
+  t.name = std::move(name);
+  t.shape = std::move(shape);
+  t.dtype_ = dtype;
+  t.alloc_ = block.alloc_;
+  t.numel_ = shape_numel(t.shape);
+  t.owned_ = false;
+  TANDEM_CHECK(byte_offset >= 0 && byte_offset + t.bytes() <= block.bytes(), "tensor ", t.name, ": a view of ",
+               t.bytes(), " bytes at offset ", byte_offset, " does not fit in ", block.name, " (", block.bytes(),
+               " bytes)");
+  if (t.numel_ > 0) t.data_ = static_cast<char*>(block.data_) + byte_offset;
+  return t;
+}
+
 Tensor::Tensor(const Tensor& o) : name(o.name), shape(o.shape), dtype_(o.dtype_), alloc_(o.alloc_), numel_(o.numel_) {
   if (numel_ > 0) {
     data_ = alloc_->alloc(size_t(bytes()));
@@ -79,26 +94,29 @@ Tensor& Tensor::operator=(const Tensor& o) {
 
 Tensor::Tensor(Tensor&& o) noexcept
     : name(std::move(o.name)), shape(std::move(o.shape)), dtype_(o.dtype_), alloc_(o.alloc_), data_(o.data_),
-      numel_(o.numel_) {
+      numel_(o.numel_), owned_(o.owned_) {
   o.data_ = nullptr;
   o.numel_ = 0;
+  o.owned_ = true;
 }
 
 Tensor& Tensor::operator=(Tensor&& o) noexcept {
   if (this == &o) return *this;
   release();
   name = std::move(o.name), shape = std::move(o.shape);
-  dtype_ = o.dtype_, alloc_ = o.alloc_, data_ = o.data_, numel_ = o.numel_;
+  dtype_ = o.dtype_, alloc_ = o.alloc_, data_ = o.data_, numel_ = o.numel_, owned_ = o.owned_;
   o.data_ = nullptr;
   o.numel_ = 0;
+  o.owned_ = true;
   return *this;
 }
 
 Tensor::~Tensor() { release(); }
 
 void Tensor::release() {
-  if (data_) alloc_->free(data_);
+  if (data_ && owned_) alloc_->free(data_);
   data_ = nullptr;
+  owned_ = true;
 }
 
 int64_t Tensor::dim(int i) const {
@@ -173,6 +191,11 @@ void Tensor::take_values(Tensor&& src) {
   TANDEM_CHECK(src.shape == shape, "tensor ", name, ": expected shape ", shape_str(shape), ", got ",
                shape_str(src.shape));
   Allocator* mine = alloc_ ? alloc_ : &host_allocator();
+  if (!owned_) {  // a view keeps its place in its block: the values are copied in
+    const Tensor converted = src.to(dtype_, mine);
+    if (numel_ > 0) mine->copy(data_, converted.data_, size_t(bytes()));
+    return;
+  }
   if (src.dtype_ == dtype_ && src.device() == Device::kCpu && mine->device() == Device::kCpu) {
     std::string keep = std::move(name);  // host memory of any CPU allocator: adopt it, no copy
     *this = std::move(src);

@@ -36,6 +36,9 @@ class Tensor {
   Tensor() = default;
   // Zero-initialised, on the host unless an allocator is given.
   Tensor(std::string name, Shape shape, DType dtype = DType::kF32, Allocator* alloc = nullptr);
+  // A tensor over bytes [byte_offset, +size) of `block` (on its device), which it does not own: the block must
+  // outlive it. How one allocation holds many tensors (the model's activations). Copies of a view own their bytes.
+  static Tensor view(std::string name, Shape shape, DType dtype, Tensor& block, int64_t byte_offset);
   Tensor(const Tensor& other);
   Tensor& operator=(const Tensor& other);
   Tensor(Tensor&& other) noexcept;
@@ -82,6 +85,7 @@ class Tensor {
   Allocator* alloc_ = nullptr;
   void* data_ = nullptr;
   int64_t numel_ = 0;
+  bool owned_ = true;
 };
 
 // A trainable tensor, its gradient, and whether weight decay applies (not to norms and biases, as in

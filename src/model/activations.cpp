@@ -36,14 +36,26 @@ DType act_dtype(Act a, DType dtype) {
   }
 }
 
-int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype) {
-  int64_t per_layer = 0;
-  for (int a = 0; a < kNumActs; ++a)
-    per_layer += shape_numel(act_shape(Act(a), c, B, T)) * dtype_bytes(act_dtype(Act(a), dtype));
+ActivationLayout activation_layout(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype) {
+  ActivationLayout lay;
+  auto place = [&](int64_t bytes) {
+    const int64_t at = lay.bytes;
+    lay.bytes += (bytes + 63) / 64 * 64;
+    return at;
+  };
   const int64_t N = B * T, L = c.num_hidden_layers, f32 = dtype_bytes(DType::kF32);
-  const int64_t residual = (L + 1) * N * c.hidden_size * f32;
-  const int64_t final_norm = N * c.hidden_size * dtype_bytes(dtype) + N * f32;
-  return per_layer * (recompute ? 1 : L) + residual + final_norm;
+  lay.layers.resize(size_t(recompute ? 1 : L));
+  for (auto& table : lay.layers)
+    for (int a = 0; a < kNumActs; ++a)
+      table[size_t(a)] = place(shape_numel(act_shape(Act(a), c, B, T)) * dtype_bytes(act_dtype(Act(a), dtype)));
+  for (int64_t l = 0; l <= L; ++l) lay.residual.push_back(place(N * c.hidden_size * f32));
+  lay.final_norm_out = place(N * c.hidden_size * dtype_bytes(dtype));
+  lay.final_norm_rstd = place(N * f32);
+  return lay;
+}
+
+int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype) {
+  return activation_layout(c, B, T, recompute, dtype).bytes;
 }
 
 }  // namespace tandem

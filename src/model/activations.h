@@ -2,7 +2,9 @@
 // ActivationTensors): name and shape per entry, so activation memory is computed from the config and the batch,
 // not measured after the fact. N = batch * seq tokens, d = hidden, H/G = query/kv heads, D = head_dim, F = ffn.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/tensor.h"
@@ -37,9 +39,17 @@ const char* act_name(Act a);
 DType act_dtype(Act a, DType dtype);
 // The shape of activation `a` for a batch of B x T tokens; {0} when the config does not use it.
 Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T);
-// Bytes of saved activations for one forward: every layer's table (one shared table when recomputing), plus the
-// residual stream (f32) at each layer boundary and the final norm's output and statistics. LoRA branches not
-// included.
+// Where every saved activation of one forward lives in the model's single activation block: each layer's table
+// (one shared table when recomputing), the residual stream (f32) at each layer boundary, and the final norm's output
+// and statistics. Byte offsets, each 64-byte aligned. LoRA branches are not included.
+struct ActivationLayout {
+  int64_t bytes = 0;                                  // the whole block
+  std::vector<std::array<int64_t, kNumActs>> layers;  // offset of each table entry, per stored layer
+  std::vector<int64_t> residual;                      // [layers + 1]
+  int64_t final_norm_out = 0, final_norm_rstd = 0;
+};
+ActivationLayout activation_layout(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype);
+// The block's size: what a forward of B x T tokens holds until its backward.
 int64_t activation_bytes(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype = DType::kF32);
 
 }  // namespace tandem

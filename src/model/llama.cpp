@@ -87,9 +87,23 @@ Tensor& LlamaModel::zeros(Tensor& t, const char* name, const Shape& shape) {
   return t;
 }
 
-Tensor& LlamaModel::act(LayerActs& a, Act which) {
-  return buffer(a[which], act_name(which), act_shape(which, config_, batch_.batch, batch_.seq),
-                act_dtype(which, dtype_));
+void LlamaModel::layout_activations() {
+  const std::array<int64_t, 4> key{batch_.batch, batch_.seq, recompute_, int64_t(dtype_)};
+  if (key == layout_key_ && !activations_.empty()) return;
+  const int64_t B = batch_.batch, T = batch_.seq, N = B * T, d = config_.hidden_size;
+  const ActivationLayout lay = activation_layout(config_, B, T, recompute_, dtype_);
+  acts_.clear(), residual_.clear();  // views of the old block go before it does
+  activations_ = Tensor("activations", {(lay.bytes + 3) / 4}, DType::kF32, &backend_);
+  acts_.resize(lay.layers.size());
+  for (size_t l = 0; l < acts_.size(); ++l)
+    for (int a = 0; a < kNumActs; ++a)
+      acts_[l].t[size_t(a)] = Tensor::view(act_name(Act(a)), act_shape(Act(a), config_, B, T),
+                                           act_dtype(Act(a), dtype_), activations_, lay.layers[l][size_t(a)]);
+  for (int64_t offset : lay.residual)
+    residual_.push_back(Tensor::view("residual", {N, d}, DType::kF32, activations_, offset));
+  xf_ = Tensor::view("final_norm_out", {N, d}, dtype_, activations_, lay.final_norm_out);
+  rstd_f_ = Tensor::view("final_norm_rstd", {N}, DType::kF32, activations_, lay.final_norm_rstd);
+  layout_key_ = key;
 }
 
 Tensor& LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) {
@@ -190,15 +204,15 @@ void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tens
   const auto& w = weights_.layers[l];
   const int64_t N = batch_.batch * batch_.seq, H = c.num_attention_heads, G = c.num_key_value_heads;
   const Tensor* pos = positions_.empty() ? nullptr : &positions_;
-  Tensor &h1 = act(a, Act::kH1), &q = act(a, Act::kQ), &k = act(a, Act::kK), &v = act(a, Act::kV);
+  Tensor &h1 = a[Act::kH1], &q = a[Act::kQ], &k = a[Act::kK], &v = a[Act::kV];
 
-  backend_.rmsnorm_forward(h1, act(a, Act::kRstd1), x_in, w.input_norm, N, c.rms_norm_eps);
+  backend_.rmsnorm_forward(h1, a[Act::kRstd1], x_in, w.input_norm, N, c.rms_norm_eps);
   if (c.qk_norm) {  // Qwen3 normalises each head of q and k before RoPE
-    Tensor &q_pre = act(a, Act::kQPre), &k_pre = act(a, Act::kKPre);
+    Tensor &q_pre = a[Act::kQPre], &k_pre = a[Act::kKPre];
     project(l, Proj::kQ, h1, q_pre, a);
     project(l, Proj::kK, h1, k_pre, a);
-    backend_.rmsnorm_forward(q, act(a, Act::kRstdQ), q_pre, w.q_norm, N * H, c.rms_norm_eps);
-    backend_.rmsnorm_forward(k, act(a, Act::kRstdK), k_pre, w.k_norm, N * G, c.rms_norm_eps);
+    backend_.rmsnorm_forward(q, a[Act::kRstdQ], q_pre, w.q_norm, N * H, c.rms_norm_eps);
+    backend_.rmsnorm_forward(k, a[Act::kRstdK], k_pre, w.k_norm, N * G, c.rms_norm_eps);
   } else {
     project(l, Proj::kQ, h1, q, a);
     project(l, Proj::kK, h1, k, a);
@@ -206,17 +220,17 @@ void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tens
   project(l, Proj::kV, h1, v, a);
   backend_.rope(q, rope_cos_, rope_sin_, batch_.batch, batch_.seq, H, pos, false);
   backend_.rope(k, rope_cos_, rope_sin_, batch_.batch, batch_.seq, G, pos, false);
-  Tensor& att = act(a, Act::kAtt);
-  backend_.attention_forward(att, act(a, Act::kLse), q, k, v, lengths_, attention_shape(), attention_mask());
+  Tensor& att = a[Act::kAtt];
+  backend_.attention_forward(att, a[Act::kLse], q, k, v, lengths_, attention_shape(), attention_mask());
 
   // A projection's output joins the residual stream; in bf16 it is rounded once first, as a bf16 matmul's is.
-  Tensor& x_mid = act(a, Act::kXMid);
+  Tensor& x_mid = a[Act::kXMid];
   Tensor& o = dtype_ == x_mid.dtype() ? x_mid : buffer(proj_out_, "proj_out", x_mid.shape, dtype_);
   project(l, Proj::kO, att, o, a);
   backend_.add(x_mid, o, x_in);
 
-  Tensor &h2 = act(a, Act::kH2), &gate = act(a, Act::kGate), &up = act(a, Act::kUp), &sw = act(a, Act::kSwiglu);
-  backend_.rmsnorm_forward(h2, act(a, Act::kRstd2), x_mid, w.post_norm, N, c.rms_norm_eps);
+  Tensor &h2 = a[Act::kH2], &gate = a[Act::kGate], &up = a[Act::kUp], &sw = a[Act::kSwiglu];
+  backend_.rmsnorm_forward(h2, a[Act::kRstd2], x_mid, w.post_norm, N, c.rms_norm_eps);
   project(l, Proj::kGate, h2, gate, a);
   project(l, Proj::kUp, h2, up, a);
   backend_.swiglu_forward(sw, gate, up);
@@ -285,13 +299,10 @@ void LlamaModel::run_layers(const Batch& batch) {
     buffer(rope_sin_, "rope_sin", {table.positions, table.half}).assign(table.sin);
   }
 
-  const int64_t N = batch.batch * batch.seq, d = config_.hidden_size, L = config_.num_hidden_layers;
-  residual_.resize(L + 1);
-  for (auto& r : residual_) buffer(r, "residual", {N, d});
-  acts_.resize(recompute_ ? 1 : L);
+  const int64_t N = batch.batch * batch.seq, L = config_.num_hidden_layers;
+  layout_activations();
   backend_.embedding_forward(residual_[0], tokens_, weights_.embed);
   for (int64_t l = 0; l < L; ++l) layer_forward(l, residual_[l], acts_[recompute_ ? 0 : l], residual_[l + 1]);
-  buffer(xf_, "final_norm_out", {N, d}, dtype_), buffer(rstd_f_, "final_norm_rstd", {N});
   backend_.rmsnorm_forward(xf_, rstd_f_, residual_[L], weights_.final_norm, N, config_.rms_norm_eps);
 }
 
@@ -373,14 +384,6 @@ std::vector<float> LlamaModel::logits(const Batch& batch) {
   Tensor out("logits", {N, config_.vocab_size}, DType::kF32, &backend_);
   backend_.linear_forward(out, xf_, weights_.output_matrix(), nullptr, N);
   return out.to_floats();
-}
-
-int64_t LlamaModel::activation_bytes() const {
-  int64_t bytes = xf_.bytes() + rstd_f_.bytes();  // proj_out_ is scratch, reused by every layer
-  for (const auto& r : residual_) bytes += r.bytes();
-  for (const auto& a : acts_)
-    for (const auto& t : a.t) bytes += t.bytes();
-  return bytes;
 }
 
 }  // namespace tandem

@@ -74,9 +74,9 @@ class LlamaModel {
   // Full logits [B*T, vocab] at every position, for evaluation and tests on short batches.
   std::vector<float> logits(const Batch& batch);
 
-  // Bytes held by saved activations after the last forward (for memory reports); equals
-  // activation_bytes(config, B, T, recompute) of model/activations.h.
-  int64_t activation_bytes() const;
+  // Bytes of the activation block of the last forward (for memory reports): activation_bytes(config, B, T,
+  // recompute, dtype) of model/activations.h, which is how it was sized.
+  int64_t activation_bytes() const { return activations_.bytes(); }
 
  private:
   struct LayerActs {
@@ -93,7 +93,7 @@ class LlamaModel {
   // same zero-filled (backward ops add into their outputs).
   Tensor& buffer(Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
   Tensor& zeros(Tensor& t, const char* name, const Shape& shape);
-  Tensor& act(LayerActs& a, Act which);
+  void layout_activations();
   Tensor& dropout_mask(int64_t l, Proj p, int64_t n);
   // y = x W^T (+ b) (+ LoRA branch) for projection p of layer l, and its backward (dx += ...).
   void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a);
@@ -128,9 +128,12 @@ class LlamaModel {
   // Scored (row, target, sequence) triples of the current batch.
   std::vector<int32_t> pair_rows_, pair_targets_, pair_sequence_;
   int64_t num_sequences_ = 0;
-  std::vector<Tensor> residual_;  // [layers + 1] of [N, d]: input of each layer, then the final one
-  std::vector<LayerActs> acts_;   // one per layer, or one shared when recomputing
-  Tensor xf_, rstd_f_;            // final norm output and its rstd
+  // Saved activations: views into one block laid out by activation_layout (model/activations.h).
+  Tensor activations_;             // the block
+  std::array<int64_t, 4> layout_key_{};  // (B, T, recompute, dtype) it was laid out for
+  std::vector<Tensor> residual_;   // [layers + 1] of [N, d]: input of each layer, then the final one
+  std::vector<LayerActs> acts_;    // one per layer, or one shared when recomputing
+  Tensor xf_, rstd_f_;             // final norm output and its rstd
   Tensor scratch_out_;            // a recomputed layer's (discarded) output
   Tensor proj_out_;               // bf16: o_proj / down_proj output before it joins the f32 residual stream
   GradScratch g_;
