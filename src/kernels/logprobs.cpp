@@ -7,7 +7,6 @@
 #include "core/blas.h"
 #include "core/check.h"
 #include "core/fastmath.h"
-#include "kernels/convert.h"
 
 namespace tandem {
 
@@ -81,20 +80,24 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
       const F lse = mx + std::log(sum);
       if (logp) logp[r] = logit_t - lse;
       if (!grad) continue;
-      // d logp / d logits = onehot(t) - softmax.
+      // d logp / d logits = onehot(t) - softmax; for bf16 GEMMs rounded to bf16 in the same pass.
       const F scale = -grad[r] / sum;
+      if constexpr (kRoundedGrad) {
+        const F at_target = row[t] * scale + grad[r];
+        S* out = ws->dlogits.data() + i * V;
 #pragma omp simd
-      for (int64_t j = 0; j < V; ++j) row[j] *= scale;
-      row[t] += grad[r];
+        for (int64_t j = 0; j < V; ++j) out[j] = to_bf16(row[j] * scale);
+        out[t] = to_bf16(at_target);
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < V; ++j) row[j] *= scale;
+        row[t] += grad[r];
+      }
     }
     if (!grad) continue;
     const S* dlogits;
-    if constexpr (kRoundedGrad) {
-      f32_to_bf16(ws->dlogits.data(), logits.data(), c * V);
-      dlogits = ws->dlogits.data();
-    } else {
-      dlogits = logits.data();
-    }
+    if constexpr (kRoundedGrad) dlogits = ws->dlogits.data();
+    else dlogits = logits.data();
     mm(false, false, int(c), int(D), int(V), F(1), dlogits, int(V), w, int(D), F(0), dxc.data(), int(D));
     if (dw) mm(true, false, int(V), int(D), int(c), F(1), dlogits, int(V), xc.data(), int(D), F(1), dw, int(D));
     for (int64_t i = 0; i < c; ++i) {  // serial: a row scored twice receives both gradients
