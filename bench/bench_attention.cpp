@@ -13,6 +13,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench_timing.h"
 #include "cli/args.h"
 #include "core/blas.h"
 #include "core/check.h"
@@ -120,17 +121,8 @@ void old_attention_backward(float* dq, float* dk, float* dv, const float* dout, 
 }
 // ---- end of BASELINE
 
-double seconds(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using bench::median;
+using bench::seconds;
 
 // Random inputs and gradient buffers of one attention layer.
 struct AttentionData {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench_timing.h"
 #include "cli/args.h"
 #include "core/bf16.h"
 #include "core/gemm.h"
@@ -26,16 +27,8 @@ struct Shape {
   int m, n, k;
 };
 
-double seconds(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::median;
+using bench::seconds;
 
 }  // namespace
 

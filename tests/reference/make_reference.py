@@ -177,17 +177,23 @@ def forward(cfg, w, ids, lora=None, lora_scale=1.0):
     return h @ head.T
 
 
+def padded_batch(cfg, gen, prompt_len):
+    """Random ids [BATCH, SEQ] right-padded with id 0 to LENGTHS, and the loss mask scoring tokens prompt_len..n-1."""
+    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
+    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
+    for b, n in enumerate(LENGTHS):
+        mask[b, prompt_len:n] = 1
+        ids[b, n:] = 0
+    return ids, mask
+
+
 def write_variant(out_dir, name, overrides, seed):
     cfg = dict(BASE, **overrides)
     gen = torch.Generator().manual_seed(seed)
     weights32 = make_weights(cfg, gen)
-    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
+    ids, mask = padded_batch(cfg, gen, prompt_len=2)  # the first two tokens are "prompt"
     lengths = torch.tensor(LENGTHS, dtype=torch.int32)
-    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
-    for b, n in enumerate(LENGTHS):
-        mask[b, 2:n] = 1  # first two tokens are "prompt"
-        ids[b, n:] = 0    # padding id
-    mask[1, 4] = 0        # a hole in the middle of a response
+    mask[1, 4] = 0  # a hole in the middle of a response
     coef = torch.randn(BATCH, generator=gen, dtype=torch.float64)
 
     # float64 from the exact fp32 values
@@ -221,11 +227,7 @@ def write_bf16_variant(out_dir, name, overrides, seed):
     cfg = dict(BASE, **overrides)
     gen = torch.Generator().manual_seed(seed)
     weights16 = {k: v.bfloat16() for k, v in make_weights(cfg, gen).items()}
-    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
-    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
-    for b, n in enumerate(LENGTHS):
-        mask[b, 2:n] = 1
-        ids[b, n:] = 0
+    ids, mask = padded_batch(cfg, gen, prompt_len=2)
     coef = torch.randn(BATCH, generator=gen, dtype=torch.float64)
     w32 = {k: v.float().requires_grad_(True) for k, v in weights16.items()}
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -270,11 +272,7 @@ def write_lora_reference(out_dir):
             b = torch.randn(out_dim, r, generator=gen) * 0.3
             adapter32[f"base_model.model.{name}.lora_A.weight"] = a
             adapter32[f"base_model.model.{name}.lora_B.weight"] = b
-    ids = torch.randint(0, cfg["vocab_size"], (BATCH, SEQ), generator=gen, dtype=torch.int64)
-    mask = torch.zeros(BATCH, SEQ, dtype=torch.uint8)
-    for b_, n in enumerate(LENGTHS):
-        mask[b_, 1:n] = 1
-        ids[b_, n:] = 0
+    ids, mask = padded_batch(cfg, gen, prompt_len=1)
     coef = torch.randn(BATCH, generator=gen, dtype=torch.float64)
     w64 = {k: v.double() for k, v in weights32.items()}
     a64 = {k: v.double().requires_grad_(True) for k, v in adapter32.items()}
