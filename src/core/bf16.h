@@ -13,6 +13,7 @@ struct bf16 {
 };
 
 inline float to_float(bf16 x) { return std::bit_cast<float>(uint32_t(x.bits) << 16); }
+inline float to_float(float x) { return x; }  // lets code templated on the storage type read either
 
 inline bf16 to_bf16(float f) {
   const uint32_t u = std::bit_cast<uint32_t>(f);
@@ -21,5 +22,13 @@ inline bf16 to_bf16(float f) {
   // Round to nearest even: add just under half an ulp, plus one when the kept part is odd (a tie goes up to even).
   return {uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
 }
+
+// An f32 result stored as T (float, or bf16 rounded as to_bf16 does).
+template <typename T>
+T from_float(float v);
+template <>
+inline float from_float<float>(float v) { return v; }
+template <>
+inline bf16 from_float<bf16>(float v) { return to_bf16(v); }
 
 }  // namespace tandem

@@ -143,16 +143,12 @@ class OneThreadInParallel {
   int saved_;
 };
 
-float widen(float x) { return x; }
-float widen(bf16 x) { return to_float(x); }
-void store(float& x, float y) { x = y; }
-void store(bf16& x, float y) { x = to_bf16(y); }
-
 template <typename T>
 void scale_c(int m, int n, float beta, T* c, int ldc) {
   if (beta == 1.0f) return;
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) store(c[i * ldc + j], beta == 0.0f ? 0.0f : beta * widen(c[i * ldc + j]));
+    for (int64_t j = 0; j < n; ++j)
+      c[i * ldc + j] = from_float<T>(beta == 0.0f ? 0.0f : beta * to_float(c[i * ldc + j]));
 }
 
 // oneDNN 2.6 has no bf16 matmul below AVX-512 (e.g. AVX2-only CPUs). There the operands are widened to fp32, which
@@ -163,7 +159,7 @@ template <typename T>
 std::vector<float> widen(const T* x, int rows, int cols, int ld) {
   std::vector<float> out(size_t(rows) * size_t(cols));
   for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = widen(x[i * ld + j]);
+    for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = to_float(x[i * ld + j]);
   return out;
 }
 

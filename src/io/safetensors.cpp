@@ -43,15 +43,6 @@ int64_t dtype_size(Dtype d) {
   }
 }
 
-float bf16_to_float(uint16_t v) { return std::bit_cast<float>(static_cast<uint32_t>(v) << 16); }
-
-uint16_t float_to_bf16(float f) {
-  uint32_t bits = std::bit_cast<uint32_t>(f);
-  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffffu)) return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
-  return static_cast<uint16_t>(bits >> 16);
-}
-
 float f16_to_float(uint16_t h) {
   const uint32_t sign = (h & 0x8000u) << 16;
   uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu;
@@ -167,7 +158,7 @@ Tensor SafetensorsFile::load(const std::string& name) const {
       for (int64_t i = 0; i < n; ++i) {
         uint16_t v;
         std::memcpy(&v, src + 2 * i, 2);
-        dst[i] = e.dtype == Dtype::BF16 ? bf16_to_float(v) : f16_to_float(v);
+        dst[i] = e.dtype == Dtype::BF16 ? to_float(bf16{v}) : f16_to_float(v);
       }
       break;
     default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected a float type");
@@ -214,7 +205,7 @@ void save_safetensors(const std::string& path, const std::vector<const Tensor*>&
   for (const Tensor* t : tensors) {
     if (bf16) {
       for (float v : t->to_floats()) {
-        const uint16_t b = float_to_bf16(v);
+        const uint16_t b = to_bf16(v).bits;
         std::memcpy(dst, &b, 2);
         dst += 2;
       }

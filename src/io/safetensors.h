@@ -52,8 +52,6 @@ class SafetensorsFile {
 void save_safetensors(const std::string& path, const std::vector<const Tensor*>& tensors,
                       const std::map<std::string, std::string>& metadata = {}, bool bf16 = false);
 
-float bf16_to_float(uint16_t v);
-uint16_t float_to_bf16(float f);  // round to nearest even
 float f16_to_float(uint16_t v);
 
 }  // namespace tandem
