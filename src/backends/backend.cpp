@@ -16,6 +16,17 @@ void Backend::copy_elements(Tensor& dst, int64_t dst_off, const Tensor& src, int
        size_t(count * e));
 }
 
+Tensor& ensure_tensor(Backend& b, Tensor& t, const char* name, const Shape& shape, DType dtype) {
+  if (t.shape != shape || t.allocator() != &b || t.dtype() != dtype) t = Tensor(name, shape, dtype, &b);
+  return t;
+}
+
+Tensor& upload_ints(Backend& b, Tensor& t, const char* name, const std::vector<int32_t>& values) {
+  ensure_tensor(b, t, name, {int64_t(values.size())}, DType::kI32);
+  if (!values.empty()) b.upload(t.raw(), values.data(), values.size() * sizeof(int32_t));
+  return t;
+}
+
 Backend& backend_of(const Tensor& t) {
   if (auto* b = dynamic_cast<Backend*>(t.allocator())) return *b;
   TANDEM_CHECK(t.device() == Device::kCpu, "tensor ", t.name, " is on ", device_str(t.device()),

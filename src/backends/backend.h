@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/memory.h"
 #include "core/tensor.h"
@@ -103,5 +104,11 @@ class Backend : public Allocator {
 Backend& cpu_backend();
 // The backend that owns a tensor's memory (host tensors: the CPU backend).
 Backend& backend_of(const Tensor& t);
+
+// `t` as a tensor of `shape` and `dtype` on `b`, re-allocated only when it is not one already (contents then
+// unspecified): the reused scratch of the model and of generation.
+Tensor& ensure_tensor(Backend& b, Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
+// `values` uploaded into `t`, an i32 [values.size()] tensor on `b` (token ids, lengths, positions, masks).
+Tensor& upload_ints(Backend& b, Tensor& t, const char* name, const std::vector<int32_t>& values);
 
 }  // namespace tandem

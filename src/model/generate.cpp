@@ -27,8 +27,7 @@ KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
 }
 
 Tensor& KvDecoder::buffer(Tensor& t, const char* name, const Shape& shape) {
-  if (t.shape != shape) t = Tensor(name, shape, DType::kF32, &backend_);
-  return t;
+  return ensure_tensor(backend_, t, name, shape);
 }
 
 void KvDecoder::project(int64_t l, Proj p, const Tensor& x, Tensor& y, int64_t n) {
@@ -54,12 +53,8 @@ std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
 
   std::vector<int32_t> positions(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) positions[size_t(i)] = int32_t(length_ + i);
-  auto ints = [&](Tensor& t, const char* name, const std::vector<int32_t>& v) {
-    if (t.numel() != n) t = Tensor(name, {n}, DType::kI32, &backend_);
-    backend_.upload(t.raw(), v.data(), v.size() * sizeof(int32_t));
-  };
-  ints(ids_, "tokens", tokens);
-  ints(pos_, "positions", positions);
+  upload_ints(backend_, ids_, "tokens", tokens);
+  upload_ints(backend_, pos_, "positions", positions);
   Tensor &x = buffer(x_, "x", {n, d}), &h = buffer(h_, "h", {n, d}), &o = buffer(o_, "o", {n, d});
   Tensor &q = buffer(q_, "q", {n, H * D}), &k = buffer(k_, "k", {n, G * D}), &v = buffer(v_, "v", {n, G * D});
   Tensor &att = buffer(att_, "att", {n, H * D}), &gate = buffer(gate_, "gate", {n, F});

@@ -78,8 +78,7 @@ void LlamaModel::set_bf16(bool on) {
 }
 
 Tensor& LlamaModel::buffer(Tensor& t, const char* name, const Shape& shape, DType dtype) {
-  if (t.shape != shape || t.allocator() != &backend_ || t.dtype() != dtype) t = Tensor(name, shape, dtype, &backend_);
-  return t;
+  return ensure_tensor(backend_, t, name, shape, dtype);
 }
 
 Tensor& LlamaModel::zeros(Tensor& t, const char* name, const Shape& shape) {
@@ -177,18 +176,13 @@ void LlamaModel::build_scoring(const Batch& b) {
 }
 
 void LlamaModel::upload_batch(const Batch& b) {
-  auto ints = [&](Tensor& t, const char* name, const std::vector<int32_t>& v) {
-    if (t.numel() != int64_t(v.size()) || t.allocator() != &backend_)
-      t = Tensor(name, {int64_t(v.size())}, DType::kI32, &backend_);
-    if (!v.empty()) backend_.upload(t.raw(), v.data(), v.size() * sizeof(int32_t));
-  };
-  ints(tokens_, "tokens", b.tokens);
-  ints(lengths_, "lengths", b.lengths);
-  ints(positions_, "positions", b.positions);
-  ints(segment_start_, "segment_start", b.segment_start);
-  ints(prefix_end_, "prefix_end", b.prefix_end);
-  ints(pair_rows_t_, "pair_rows", pair_rows_);
-  ints(pair_targets_t_, "pair_targets", pair_targets_);
+  upload_ints(backend_, tokens_, "tokens", b.tokens);
+  upload_ints(backend_, lengths_, "lengths", b.lengths);
+  upload_ints(backend_, positions_, "positions", b.positions);
+  upload_ints(backend_, segment_start_, "segment_start", b.segment_start);
+  upload_ints(backend_, prefix_end_, "prefix_end", b.prefix_end);
+  upload_ints(backend_, pair_rows_t_, "pair_rows", pair_rows_);
+  upload_ints(backend_, pair_targets_t_, "pair_targets", pair_targets_);
 }
 
 AttentionMaskTensors LlamaModel::attention_mask() const {
