@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <string>
 
+#include "backends/profiling.h"
 #include "cli/args.h"
 #include "core/gemm.h"
+#include "model/memory_plan.h"
 #include "train/sft_step.h"
 
 using namespace tandem;
@@ -20,7 +22,7 @@ int main(int argc, char** argv) {
   try {
     const Args args(argc - 1, argv + 1,
                     {"hidden", "layers", "heads", "kv-heads", "head-dim", "ffn", "vocab", "batch", "seq", "steps",
-                     "recompute", "logits-chunk", "tied", "qk-norm", "bf16"});
+                     "recompute", "logits-chunk", "tied", "qk-norm", "bf16", "profile"});
     ModelConfig c;
     c.hidden_size = args.integer("hidden", 512);
     c.num_hidden_layers = args.integer("layers", 6);
@@ -33,7 +35,10 @@ int main(int argc, char** argv) {
     c.vocab_size = args.integer("vocab", 32000);
     const int64_t B = args.integer("batch", 4), T = args.integer("seq", 256), steps = args.integer("steps", 5);
 
-    LlamaModel model(c);
+    // --profile: every op timed (backends/profiling.h); the report follows the JSON line.
+    const bool profile = args.str("profile", "false") == "true";
+    ProfilingBackend profiler(cpu_backend());
+    LlamaModel model(c, profile ? static_cast<Backend&>(profiler) : cpu_backend());
     model.set_recompute(args.str("recompute", "false") == "true");
     model.set_logits_chunk_rows(args.integer("logits-chunk", 0));
     Rng rng(0);
@@ -46,6 +51,7 @@ int main(int argc, char** argv) {
     AdamW opt({0.9, 0.95, 1e-8, 0.1});
     const auto params = model.trainable_params();
     sft_train_step(model, batch, opt, params, 1e-4, 1.0);  // warm-up: allocations, page faults
+    profiler.reset();  // the warm-up step is not counted
     timespec cpu0{}, cpu1{};  // the main thread's CPU time: robust to other load when OMP_WAIT_POLICY=passive
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     const auto t0 = std::chrono::steady_clock::now();
@@ -61,14 +67,19 @@ int main(int argc, char** argv) {
     const double tokens = double(B * T);
     const double flops = tokens * (6.0 * matmul_params + 6.0 * double(c.num_hidden_layers * c.num_attention_heads *
                                                                        c.head_dim * T));
+    StepShape shape;  // what the memory plan (model/memory_plan.h) expects this step to hold
+    shape.batch = B, shape.seq = T, shape.dtype = model.dtype(), shape.recompute = args.str("recompute", "false") == "true";
+    shape.logits_chunk_rows = args.integer("logits-chunk", 0);
+    const StepMemory plan = plan_step_memory(c, shape);
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     std::printf("{\"impl\": \"tandem\", \"dtype\": \"%s\", \"threads\": %d, \"seconds_per_step\": %.4f, "
                 "\"main_thread_cpu_s\": %.4f, \"tokens_per_s\": %.1f, \"gflops\": %.2f, \"activation_mb\": %.1f, "
-                "\"peak_rss_mb\": %.1f, \"gemm\": \"%s\"}\n",
+                "\"peak_rss_mb\": %.1f, \"planned_mb\": %.1f, \"gemm\": \"%s\"}\n",
                 dtype_str(model.dtype()), omp_get_max_threads(), secs, cpu_secs, tokens / secs, flops / secs / 1e9,
-                double(model.activation_bytes()) / 1e6, double(usage.ru_maxrss) / 1024.0,
+                double(model.activation_bytes()) / 1e6, double(usage.ru_maxrss) / 1024.0, double(plan.total()) / (1 << 20),
                 gemm_backend_info().c_str());
+    if (profile) profiler.report(secs, steps);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_step: %s\n", e.what());

@@ -33,7 +33,7 @@ void usage() {
                "          token ids of TEXT, and their decoding\n"
                "  chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]\n"
                "          render a conversation with the model's chat template\n"
-               "  info MODEL_DIR\n"
+               "  info MODEL_DIR [--batch B] [--seq T] [--recompute]\n"
                "          print a Hugging Face model folder's architecture and parameter count\n");
 }
 }  // namespace

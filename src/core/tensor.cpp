@@ -192,8 +192,13 @@ void Tensor::take_values(Tensor&& src) {
                shape_str(src.shape));
   Allocator* mine = alloc_ ? alloc_ : &host_allocator();
   if (!owned_) {  // a view keeps its place in its block: the values are copied in
+    if (numel_ == 0) return;
+    if (src.dtype_ == dtype_ && src.alloc_ == mine) {
+      mine->copy(data_, src.data_, size_t(bytes()));
+      return;
+    }
     const Tensor converted = src.to(dtype_, mine);
-    if (numel_ > 0) mine->copy(data_, converted.data_, size_t(bytes()));
+    mine->copy(data_, converted.data_, size_t(bytes()));
     return;
   }
   if (src.dtype_ == dtype_ && src.device() == Device::kCpu && mine->device() == Device::kCpu) {

@@ -10,12 +10,12 @@
 
 namespace tandem {
 
-namespace {
-
-int64_t chunk_size(const LogprobShape& s) {
-  if (s.chunk_rows > 0) return s.chunk_rows;
-  return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(s.vocab, 1), 16, 1024);
+int64_t logits_chunk_rows(int64_t requested, int64_t vocab) {
+  if (requested > 0) return requested;
+  return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(vocab, 1), 16, 1024);
 }
+
+namespace {
 
 // One GEMM for each storage type: f32/f64 on the engine's GEMM, bf16 on the bf16 one with f32 output.
 template <typename F>
@@ -42,7 +42,7 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
     TANDEM_CHECK(pairs.row_index[k] >= 0 && pairs.row_index[k] < s.rows, "token_logprobs: row ",
                  pairs.row_index[k], " of pair ", k, " is outside ", s.rows, " rows");
   }
-  const int64_t chunk = chunk_size(s);
+  const int64_t chunk = logits_chunk_rows(s.chunk_rows, s.vocab);
   const int64_t max_rows = std::min<int64_t>(chunk, n);
   std::vector<S>& xc = ws->x_chunk;
   std::vector<F>& logits = ws->logits;

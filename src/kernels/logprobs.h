@@ -16,6 +16,9 @@ struct LogprobShape {
   int64_t chunk_rows;  // 0 picks a chunk of about 8M logits
 };
 
+// The rows of logits a chunk holds: `requested`, or for 0 about 8M logits (between 16 and 1024 rows).
+int64_t logits_chunk_rows(int64_t requested, int64_t vocab);
+
 struct ScoredPairs {
   const int32_t* row_index;
   const int32_t* target;

@@ -29,10 +29,10 @@ ModelWeights& LlamaModel::grads() {
 
 void LlamaModel::zero_grads() {
   if (has_lora()) {
-    for_each_tensor(lora_grads_, [](Tensor& t) { t.zero(); });
+    lora_grads_.storage.zero();
     return;
   }
-  for_each_tensor(grads(), [](Tensor& t) { t.zero(); });
+  grads().storage.zero();  // one block: one fill
 }
 
 std::vector<ParamRef> LlamaModel::trainable_params() {
@@ -54,10 +54,8 @@ void LlamaModel::enable_lora(const LoraConfig& config, Rng& rng) {
 void LlamaModel::set_lora(LoraWeights lora) {
   TANDEM_CHECK(int64_t(lora.layers.size()) == config_.num_hidden_layers, "LoRA adapter has ", lora.layers.size(),
                " layers, the model ", config_.num_hidden_layers);
-  lora_ = std::move(lora);
-  for_each_tensor(lora_, [&](Tensor& t) {
-    if (t.allocator() != &backend_ || t.dtype() != dtype_) t = t.to(dtype_, &backend_);
-  });
+  lora_ = allocate_lora(config_, lora.config, &backend_, dtype_);  // on this backend, in this dtype, one block
+  copy_values(lora_, lora);
   lora_grads_ = allocate_lora(config_, lora_.config, &backend_);
   grads_ = ModelWeights{};  // the base is frozen: its gradients are never needed
   grads_ready_ = false;
@@ -73,8 +71,14 @@ void LlamaModel::set_bf16(bool on) {
   const DType want = on ? DType::kBF16 : DType::kF32;
   if (want == dtype_) return;
   dtype_ = want;
-  for_each_tensor(weights_, [&](Tensor& t) { t = t.to(want, &backend_); });
-  for_each_tensor(lora_, [&](Tensor& t) { t = t.to(want, &backend_); });
+  ModelWeights converted = allocate_weights(config_, &backend_, want);
+  copy_values(converted, weights_);
+  weights_ = std::move(converted);
+  if (has_lora()) {
+    LoraWeights lora = allocate_lora(config_, lora_.config, &backend_, want);
+    copy_values(lora, lora_);
+    lora_ = std::move(lora);
+  }
 }
 
 Tensor& LlamaModel::buffer(Tensor& t, const char* name, const Shape& shape, DType dtype) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/arena.h"
 #include "core/blas.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
@@ -42,20 +43,36 @@ void LoraConfig::validate() const {
   }
 }
 
-LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc) {
-  config.validate();
-  LoraWeights w;
-  w.config = config;
+namespace {
+// The slot table of a model's adapters: A and B of every targeted projection, layer by layer. Sizes w.layers.
+std::vector<TensorSlot> lora_slots(const ModelConfig& model, const LoraConfig& config, LoraWeights& w, DType dtype) {
   w.layers.resize(size_t(model.num_hidden_layers));
+  std::vector<TensorSlot> slots;
   for (int64_t l = 0; l < model.num_hidden_layers; ++l)
     for (int p = 0; p < kNumProj; ++p) {
       if (!config.targets(Proj(p))) continue;
       const auto [out, in] = proj_shape(model, Proj(p));
       const std::string prefix = "base_model.model.model.layers." + std::to_string(l) + "." + proj_path(Proj(p));
-      w.layers[l][p].a = Tensor(prefix + ".lora_A.weight", {config.r, in}, DType::kF32, alloc);
-      w.layers[l][p].b = Tensor(prefix + ".lora_B.weight", {out, config.r}, DType::kF32, alloc);
+      LoraAdapter& ad = w.layers[size_t(l)][size_t(p)];
+      slots.push_back({&ad.a, prefix + ".lora_A.weight", {config.r, in}, dtype});
+      slots.push_back({&ad.b, prefix + ".lora_B.weight", {out, config.r}, dtype});
     }
+  return slots;
+}
+}  // namespace
+
+LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc, DType dtype) {
+  config.validate();
+  LoraWeights w;
+  w.config = config;
+  w.storage = place_in_arena(std::string("lora (") + dtype_str(dtype) + ")", lora_slots(model, config, w, dtype),
+                             alloc);
   return w;
+}
+
+int64_t lora_bytes(const ModelConfig& model, const LoraConfig& config, DType dtype) {
+  LoraWeights shapes_only;
+  return arena_bytes(lora_slots(model, config, shapes_only, dtype));
 }
 
 void init_lora(LoraWeights& w, Rng& rng) {
@@ -114,7 +131,7 @@ LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model) 
     Tensor loaded = f.load(t.name);
     TANDEM_CHECK(loaded.shape == t.shape, f.path(), ": tensor ", t.name, " has shape ", shape_str(loaded.shape),
                  ", expected ", shape_str(t.shape));
-    t = std::move(loaded);
+    t.take_values(std::move(loaded));
   });
   return w;
 }

@@ -31,12 +31,23 @@ struct LoraAdapter {
 };
 
 struct LoraWeights {
+  LoraWeights() = default;
+  LoraWeights(LoraWeights&&) = default;  // as ModelWeights: every adapter is a view into `storage`
+  LoraWeights& operator=(LoraWeights&&) = default;
+  LoraWeights(const LoraWeights&) = delete;
+  LoraWeights& operator=(const LoraWeights&) = delete;
+
   LoraConfig config;
+  Tensor storage;
   std::vector<std::array<LoraAdapter, kNumProj>> layers;
 };
 
-// Zero adapters of the right names and shapes for every targeted projection, on `alloc`'s device (null: host).
-LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc = nullptr);
+// Zero adapters of the right names and shapes for every targeted projection, stored in `dtype` on `alloc`'s device
+// (null: host), in one block.
+LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc = nullptr,
+                          DType dtype = DType::kF32);
+// The bytes allocate_lora takes (the block, alignment included).
+int64_t lora_bytes(const ModelConfig& model, const LoraConfig& config, DType dtype);
 // PEFT's initialisation: A ~ kaiming-uniform (bound 1/sqrt(in)), B = 0, so the adapted model starts as the base.
 void init_lora(LoraWeights& w, Rng& rng);
 void for_each_tensor(LoraWeights& w, const std::function<void(Tensor&)>& fn);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/arena.h"
 #include "core/check.h"
 
 namespace tandem {
@@ -42,32 +43,49 @@ const Tensor* proj_bias(const LayerWeights& l, Proj p) {
   return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr;
 }
 
-ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc, DType dtype) {
+namespace {
+// The slot table of a model: every tensor's name and shape, in for_each_tensor order. Sizes w.layers.
+std::vector<TensorSlot> weight_slots(const ModelConfig& c, ModelWeights& w, DType dtype) {
   const int64_t d = c.hidden_size;
-  ModelWeights w;
-  w.embed = Tensor("model.embed_tokens.weight", {c.vocab_size, d}, dtype, alloc);
+  std::vector<TensorSlot> slots;
+  auto add = [&](Tensor& t, std::string name, Shape shape) { slots.push_back({&t, std::move(name), shape, dtype}); };
+  w.layers.resize(size_t(c.num_hidden_layers));
+  add(w.embed, "model.embed_tokens.weight", {c.vocab_size, d});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    LayerWeights l;
-    l.input_norm = Tensor(p + "input_layernorm.weight", {d}, dtype, alloc);
-    for (int k = 0; k < kNumProj; ++k) {
-      const Proj proj = Proj(k);
+    LayerWeights& l = w.layers[size_t(i)];
+    auto add_proj = [&](Proj proj) {
       const auto [out, in] = proj_shape(c, proj);
-      proj_weight(l, proj) = Tensor(p + proj_path(proj) + ".weight", {out, in}, dtype, alloc);
-      const bool qkv = proj == Proj::kQ || proj == Proj::kK || proj == Proj::kV;
-      const bool biased = qkv ? c.qkv_bias : proj == Proj::kO && c.o_bias;
-      if (biased) *proj_bias(l, proj) = Tensor(p + proj_path(proj) + ".bias", {out}, dtype, alloc);
+      add(proj_weight(l, proj), p + proj_path(proj) + ".weight", {out, in});
+    };
+    add(l.input_norm, p + "input_layernorm.weight", {d});
+    for (Proj proj : {Proj::kQ, Proj::kK, Proj::kV, Proj::kO}) add_proj(proj);
+    for (Proj proj : {Proj::kQ, Proj::kK, Proj::kV, Proj::kO}) {
+      const bool biased = proj == Proj::kO ? c.o_bias : c.qkv_bias;
+      if (biased) add(*proj_bias(l, proj), p + proj_path(proj) + ".bias", {proj_shape(c, proj).first});
     }
     if (c.qk_norm) {
-      l.q_norm = Tensor(p + "self_attn.q_norm.weight", {c.head_dim}, dtype, alloc);
-      l.k_norm = Tensor(p + "self_attn.k_norm.weight", {c.head_dim}, dtype, alloc);
+      add(l.q_norm, p + "self_attn.q_norm.weight", {c.head_dim});
+      add(l.k_norm, p + "self_attn.k_norm.weight", {c.head_dim});
     }
-    l.post_norm = Tensor(p + "post_attention_layernorm.weight", {d}, dtype, alloc);
-    w.layers.push_back(std::move(l));
+    add(l.post_norm, p + "post_attention_layernorm.weight", {d});
+    for (Proj proj : {Proj::kGate, Proj::kUp, Proj::kDown}) add_proj(proj);
   }
-  w.final_norm = Tensor("model.norm.weight", {d}, dtype, alloc);
-  if (!c.tie_word_embeddings) w.lm_head = Tensor("lm_head.weight", {c.vocab_size, d}, dtype, alloc);
+  add(w.final_norm, "model.norm.weight", {d});
+  if (!c.tie_word_embeddings) add(w.lm_head, "lm_head.weight", {c.vocab_size, d});
+  return slots;
+}
+}  // namespace
+
+ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc, DType dtype) {
+  ModelWeights w;
+  w.storage = place_in_arena(std::string("weights (") + dtype_str(dtype) + ")", weight_slots(c, w, dtype), alloc);
   return w;
+}
+
+int64_t weights_bytes(const ModelConfig& c, DType dtype) {
+  ModelWeights shapes_only;
+  return arena_bytes(weight_slots(c, shapes_only, dtype));
 }
 
 namespace {

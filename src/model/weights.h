@@ -1,12 +1,14 @@
 // The parameters of a Llama-family decoder, each Tensor named with its Hugging Face name so that
 // checkpoints, error messages and PyTorch references all speak the same language.
-// The same struct holds gradients (and optimizer moments): one layout, walked by for_each_tensor.
+// The same struct holds gradients: one layout, walked by for_each_tensor. Every tensor is a view into `storage`, one
+// block per model (core/arena.h), laid out in for_each_tensor order.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <utility>
 #include <vector>
 
+#include "core/check.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "model/config.h"
@@ -23,6 +25,13 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
+  ModelWeights() = default;
+  ModelWeights(ModelWeights&&) = default;  // the views stay valid: the block's memory does not move
+  ModelWeights& operator=(ModelWeights&&) = default;
+  ModelWeights(const ModelWeights&) = delete;  // a copy would hold views of the original's block
+  ModelWeights& operator=(const ModelWeights&) = delete;
+
+  Tensor storage;                  // the block every tensor below is a view of
   Tensor embed;                    // model.embed_tokens.weight [vocab, d]
   std::vector<LayerWeights> layers;
   Tensor final_norm;               // model.norm.weight [d]
@@ -45,12 +54,30 @@ const Tensor& proj_weight(const LayerWeights& l, Proj p);
 Tensor* proj_bias(LayerWeights& l, Proj p);
 const Tensor* proj_bias(const LayerWeights& l, Proj p);
 
-// Zero-filled tensors of the right names and shapes, stored in `dtype` on `alloc`'s device (null: the host).
+// Zero-filled tensors of the right names and shapes, stored in `dtype` on `alloc`'s device (null: the host), in one
+// block.
 ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc = nullptr, DType dtype = DType::kF32);
+// The bytes allocate_weights takes for `c` in `dtype` (the block, alignment included).
+int64_t weights_bytes(const ModelConfig& c, DType dtype);
 
 // Every non-empty tensor, in a fixed order (embed, layers, final norm, lm head).
 void for_each_tensor(ModelWeights& w, const std::function<void(Tensor&)>& fn);
 void for_each_tensor(const ModelWeights& w, const std::function<void(const Tensor&)>& fn);
+
+// dst's values become src's, tensor by tensor (same layout; converted to dst's dtype and device). W: ModelWeights
+// or LoraWeights.
+template <typename W>
+void copy_values(W& dst, const W& src) {
+  std::vector<Tensor*> to;
+  for_each_tensor(dst, [&](Tensor& t) { to.push_back(&t); });
+  size_t i = 0;
+  for_each_tensor(src, [&](const Tensor& t) {
+    TANDEM_CHECK(i < to.size() && to[i]->name == t.name, "copy_values: layouts differ at tensor ", t.name);
+    Tensor& d = *to[i++];
+    d.take_values(t.to(d.dtype(), d.allocator()));
+  });
+  TANDEM_CHECK(i == to.size(), "copy_values: the source has ", i, " tensors, the destination ", to.size());
+}
 
 // Normal(0, std) matrices, unit norms, zero biases: the usual from-scratch initialisation.
 void init_random(ModelWeights& w, Rng& rng, double std = 0.02);

@@ -4,29 +4,41 @@
 #include <cmath>
 
 #include "backends/backend.h"
+#include "core/arena.h"
 #include "core/check.h"
 
 namespace tandem {
 
-void AdamW::step(const std::vector<ParamRef>& params, double lr, double grad_scale) {
-  const DType f32 = DType::kF32;
-  if (m_.empty())
-    for (const auto& p : params) {
-      const Tensor& t = *p.value;
-      const DType state = t.dtype() == DType::kF64 ? DType::kF64 : f32;
-      m_.emplace_back(t.name + ".exp_avg", t.shape, state, t.allocator());
-      v_.emplace_back(t.name + ".exp_avg_sq", t.shape, state, t.allocator());
-    }
-  if (master_.size() != params.size()) {
-    master_.resize(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      const Tensor& t = *params[i].value;
-      if (t.dtype() == DType::kBF16 && master_[i].empty() && config_.master_weights) {
-        master_[i] = t.to(f32, t.allocator());
-        master_[i].name = t.name + ".master";
-      }
-    }
+void AdamW::init_state(const std::vector<ParamRef>& params) {
+  const size_t n = params.size();
+  m_.assign(n, Tensor()), v_.assign(n, Tensor()), master_.assign(n, Tensor());
+  // Grouped as llm.c's m_memory / v_memory / master_weights: every first moment, every second, every master copy.
+  auto state_dtype = [](const Tensor& p) { return p.dtype() == DType::kF64 ? DType::kF64 : DType::kF32; };
+  std::vector<TensorSlot> slots;
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& p = *params[i].value;
+    slots.push_back({&m_[i], p.name + ".exp_avg", p.shape, state_dtype(p)});
   }
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& p = *params[i].value;
+    slots.push_back({&v_[i], p.name + ".exp_avg_sq", p.shape, state_dtype(p)});
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& p = *params[i].value;
+    if (p.dtype() == DType::kBF16 && config_.master_weights)
+      slots.push_back({&master_[i], p.name + ".master", p.shape, DType::kF32});
+  }
+  Allocator* alloc = n ? params[0].value->allocator() : nullptr;
+  for (const auto& p : params)
+    TANDEM_CHECK(p.value->allocator() == alloc, "AdamW: parameter ", p.value->name,
+                 " is on another device than ", params[0].value->name);
+  state_ = place_in_arena("adamw state", slots, alloc);
+  for (size_t i = 0; i < n; ++i)
+    if (!master_[i].empty()) master_[i].take_values(params[i].value->to(DType::kF32, alloc));
+}
+
+void AdamW::step(const std::vector<ParamRef>& params, double lr, double grad_scale) {
+  if (m_.empty()) init_state(params);
   TANDEM_CHECK(m_.size() == params.size(), "AdamW: optimizer state holds ", m_.size(), " tensors but ",
                params.size(), " parameters were given");
   ++steps_;

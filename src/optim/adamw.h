@@ -24,19 +24,24 @@ class AdamW {
   // device; gradients are f32 whatever the parameters' storage.
   void step(const std::vector<ParamRef>& params, double lr, double grad_scale = 1.0);
 
+  // The state of `params` in one block on their device: zero moments, and master copies of the bf16 parameters
+  // (from their current values). step() calls it first; a checkpoint load calls it and then fills the state in.
+  void init_state(const std::vector<ParamRef>& params);
   int64_t steps() const { return steps_; }
   // Moment tensors (named "<param>.exp_avg" / "<param>.exp_avg_sq") for checkpoints.
   std::vector<Tensor>& exp_avg() { return m_; }
   std::vector<Tensor>& exp_avg_sq() { return v_; }
   // f32 master copies ("<param>.master") of the parameters stored in bf16, empty tensors for f32 parameters.
-  // Created from the parameters on the first step; the optimizer state that makes bf16 training exact to resume.
+  // The optimizer state that makes bf16 training exact to resume.
   std::vector<Tensor>& master_weights() { return master_; }
   void set_steps(int64_t s) { steps_ = s; }
+  const Tensor& state_block() const { return state_; }  // the one allocation holding all of the above
   const AdamWConfig& config() const { return config_; }
 
  private:
   AdamWConfig config_;
   int64_t steps_ = 0;
+  Tensor state_;  // the block every tensor of m_, v_ and master_ is a view of
   std::vector<Tensor> m_, v_, master_;
 };
 

@@ -42,26 +42,18 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
   const nlohmann::json state = read_json_file(dir + "/trainer_state.json");
   load_model_state(dir, model);
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
-  auto& m = optimizer.exp_avg();
-  auto& v = optimizer.exp_avg_sq();
-  auto& master = optimizer.master_weights();
-  m.clear(), v.clear(), master.clear();
-  // State tensors go to the parameters' device, f32 (f64 only in f64 gradient-check models).
-  auto load_state = [&](const Tensor& p, const std::string& name) {
-    const DType dt = p.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
-    Tensor t(name, p.shape, dt, p.allocator());
-    t.take_values(moments.load(name));
-    return t;
-  };
   if (state.at("optimizer_steps").get<int64_t>() > 0) {
-    for (const auto& p : params) {
-      m.push_back(load_state(*p.value, p.value->name + ".exp_avg"));
-      v.push_back(load_state(*p.value, p.value->name + ".exp_avg_sq"));
-      const std::string master_name = p.value->name + ".master";
-      const bool bf16 = p.value->dtype() == DType::kBF16;
-      TANDEM_CHECK(!bf16 || moments.has(master_name), dir, ": bf16 parameter ", p.value->name,
-                   " has no f32 master copy in optimizer.safetensors (was the run saved without bf16?)");
-      master.push_back(bf16 ? load_state(*p.value, master_name) : Tensor());
+    optimizer.init_state(params);  // on the parameters' device, f32 (f64 only in f64 gradient-check models)
+    auto load = [&](Tensor& t) {
+      const bool master = t.name.ends_with(".master");  // a bf16 parameter's f32 copy
+      TANDEM_CHECK(moments.has(t.name), dir, ": optimizer.safetensors has no ", master ? "f32 master copy " : "tensor ",
+                   t.name, master ? " (was the run saved without bf16?)" : "");
+      t.take_values(moments.load(t.name));
+    };
+    for (size_t i = 0; i < params.size(); ++i) {
+      load(optimizer.exp_avg()[i]);
+      load(optimizer.exp_avg_sq()[i]);
+      if (!optimizer.master_weights()[i].empty()) load(optimizer.master_weights()[i]);
     }
   }
   optimizer.set_steps(state.at("optimizer_steps").get<int64_t>());

@@ -413,10 +413,7 @@ EvalResult Trainer::train(int64_t until) {
   save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
   if (cfg_.save_merged_model && model_->has_lora()) {
     LlamaModel merged(model_->config());  // merged in f32, saved in the run's dtype
-    std::vector<Tensor*> dst;
-    for_each_tensor(merged.weights(), [&](Tensor& t) { dst.push_back(&t); });
-    size_t i = 0;
-    for_each_tensor(model_->weights(), [&](const Tensor& t) { dst[i++]->take_values(t.to(DType::kF32)); });
+    copy_values(merged.weights(), model_->weights());
     merge_lora(merged.weights(), model_->lora());
     save_model(merged, cfg_.output_dir + "/merged", model_->bf16());
   }

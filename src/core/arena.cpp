@@ -1,0 +1,30 @@
+#include "core/arena.h"
+
+namespace tandem {
+
+namespace {
+constexpr int64_t kAlign = 64;  // a cache line; AVX-512 loads of a tensor's start never split one
+}
+
+int64_t arena_span(int64_t numel, DType dtype) {
+  return (numel * dtype_bytes(dtype) + kAlign - 1) / kAlign * kAlign;
+}
+
+int64_t arena_bytes(const std::vector<TensorSlot>& slots) {
+  int64_t bytes = 0;
+  for (const auto& s : slots) bytes += arena_span(shape_numel(s.shape), s.dtype);
+  return bytes;
+}
+
+Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& slots, Allocator* alloc) {
+  // Spans are multiples of 64 bytes, so the block is a whole number of f32s whatever the tensors' types.
+  Tensor block(name, {arena_bytes(slots) / 4}, DType::kF32, alloc);
+  int64_t offset = 0;
+  for (const auto& s : slots) {
+    *s.tensor = Tensor::view(s.name, s.shape, s.dtype, block, offset);
+    offset += arena_span(shape_numel(s.shape), s.dtype);
+  }
+  return block;
+}
+
+}  // namespace tandem

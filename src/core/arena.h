@@ -1,0 +1,29 @@
+// One allocation holding many tensors: the model's parameters, its gradients and the optimizer's state each live in
+// one block per backend, as llm.c's params_memory and grads_memory do. Each tensor is a view at a 64-byte aligned
+// offset, so one memset zeroes every gradient and the memory a model needs is a sum over a table, not a guess.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tandem {
+
+// Where a tensor goes: the slot that receives the view, and its name, shape and storage type.
+struct TensorSlot {
+  Tensor* tensor;
+  std::string name;
+  Shape shape;
+  DType dtype;
+};
+
+// Bytes of a tensor of `numel` elements of `dtype` rounded up to the arena's alignment.
+int64_t arena_span(int64_t numel, DType dtype);
+// Bytes of an arena holding `slots`.
+int64_t arena_bytes(const std::vector<TensorSlot>& slots);
+// Allocates one zero-filled block named `name` on `alloc` (null: the host) and makes each slot's tensor a view into
+// it, in order. Returns the block, which must outlive the views (moving it keeps them valid).
+Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& slots, Allocator* alloc);
+
+}  // namespace tandem

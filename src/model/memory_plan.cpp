@@ -1,0 +1,68 @@
+#include "model/memory_plan.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/arena.h"
+#include "kernels/logprobs.h"
+#include "model/activations.h"
+#include "model/weights.h"
+
+namespace tandem {
+
+namespace {
+std::string human(int64_t bytes) {  // 3 significant figures or so, in the unit that suits
+  char buf[32];
+  const double b = double(bytes);
+  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
+  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.1f KB", b / 1e3);
+  return buf;
+}
+}  // namespace
+
+std::string StepMemory::str() const {
+  return "weights " + human(weights) + ", gradients " + human(gradients) + ", optimizer " +
+         human(optimizer) + ", activations " + human(activations) + ", backward " + human(backward) +
+         ", LM head " + human(lm_head) + "; total " + human(total());
+}
+
+StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
+  const int64_t N = s.batch * s.seq, d = c.hidden_size, F = c.intermediate_size;
+  const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t f32 = 4, elem = dtype_bytes(s.dtype);
+  const bool bf16 = s.dtype == DType::kBF16;
+  StepMemory m;
+  m.weights = weights_bytes(c, s.dtype);
+  // Gradients are f32 tensors of the trainable parameters' shapes; AdamW holds two f32 moments of the same spans
+  // and, for bf16 parameters, an f32 master copy.
+  const int64_t trainable = s.lora ? lora_bytes(c, *s.lora, DType::kF32) : weights_bytes(c, DType::kF32);
+  if (s.lora) m.weights += lora_bytes(c, *s.lora, s.dtype);
+  m.gradients = trainable;
+  m.optimizer = trainable * (bf16 && s.master_weights ? 3 : 2);
+
+  m.activations = activation_bytes(c, s.batch, s.seq, s.recompute, s.dtype);
+  if (s.lora) {  // each adapter's x A^T [N, r], f32, in every layer's table (one when recomputing)
+    int64_t targeted = 0;
+    for (int p = 0; p < kNumProj; ++p) targeted += s.lora->targets(Proj(p));
+    const int64_t tables = s.recompute ? 1 : c.num_hidden_layers;
+    m.activations += tables * targeted * N * s.lora->r * f32;
+  }
+
+  // The backward pass's f32 buffers (LlamaModel::GradScratch): residual, final-norm and norm-input gradients, the
+  // MLP's three, attention's four, and the pre-norm q/k gradients of qk_norm models.
+  int64_t grads = N * (3 * d + 3 * F + 2 * q + 2 * kv);
+  if (c.qk_norm) grads += N * (q + kv);
+  m.backward = grads * f32;
+  if (s.recompute) m.backward += N * d * f32;  // the recomputed layer's discarded output
+  if (bf16) m.backward += N * d * elem;        // o_proj / down_proj output before the f32 residual add
+  m.backward += 2 * s.seq * (c.head_dim / 2) * f32;  // RoPE cos and sin tables
+
+  // The LM head (kernels/logprobs.cpp): a chunk of f32 logits, its bf16 rounding for bf16 GEMMs, the gathered rows
+  // and their gradient.
+  const int64_t rows = std::min(logits_chunk_rows(s.logits_chunk_rows, c.vocab_size), N);
+  m.lm_head = rows * (c.vocab_size * f32 + (bf16 ? c.vocab_size * elem : 0) + d * elem + d * f32);
+  return m;
+}
+
+}  // namespace tandem

@@ -1,0 +1,37 @@
+// The memory of a training step, computed before anything is allocated from the same tables the model allocates
+// from: the weight and adapter arenas (model/weights.h, model/lora.h), AdamW's state, the activation table
+// (model/activations.h), the gradient buffers of the backward pass and the LM head's chunk of logits.
+// `tandem info`, the trainer's start-up line and `bench_step` print it; a test holds it to what the model allocates.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.h"
+#include "model/config.h"
+#include "model/lora.h"
+
+namespace tandem {
+
+struct StepShape {
+  int64_t batch = 1, seq = 1;
+  DType dtype = DType::kF32;      // weight and activation storage
+  bool recompute = false;         // activation recomputation
+  bool master_weights = true;     // f32 master copies of bf16 weights (AdamW)
+  int64_t logits_chunk_rows = 0;  // 0: automatic (kernels/logprobs.h)
+  const LoraConfig* lora = nullptr;  // null: full fine-tuning
+};
+
+struct StepMemory {
+  int64_t weights = 0;      // model weights and LoRA adapters
+  int64_t gradients = 0;    // of the trainable parameters, f32
+  int64_t optimizer = 0;    // AdamW moments and master copies
+  int64_t activations = 0;  // saved for the backward pass (and LoRA's adapter inputs)
+  int64_t backward = 0;     // gradient buffers of the backward pass, RoPE tables
+  int64_t lm_head = 0;      // one chunk of logits, their gradient and the gathered rows
+  int64_t total() const { return weights + gradients + optimizer + activations + backward + lm_head; }
+  std::string str() const;  // "weights 1.19 GB, gradients 2.38 GB, ...; total 9.10 GB"
+};
+
+StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s);
+
+}  // namespace tandem
