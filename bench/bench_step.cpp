@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     AdamW opt({0.9, 0.95, 1e-8, 0.1});
     const auto params = model.trainable_params();
     sft_train_step(model, batch, opt, params, 1e-4, 1.0);  // warm-up: allocations, page faults
-    profiler.reset();  // the warm-up step is not counted
+    profiler.reset();  // the warm-up step is not timed
     timespec cpu0{}, cpu1{};  // the main thread's CPU time: robust to other load when OMP_WAIT_POLICY=passive
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     const auto t0 = std::chrono::steady_clock::now();

@@ -28,8 +28,9 @@ class ProfilingBackend final : public Backend {
     double total = 0;
     for (const auto& [op, s] : seconds_) rows.emplace_back(s, op), total += s;
     std::sort(rows.rbegin(), rows.rend());
-    std::printf("op profile: %.1f ms of ops per step, %.1f ms per step in all (the rest: the model's own work)\n",
-                1e3 * total / double(steps), 1e3 * step_seconds);
+    std::printf("op profile: %.1f ms of ops per step, %.1f ms per step in all (the rest: the model's own work); "
+                "at most %.1f MiB held through the backend\n",
+                1e3 * total / double(steps), 1e3 * step_seconds, double(peak_bytes_) / (1 << 20));
     for (const auto& [s, op] : rows)
       std::printf("  %-22s %8.2f ms  %5.1f%%\n", op.c_str(), 1e3 * s / double(steps), 100.0 * s / total);
   }

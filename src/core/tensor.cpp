@@ -187,39 +187,60 @@ void Tensor::assign(const std::vector<float>& values) {
   if (numel_ > 0) alloc_->upload(data_, host.data(), host.size());
 }
 
-void Tensor::take_values(Tensor&& src) {
+namespace {
+// dst[i] = src[i] converted, both on the host: no staging copies (a 150k-vocabulary embedding is 600 MB in f32).
+void convert_host(void* dst, DType to, const void* src, DType from, int64_t n) {
+  auto read = [&](int64_t i) -> float {
+    switch (from) {
+      case DType::kBF16: return to_float(static_cast<const bf16*>(src)[i]);
+      case DType::kF64: return float(static_cast<const double*>(src)[i]);
+      case DType::kI32: return float(static_cast<const int32_t*>(src)[i]);
+      default: return static_cast<const float*>(src)[i];
+    }
+  };
+#pragma omp parallel for schedule(static) if (n > (1 << 20))
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = read(i);
+    switch (to) {
+      case DType::kBF16: static_cast<bf16*>(dst)[i] = to_bf16(v); break;
+      case DType::kF64: static_cast<double*>(dst)[i] = v; break;
+      case DType::kI32: static_cast<int32_t*>(dst)[i] = int32_t(v); break;
+      default: static_cast<float*>(dst)[i] = v;
+    }
+  }
+}
+}  // namespace
+
+void Tensor::copy_from(const Tensor& src) {
   TANDEM_CHECK(src.shape == shape, "tensor ", name, ": expected shape ", shape_str(shape), ", got ",
                shape_str(src.shape));
-  Allocator* mine = alloc_ ? alloc_ : &host_allocator();
-  if (!owned_) {  // a view keeps its place in its block: the values are copied in
-    if (numel_ == 0) return;
-    if (src.dtype_ == dtype_ && src.alloc_ == mine) {
-      mine->copy(data_, src.data_, size_t(bytes()));
-      return;
-    }
-    const Tensor converted = src.to(dtype_, mine);
-    mine->copy(data_, converted.data_, size_t(bytes()));
-    return;
+  if (numel_ == 0) return;
+  if (src.dtype_ == dtype_ && src.alloc_ == alloc_) {
+    alloc_->copy(data_, src.data_, size_t(bytes()));
+  } else if (src.dtype_ == dtype_ && src.device() == Device::kCpu) {
+    alloc_->upload(data_, src.data_, size_t(bytes()));
+  } else if (src.device() == Device::kCpu && device() == Device::kCpu) {
+    convert_host(data_, dtype_, src.data_, src.dtype_, numel_);
+  } else {
+    assign(src.to_floats());  // f64 values pass through f32 here: conversions are for storage, not references
   }
-  if (src.dtype_ == dtype_ && src.device() == Device::kCpu && mine->device() == Device::kCpu) {
+}
+
+void Tensor::take_values(Tensor&& src) {
+  Allocator* mine = alloc_ ? alloc_ : &host_allocator();
+  if (owned_ && src.shape == shape && src.dtype_ == dtype_ && src.device() == Device::kCpu &&
+      mine->device() == Device::kCpu) {
     std::string keep = std::move(name);  // host memory of any CPU allocator: adopt it, no copy
     *this = std::move(src);
     name = std::move(keep);
     return;
   }
-  Tensor converted = src.to(dtype_, mine);
-  std::swap(data_, converted.data_);
+  copy_from(src);  // a view keeps its place in its block; other storage is converted into
 }
 
 Tensor Tensor::to(DType dtype, Allocator* alloc) const {
   Tensor out(name, shape, dtype, alloc);
-  if (dtype == dtype_ && out.alloc_ == alloc_) {
-    if (numel_ > 0) alloc_->copy(out.data_, data_, size_t(bytes()));
-  } else if (dtype == dtype_ && device() == Device::kCpu) {
-    if (numel_ > 0) out.alloc_->upload(out.data_, data_, size_t(bytes()));
-  } else {
-    out.assign(to_floats());  // f64 values pass through f32 here: conversions are for storage, not references
-  }
+  out.copy_from(*this);
   return out;
 }
 

@@ -68,8 +68,10 @@ class Tensor {
   // Host copies in f32 whatever the dtype and device, and the way back (converting, uploading).
   std::vector<float> to_floats() const;
   void assign(const std::vector<float>& values);
-  // This tensor's values become src's (same shape; converted to this dtype, uploaded to this device); src's host
-  // storage is taken over without a copy when dtype and device already agree.
+  // This tensor's values become src's (same shape; converted to this dtype, copied to this device), in place.
+  void copy_from(const Tensor& src);
+  // The same, except that src's host storage is taken over without a copy when this tensor owns its storage and
+  // dtype and device already agree.
   void take_values(Tensor&& src);
   // Same shape, values converted to `dtype`, on `alloc`'s device (null: the host).
   Tensor to(DType dtype, Allocator* alloc = nullptr) const;

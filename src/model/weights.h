@@ -73,8 +73,7 @@ void copy_values(W& dst, const W& src) {
   size_t i = 0;
   for_each_tensor(src, [&](const Tensor& t) {
     TANDEM_CHECK(i < to.size() && to[i]->name == t.name, "copy_values: layouts differ at tensor ", t.name);
-    Tensor& d = *to[i++];
-    d.take_values(t.to(d.dtype(), d.allocator()));
+    to[i++]->copy_from(t);
   });
   TANDEM_CHECK(i == to.size(), "copy_values: the source has ", i, " tensors, the destination ", to.size());
 }

@@ -34,7 +34,7 @@ void AdamW::init_state(const std::vector<ParamRef>& params) {
                  " is on another device than ", params[0].value->name);
   state_ = place_in_arena("adamw state", slots, alloc);
   for (size_t i = 0; i < n; ++i)
-    if (!master_[i].empty()) master_[i].take_values(params[i].value->to(DType::kF32, alloc));
+    if (!master_[i].empty()) master_[i].copy_from(*params[i].value);
 }
 
 void AdamW::step(const std::vector<ParamRef>& params, double lr, double grad_scale) {

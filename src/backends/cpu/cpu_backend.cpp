@@ -41,10 +41,14 @@ class CpuBackend final : public Backend {
   Device device() const override { return Device::kCpu; }
   void* alloc(size_t bytes) override { return host_allocator().alloc(bytes); }
   void free(void* p) override { host_allocator().free(p); }
-  void copy(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void copy(void* dst, const void* src, size_t n) override {
+    const char* from = static_cast<const char*>(src);
+    char* to = static_cast<char*>(dst);
+    parallel_bytes(dst, n, [&](char* at, size_t len) { std::memcpy(at, from + (at - to), len); });
+  }
   void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
-  void fill_zero(void* p, size_t n) override { std::memset(p, 0, n); }
+  void fill_zero(void* p, size_t n) override { parallel_bytes(p, n, [](char* at, size_t len) { std::memset(at, 0, len); }); }
 
   void add(Tensor& out, const Tensor& a, const Tensor& b) override {
     need("add", a, out.numel()), need("add", b, out.numel());
@@ -292,6 +296,19 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // fn over [p, p + n) in one slice per thread: one core's memset or memcpy does not saturate memory bandwidth, and
+  // the whole gradient block is zeroed every step. Small ranges stay on the calling thread.
+  template <typename Fn>
+  static void parallel_bytes(void* p, size_t n, Fn&& fn) {
+    char* base = static_cast<char*>(p);
+    if (n < (size_t{1} << 20)) return fn(base, n);
+#pragma omp parallel
+    {
+      const size_t parts = size_t(omp_get_num_threads()), i = size_t(omp_get_thread_num());
+      const size_t begin = n / parts * i, end = i + 1 == parts ? n : n / parts * (i + 1);
+      fn(base + begin, end - begin);
+    }
+  }
   // bf16 weights: x must be bf16 (an f32 input is rounded once, as autocast does); y f32 or bf16.
   void linear_bf16(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias, int64_t rows) {
     const int64_t out = w.dim(0), in = w.dim(1);
