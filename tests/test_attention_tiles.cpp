@@ -1,4 +1,5 @@
-// The tiled attention kernel (64-row query blocks, 64-key tiles) at the edges of its tile logic: a sequence length
+// The tiled attention kernel (blocks of R = kAttentionRowBlock query rows, tiles of K = kAttentionKeyTile keys; the
+// cases are written in R and K so that they stay at the edges) at the edges of its tile logic: a sequence length
 // that is not a multiple of the block, segments that start mid-block, a shared prefix that spans blocks, key tiles
 // that no row of a block sees, blocks that are all padding, T = 1. Checked by finite differences (double), against a
 // dense O(T^2) reference written from the definition, float against double, and for run-to-run determinism.
@@ -148,47 +149,52 @@ double max_abs(const Vec& a) {
   return m;
 }
 
-// T = 300 (blocks of 64, the last 44 rows), GQA, three rows: packed examples starting mid-block and on a block
-// boundary; a prompt spanning blocks 0-1 shared by two branches, then padding; a short plain row whose last
+constexpr int32_t R = int32_t(kAttentionRowBlock), K = int32_t(kAttentionKeyTile);
+static_assert(R % K == 0 && R >= 2 * K && K >= 32, "the cases below assume whole tiles per block, two or more");
+
+// T = 2R + 44 (two whole blocks and a ragged one), GQA, three rows: packed examples starting mid-block and on a
+// block boundary; a prompt spanning blocks 0-1 shared by two branches, then padding; a short plain row whose last
 // blocks are all padding.
 Case long_case(int64_t head_dim) {
-  Case c{{3, 300, 4, 2, head_dim}, {300, 280, 129}, {}, {}};
-  c.pack(0, {0, 37, 64, 150, 251});
-  c.share_prefix(1, 90, 200);
+  const int32_t T = 2 * R + 44;
+  Case c{{3, T, 4, 2, head_dim}, {T, T - 20, R + 1}, {}, {}};
+  c.pack(0, {0, 37, R, R + 86, 2 * R - 5});
+  c.share_prefix(1, R + 26, 2 * R - 56);
   return c;
 }
 
 TEST(AttentionTiles, RaggedLastBlockAndAllPaddingBlocks) {
-  // T = 140: blocks [0, 64), [64, 128), [128, 140). Row 1 has 60 real tokens: its blocks 1 and 2 are all padding.
-  expect_tiled_gradients(Case{{2, 140, 2, 1, 2}, {140, 60}, {}, {}}, 21);
+  // T = 2R + 12: blocks [0, R), [R, 2R), [2R, 2R + 12). Row 1 has R - 4 real tokens: its blocks 1 and 2 are all
+  // padding.
+  expect_tiled_gradients(Case{{2, 2 * R + 12, 2, 1, 2}, {2 * R + 12, R - 4}, {}, {}}, 21);
 }
 
 TEST(AttentionTiles, SegmentsStartingMidBlockAndPrefixAcrossBlocks) {
-  // Row 0: examples from 0, 40 and 100 (mid-block). Row 1: prompt [0, 70) across blocks 0-1, chosen [70, 100),
-  // rejected [100, 130), then padding inside the last block.
-  Case c{{2, 140, 2, 1, 2}, {140, 130}, {}, {}};
-  c.pack(0, {0, 40, 100});
-  c.share_prefix(1, 70, 100);
+  // Row 0: examples from 0, 40 and R + 5 (mid-block). Row 1: prompt [0, R + 6) across blocks 0-1, chosen
+  // [R + 6, R + 14), rejected [R + 14, R + 22), then padding inside the last block.
+  Case c{{2, R + 24, 2, 1, 2}, {R + 24, R + 22}, {}, {}};
+  c.pack(0, {0, 40, R + 5});
+  c.share_prefix(1, R + 6, R + 14);
   expect_tiled_gradients(c, 22);
 }
 
 TEST(AttentionTiles, KeyTilesNoRowOfABlockSees) {
-  // Row 0: examples [0, 70) and [70, 200): blocks 2 and 3 see no key of tile [0, 64). Row 1: prompt [0, 30),
-  // chosen [30, 140), rejected [140, 200): block 3 (rows 192..199) sees keys [0, 64) and [128, 200), skipping
-  // the tile between.
-  Case c{{2, 200, 1, 1, 2}, {200, 200}, {}, {}};
-  c.pack(0, {0, 70});
-  c.share_prefix(1, 30, 140);
+  // T = 3R + 16. Row 0: examples [0, R + 12) and [R + 12, T): block 2 sees no key of tiles [0, K) and [K, 2K).
+  // Row 1: prompt [0, 30), chosen [30, 2R + 4), rejected [2R + 4, T): block 3 (rows 3R .. T-1) sees keys [0, K)
+  // and from the tile of 2R + 4 on, skipping the tiles between.
+  const int32_t T = 3 * R + 16;
+  Case c{{2, T, 1, 1, 2}, {T, T}, {}, {}};
+  c.pack(0, {0, R + 12});
+  c.share_prefix(1, 30, 2 * R + 4);
   expect_tiled_gradients(c, 23);
   // Keys in a skipped tile do not move those rows' outputs by a single bit.
   Rng rng(24);
   Vec q = random_vector(rng, c.qn()), k = random_vector(rng, c.kvn()), v = random_vector(rng, c.kvn());
   const Vec zero(c.qn(), 0.0);
   const Result<double> before = run_kernel(c, q, k, v, zero);
-  for (int64_t j = 64; j < 128; ++j) k[size_t(200 + j) * 2] += 3.0, v[size_t(200 + j) * 2 + 1] -= 5.0;
+  for (int32_t j = K; j < 2 * K; ++j) k[size_t(T + j) * 2] += 3.0, v[size_t(T + j) * 2 + 1] -= 5.0;
   const Result<double> after = run_kernel(c, q, k, v, zero);
-  for (int64_t i = 192 * 2; i < 200 * 2; ++i)
-    EXPECT_EQ(after.out[size_t(200 * 2 + i)], before.out[size_t(200 * 2 + i)]);
+  for (int64_t i = 3 * R * 2; i < T * 2; ++i) EXPECT_EQ(after.out[size_t(T * 2 + i)], before.out[size_t(T * 2 + i)]);
 }
 
 TEST(AttentionTiles, SingleToken) {

@@ -3,7 +3,8 @@
 // a kRowBlock x T scratch buffer per thread, so causal attention does about half the work of the full L x L
 // product, and packed or prefix-shared rows skip every tile the mask hides. The forward takes a full-row softmax
 // over the block's visible span and saves only each row's log-sum-exp; the backward recomputes the probabilities
-// block by block from it. Masking inside a visible tile is branch-free, so the softmax loops vectorise.
+// block by block from it. Masking inside a visible tile is branch-free, so the softmax loops vectorise; plain causal
+// rows need no mask at all (their keys end at the row), and skip the exp of their future.
 #include "kernels/attention.h"
 
 #include <algorithm>
@@ -19,8 +20,8 @@
 namespace tandem {
 
 namespace {
-constexpr int64_t kRowBlock = 64;  // query rows per block: each scratch buffer is kRowBlock x T per thread
-constexpr int64_t kKeyTile = 64;   // granularity at which keys no row of a block sees are skipped
+constexpr int64_t kRowBlock = kAttentionRowBlock;  // query rows per block: each scratch buffer is kRowBlock x T
+constexpr int64_t kKeyTile = kAttentionKeyTile;    // granularity at which keys no row of a block sees are skipped
 
 // Keys row i may see: [lo, i] and [0, pre). Plain causal: lo = 0, pre = 0. Bitwise ops keep it branch-free.
 struct Visible {
@@ -86,12 +87,21 @@ void block_scores(F* S, const Tile<F>& t, F scale) {
 }
 
 // Largest score row i may see (it always sees itself, so the result is finite).
+// Plain causal rows (no segment or prefix structure) see exactly the keys up to their own: those loops need no mask.
+bool plain_causal(Visible see) { return see.lo == 0 && see.pre == 0; }
+
 template <typename F>
 F masked_max(const F* row, const std::vector<KeyRun>& runs, int64_t i, Visible see) {
   constexpr F kLowest = std::numeric_limits<F>::lowest();
   F mx = kLowest;
   for (const KeyRun& r : runs) {
     const F* s = row + r.col;
+    if (plain_causal(see)) {
+      const int64_t n = std::min(r.end, i + 1) - r.begin;
+#pragma omp simd reduction(max : mx)
+      for (int64_t c = 0; c < n; ++c) mx = std::max(mx, s[c]);
+      continue;
+    }
     const int64_t n = r.end - r.begin;
 #pragma omp simd reduction(max : mx)
     for (int64_t c = 0; c < n; ++c) mx = std::max(mx, see(i, r.begin + c) ? s[c] : kLowest);
@@ -106,6 +116,16 @@ F masked_exp(F* row, const std::vector<KeyRun>& runs, int64_t i, Visible see, F 
   for (const KeyRun& r : runs) {
     F* s = row + r.col;
     const int64_t n = r.end - r.begin;
+    if (plain_causal(see)) {  // keys [begin, i] are seen, the rest of the run is the row's future
+      const int64_t seen = std::clamp<int64_t>(i + 1 - r.begin, 0, n);
+#pragma omp simd reduction(+ : sum)
+      for (int64_t c = 0; c < seen; ++c) {
+        s[c] = exp_fast(s[c] - shift);
+        sum += s[c];
+      }
+      std::fill(s + seen, s + n, F(0));
+      continue;
+    }
 #pragma omp simd reduction(+ : sum)
     for (int64_t c = 0; c < n; ++c) {
       const F p = see(i, r.begin + c) ? exp_fast(s[c] - shift) : F(0);

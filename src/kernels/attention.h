@@ -4,13 +4,19 @@
 // and no real row attends to them.
 // Memory is O(B*T*H) beyond the inputs: only the per-row log-sum-exp is saved, and the backward pass
 // recomputes the probabilities one (sequence, head) at a time, as flash attention does.
-// Work is tiled: 64-row query blocks score only the key tiles some row of the block may see (so causal attention
-// costs about half of L x L, and packed or prefix-shared rows skip hidden tiles); scratch is O(64 x T) per thread.
-// Results are bit-identical run to run for a fixed thread count.
+// Work is tiled: blocks of kAttentionRowBlock query rows score only the key tiles (kAttentionKeyTile keys) some row
+// of the block may see (so causal attention costs about half of L x L, and packed or prefix-shared rows skip hidden
+// tiles); scratch is O(kAttentionRowBlock x T) per thread. Results are bit-identical run to run for a fixed thread
+// count.
 #pragma once
 #include <cstdint>
 
 namespace tandem {
+
+// 128 rows: the per-block GEMMs have K = 128 for the score and key/value gradients (64 ran about 16% slower at
+// T = 2048 in bench_attention; 256 slower again, its scratch no longer in L2).
+constexpr int64_t kAttentionRowBlock = 128;
+constexpr int64_t kAttentionKeyTile = 64;  // the granularity at which hidden keys are skipped
 
 struct AttentionShape {
   int64_t batch, seq, heads, kv_heads, head_dim;
