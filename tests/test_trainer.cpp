@@ -12,6 +12,7 @@
 #include "data/examples.h"
 #include "data/text_formats.h"
 #include "data/toy_task.h"
+#include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
 #include "trainer_fixtures.h"
@@ -83,6 +84,34 @@ TEST(Trainer, Bf16ResumesExactly) {
   // LoRA in bf16: a bf16 frozen base, bf16 adapters with f32 masters, dropout on bf16 activations.
   expect_exact_resume("bf16_lora", make_task("resume_bf16_lora") + "strategy = \"alright\"\nbf16 = true\n" +
                                        "use_peft = true\nlora_r = 4\nlora_dropout = 0.1\n");
+}
+
+TEST(Trainer, Bf16MasterWeightsStartFromAnFp32CheckpointsExactValues) {
+  const std::string task = make_task("bf16_masters");
+  const fs::path dir = fs::temp_directory_path() / "tandem_trainer_bf16_masters";
+  const std::string model_dir = (dir / "fp32_model").string();
+  {  // an fp32 checkpoint of the task's model: random weights, few of them representable in bf16
+    LlamaModel m(ModelConfig::from_file((dir / "config.json").string()));
+    Rng rng(7);
+    init_random(m.weights(), rng);
+    save_model(m, model_dir);
+  }
+  Trainer t(TrainConfig::from_toml_string(task, {"model_config=\"\"", "model_name_or_path=\"" + model_dir + "\"",
+                                                 "bf16=true"}));
+  const SafetensorsFile file(model_dir + "/model.safetensors");
+  const auto params = t.model().trainable_params();
+  int64_t not_bf16 = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::vector<float> want = file.load(params[i].value->name).to_floats();
+    const std::vector<float> master = t.optimizer().master_weights()[i].to_floats();
+    const std::vector<float> weight = params[i].value->to_floats();
+    ASSERT_EQ(master, want) << params[i].value->name;  // the checkpoint's f32 values, not their rounding
+    for (size_t j = 0; j < want.size(); ++j) {
+      ASSERT_EQ(weight[j], to_float(to_bf16(want[j]))) << params[i].value->name;
+      not_bf16 += weight[j] != want[j];
+    }
+  }
+  EXPECT_GT(not_bf16, 1000);  // so masters made from the bf16 weights would have failed above
 }
 
 INSTANTIATE_TEST_SUITE_P(StatefulStrategies, Resume, ::testing::Values("alright", "maxright", "mix"));

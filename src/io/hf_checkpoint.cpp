@@ -13,7 +13,7 @@ namespace tandem {
 
 namespace fs = std::filesystem;
 
-void load_weights(ModelWeights& weights, const std::string& model_dir) {
+void load_tensors(const std::string& model_dir, const std::vector<std::pair<std::string, Tensor*>>& wanted) {
   const fs::path dir(model_dir);
   // name -> shard file
   std::map<std::string, std::string> where;
@@ -30,16 +30,22 @@ void load_weights(ModelWeights& weights, const std::string& model_dir) {
   }
 
   std::map<std::string, std::unique_ptr<SafetensorsFile>> open;
-  for_each_tensor(weights, [&](Tensor& t) {
-    auto it = where.find(t.name);
-    TANDEM_CHECK(it != where.end(), model_dir, ": checkpoint has no tensor ", t.name);
+  for (const auto& [name, t] : wanted) {
+    auto it = where.find(name);
+    TANDEM_CHECK(it != where.end(), model_dir, ": checkpoint has no tensor ", name);
     auto& file = open[it->second];
     if (!file) file = std::make_unique<SafetensorsFile>(it->second);
-    Tensor loaded = file->load(t.name);
-    TANDEM_CHECK(loaded.shape == t.shape, it->second, ": tensor ", t.name, " has shape ", shape_str(loaded.shape),
-                 ", the config expects ", shape_str(t.shape));
-    t.take_values(std::move(loaded));
-  });
+    Tensor loaded = file->load(name);
+    TANDEM_CHECK(loaded.shape == t->shape, it->second, ": tensor ", name, " has shape ", shape_str(loaded.shape),
+                 ", the config expects ", shape_str(t->shape));
+    t->take_values(std::move(loaded));
+  }
+}
+
+void load_weights(ModelWeights& weights, const std::string& model_dir) {
+  std::vector<std::pair<std::string, Tensor*>> wanted;
+  for_each_tensor(weights, [&](Tensor& t) { wanted.emplace_back(t.name, &t); });
+  load_tensors(model_dir, wanted);
 }
 
 std::unique_ptr<LlamaModel> load_model(const std::string& model_dir, DType dtype) {

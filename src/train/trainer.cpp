@@ -78,6 +78,19 @@ nlohmann::json EvalResult::to_json() const {
           {"reward_margin", num(reward_margin)}};
 }
 
+// A bf16 model loaded from a checkpoint: AdamW's f32 master copies take the checkpoint's values, not their bf16
+// rounding, so fine-tuning an fp32 checkpoint in bf16 starts from its exact weights (as PyTorch autocast, whose
+// parameters stay f32, does). A bf16 checkpoint gives the same values either way.
+void Trainer::init_master_weights() {
+  if (!model_->bf16() || !cfg_.master_weights || model_->has_lora() || cfg_.model_name_or_path.empty()) return;
+  optimizer_.init_state(params_);
+  std::vector<std::pair<std::string, Tensor*>> masters;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (!optimizer_.master_weights()[i].empty())
+      masters.emplace_back(params_[i].value->name, &optimizer_.master_weights()[i]);
+  load_tensors(cfg_.model_name_or_path, masters);
+}
+
 Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   cfg_.validate();
   pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma};
@@ -180,6 +193,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   }
 
   if (resume.empty()) {
+    init_master_weights();
     std::ofstream(metrics_path_, std::ios::trunc);
     return;
   }

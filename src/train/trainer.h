@@ -41,6 +41,7 @@ class Trainer {
   EvalResult evaluate();
 
   LlamaModel& model() { return *model_; }
+  AdamW& optimizer() { return optimizer_; }
   int64_t step() const { return step_; }
 
  private:
@@ -53,6 +54,7 @@ class Trainer {
     int64_t tokens = 0;
   };
 
+  void init_master_weights();
   StepRecord run_step();
   double probe(Objective o);
   double sft_loss_of(const std::vector<int64_t>& idx, const std::vector<SftExample>& data, bool train,
