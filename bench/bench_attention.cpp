@@ -13,12 +13,12 @@
 #include <functional>
 #include <vector>
 
+#include "backends/cpu/kernels/attention.h"
 #include "bench_timing.h"
 #include "cli/args.h"
 #include "core/blas.h"
 #include "core/check.h"
 #include "core/fastmath.h"
-#include "kernels/attention.h"
 #include "train/sft_step.h"
 
 using namespace tandem;

@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
+#include "backends/cpu/kernels/attention.h"
 #include "gradcheck.h"
-#include "kernels/attention.h"
 
 namespace tandem {
 namespace {

@@ -16,7 +16,7 @@
 #include "backends/backend.h"
 #include "core/rng.h"
 #include "gradcheck.h"
-#include "kernels/rope.h"
+#include "model/rope_table.h"
 
 namespace tandem {
 namespace {

@@ -2,14 +2,15 @@
 // Loss for an op with output y is sum(r * y) with fixed random r, so dL/dy = r.
 #include <vector>
 
+#include "backends/cpu/kernels/attention.h"
+#include "backends/cpu/kernels/embedding.h"
+#include "backends/cpu/kernels/linear.h"
+#include "backends/cpu/kernels/logprobs.h"
+#include "backends/cpu/kernels/rmsnorm.h"
+#include "backends/cpu/kernels/rope.h"
+#include "backends/cpu/kernels/swiglu.h"
 #include "gradcheck.h"
-#include "kernels/attention.h"
-#include "kernels/embedding.h"
-#include "kernels/linear.h"
-#include "kernels/logprobs.h"
-#include "kernels/rmsnorm.h"
-#include "kernels/rope.h"
-#include "kernels/swiglu.h"
+#include "model/rope_table.h"
 
 namespace tandem {
 namespace {
@@ -89,7 +90,8 @@ TEST(GradCheck, RopeDefaultAndLlama3) {
   for (const RopeScaling& scaling : {RopeScaling{}, llama3}) {
     Rng rng(5);
     const int64_t B = 2, T = 5, H = 3, D = 16;
-    const RopeTable table = rope_table(T, D, 10000.0, scaling);
+    const RopeTable t = rope_table(T, D, 10000.0, scaling);
+    const RopeView table{t.cos.data(), t.sin.data(), t.positions, t.half};
     Vec x = random_vector(rng, B * T * H * D), r = random_vector(rng, x.size()), y;
     auto loss = [&] {
       y = x;

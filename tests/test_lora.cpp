@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "backends/cpu/kernels/lora.h"
 #include "gradcheck.h"
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
-#include "kernels/lora.h"
 #include "reference_data.h"
 
 namespace tandem {

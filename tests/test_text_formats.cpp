@@ -9,10 +9,10 @@
 
 #include "core/check.h"
 #include "data/text_formats.h"
+#include "data/tokenizer_dir.h"
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
 #include "tokenizer/bpe_trainer.h"
-#include "data/tokenizer_dir.h"
 #include "train/trainer.h"
 
 namespace tandem {

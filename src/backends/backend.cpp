@@ -1,5 +1,7 @@
 #include "backends/backend.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 
 namespace tandem {
@@ -25,6 +27,11 @@ Tensor& upload_ints(Backend& b, Tensor& t, const char* name, const std::vector<i
   ensure_tensor(b, t, name, {int64_t(values.size())}, DType::kI32);
   if (!values.empty()) b.upload(t.raw(), values.data(), values.size() * sizeof(int32_t));
   return t;
+}
+
+int64_t logits_chunk_rows(int64_t requested, int64_t vocab) {
+  if (requested > 0) return requested;
+  return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(vocab, 1), 16, 1024);
 }
 
 Backend& backend_of(const Tensor& t) {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "backends/attention_shape.h"
 #include "core/memory.h"
 #include "core/tensor.h"
-#include "kernels/attention.h"
 
 namespace tandem {
 
@@ -24,7 +24,7 @@ struct AdamWStep {
   float lr_step_size, beta1, beta2, eps, decay, bc2_sqrt, grad_scale;
 };
 
-// Optional attention structure per token [B*T] (i32): see kernels/attention.h. Null: plain causal.
+// Optional attention structure per token [B*T] (i32): see backends/attention_shape.h. Null: plain causal.
 struct AttentionMaskTensors {
   const Tensor* segment_start = nullptr;
   const Tensor* prefix_end = nullptr;
@@ -99,6 +99,10 @@ class Backend : public Allocator {
   virtual void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* master,
                           const AdamWStep& step) = 0;
 };
+
+// The rows of logits token_logprobs holds at once: `requested`, or for 0 about 8M logits (16 to 1024 rows). The
+// memory plan (model/memory_plan.h) reads it too.
+int64_t logits_chunk_rows(int64_t requested, int64_t vocab);
 
 // The process-wide CPU backend (OpenMP; GEMMs through the CPU GEMM library).
 Backend& cpu_backend();

@@ -15,8 +15,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "core/progress.h"
 #include "core/check.h"
+#include "core/progress.h"
 #include "eval/metrics.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"

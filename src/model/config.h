@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "kernels/rope.h"
+#include "model/rope_table.h"
 
 namespace tandem {
 

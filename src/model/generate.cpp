@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "core/check.h"
-#include "kernels/rope.h"
+#include "model/rope_table.h"
 
 namespace tandem {
 

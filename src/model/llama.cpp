@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
-#include "kernels/rope.h"
+#include "model/rope_table.h"
 
 namespace tandem {
 

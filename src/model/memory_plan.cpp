@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "backends/backend.h"
 #include "core/arena.h"
-#include "kernels/logprobs.h"
 #include "model/activations.h"
 #include "model/weights.h"
 
@@ -58,7 +58,7 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
   if (bf16) m.backward += N * d * elem;        // o_proj / down_proj output before the f32 residual add
   m.backward += 2 * s.seq * (c.head_dim / 2) * f32;  // RoPE cos and sin tables
 
-  // The LM head (kernels/logprobs.cpp): a chunk of f32 logits, its bf16 rounding for bf16 GEMMs, the gathered rows
+  // The LM head (backends/cpu/kernels/logprobs.cpp): a chunk of f32 logits, its bf16 rounding for bf16 GEMMs, the gathered rows
   // and their gradient.
   const int64_t rows = std::min(logits_chunk_rows(s.logits_chunk_rows, c.vocab_size), N);
   m.lm_head = rows * (c.vocab_size * f32 + (bf16 ? c.vocab_size * elem : 0) + d * elem + d * f32);

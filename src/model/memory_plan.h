@@ -17,7 +17,7 @@ struct StepShape {
   DType dtype = DType::kF32;      // weight and activation storage
   bool recompute = false;         // activation recomputation
   bool master_weights = true;     // f32 master copies of bf16 weights (AdamW)
-  int64_t logits_chunk_rows = 0;  // 0: automatic (kernels/logprobs.h)
+  int64_t logits_chunk_rows = 0;  // 0: automatic (logits_chunk_rows, backends/backend.h)
   const LoraConfig* lora = nullptr;  // null: full fine-tuning
 };
 

@@ -6,8 +6,8 @@
 
 #include "core/check.h"
 #include "io/atomic_file.h"
-#include "io/json_file.h"
 #include "io/hf_checkpoint.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 
 namespace tandem {

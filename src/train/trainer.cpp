@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/progress.h"
 #include "core/check.h"
+#include "core/progress.h"
+#include "eval/judges.h"
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
-#include "eval/judges.h"
 #include "train/checkpoint.h"
 #include "train/reference.h"
 

@@ -12,12 +12,12 @@
 #include "data/collate.h"
 #include "data/examples.h"
 #include "data/stream.h"
+#include "data/tokenizer_dir.h"
 #include "model/llama.h"
 #include "objectives/objectives.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "strategies/strategy.h"
-#include "data/tokenizer_dir.h"
 #include "train/train_config.h"
 
 namespace tandem {

@@ -6,9 +6,9 @@
 #include <list>
 #include <vector>
 
+#include "backends/cpu/kernels/convert.h"
 #include "core/check.h"
 #include "core/tensor.h"
-#include "kernels/convert.h"
 
 namespace tandem::cpu {
 

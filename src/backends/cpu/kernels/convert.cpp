@@ -1,4 +1,4 @@
-#include "kernels/convert.h"
+#include "backends/cpu/kernels/convert.h"
 
 namespace tandem {
 

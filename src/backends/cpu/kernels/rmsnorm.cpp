@@ -1,8 +1,8 @@
-#include "kernels/rmsnorm.h"
+#include "backends/cpu/kernels/rmsnorm.h"
 
 #include <cmath>
 
-#include "kernels/parallel.h"
+#include "backends/cpu/kernels/parallel.h"
 
 namespace tandem {
 

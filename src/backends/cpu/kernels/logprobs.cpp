@@ -1,19 +1,15 @@
-#include "kernels/logprobs.h"
+#include "backends/cpu/kernels/logprobs.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "backends/backend.h"
 #include "core/blas.h"
 #include "core/check.h"
 #include "core/fastmath.h"
 
 namespace tandem {
-
-int64_t logits_chunk_rows(int64_t requested, int64_t vocab) {
-  if (requested > 0) return requested;
-  return std::clamp<int64_t>((int64_t{8} << 20) / std::max<int64_t>(vocab, 1), 16, 1024);
-}
 
 namespace {
 

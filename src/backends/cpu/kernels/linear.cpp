@@ -1,10 +1,10 @@
-#include "kernels/linear.h"
+#include "backends/cpu/kernels/linear.h"
 
 #include <vector>
 
+#include "backends/cpu/kernels/convert.h"
+#include "backends/cpu/kernels/parallel.h"
 #include "core/blas.h"
-#include "kernels/convert.h"
-#include "kernels/parallel.h"
 
 namespace tandem {
 

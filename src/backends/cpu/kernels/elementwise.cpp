@@ -1,4 +1,4 @@
-#include "kernels/elementwise.h"
+#include "backends/cpu/kernels/elementwise.h"
 
 namespace tandem {
 

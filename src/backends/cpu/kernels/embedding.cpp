@@ -1,4 +1,4 @@
-#include "kernels/embedding.h"
+#include "backends/cpu/kernels/embedding.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "kernels/attention_decode.h"
+#include "backends/cpu/kernels/attention_decode.h"
 
 #include <algorithm>
 #include <cmath>

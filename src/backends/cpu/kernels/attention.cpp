@@ -5,7 +5,7 @@
 // over the block's visible span and saves only each row's log-sum-exp; the backward recomputes the probabilities
 // block by block from it. Masking inside a visible tile is branch-free, so the softmax loops vectorise; plain causal
 // rows need no mask at all (their keys end at the row), and skip the exp of their future.
-#include "kernels/attention.h"
+#include "backends/cpu/kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "kernels/adamw.h"
+#include "backends/cpu/kernels/adamw.h"
 
 #include <cmath>
 

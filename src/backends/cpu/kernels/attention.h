@@ -11,23 +11,14 @@
 #pragma once
 #include <cstdint>
 
+#include "backends/attention_shape.h"
+
 namespace tandem {
 
 // 128 rows: the per-block GEMMs have K = 128 for the score and key/value gradients (64 ran about 16% slower at
 // T = 2048 in bench_attention; 256 slower again, its scratch no longer in L2).
 constexpr int64_t kAttentionRowBlock = 128;
 constexpr int64_t kAttentionKeyTile = 64;  // the granularity at which hidden keys are skipped
-
-struct AttentionShape {
-  int64_t batch, seq, heads, kv_heads, head_dim;
-};
-
-// Optional attention structure for packed rows and shared prefixes, per token [B*T]: a query row t may attend to
-// keys in [segment_start[t], t] and to keys [0, prefix_end[t]). Null arrays: plain causal attention.
-struct AttentionMask {
-  const int32_t* segment_start = nullptr;
-  const int32_t* prefix_end = nullptr;
-};
 
 // lse: [B, H, T], saved for backward.
 template <typename F>

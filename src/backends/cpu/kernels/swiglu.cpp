@@ -1,4 +1,4 @@
-#include "kernels/swiglu.h"
+#include "backends/cpu/kernels/swiglu.h"
 
 #include "core/fastmath.h"
 

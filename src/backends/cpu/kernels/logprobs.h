@@ -13,11 +13,8 @@ namespace tandem {
 
 struct LogprobShape {
   int64_t rows, dim, vocab;
-  int64_t chunk_rows;  // 0 picks a chunk of about 8M logits
+  int64_t chunk_rows;  // 0 picks a chunk of about 8M logits (logits_chunk_rows of backends/backend.h)
 };
-
-// The rows of logits a chunk holds: `requested`, or for 0 about 8M logits (between 16 and 1024 rows).
-int64_t logits_chunk_rows(int64_t requested, int64_t vocab);
 
 struct ScoredPairs {
   const int32_t* row_index;

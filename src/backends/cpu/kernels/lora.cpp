@@ -1,4 +1,4 @@
-#include "kernels/lora.h"
+#include "backends/cpu/kernels/lora.h"
 
 #include <vector>
 
