@@ -98,7 +98,7 @@ struct PlanCase {
 class MemoryPlan : public ::testing::TestWithParam<PlanCase> {};
 
 // A full step (forward, backward, AdamW) on a counting backend: everything allocated through the backend is what
-// the plan computes, except the LM head's chunk, which the CPU backend keeps in host vectors of its own, and the
+// the plan computes, except the kernels' workspace, which the CPU backend keeps in host vectors of its own, and the
 // batch's few integer inputs.
 TEST_P(MemoryPlan, PredictsWhatAStepAllocates) {
   const PlanCase pc = GetParam();
@@ -124,7 +124,7 @@ TEST_P(MemoryPlan, PredictsWhatAStepAllocates) {
   s.batch = B, s.seq = T, s.dtype = pc.dtype, s.recompute = pc.recompute;
   s.lora = pc.lora ? &lc : nullptr;
   const StepMemory plan = plan_step_memory(c, s);
-  const int64_t planned = plan.total() - plan.lm_head;
+  const int64_t planned = plan.total() - plan.workspace;
   const int64_t inputs = 16 * B * T * 4;  // i32 tokens, positions, scored rows and targets, lengths; f32 logp, grad
   const std::string seen = "planned " + std::to_string(planned) + " bytes (" + plan.str() + "), held " +
                            std::to_string(counting.live_bytes()) + ", peak " + std::to_string(counting.peak_bytes());

@@ -24,7 +24,7 @@ std::string human(int64_t bytes) {  // 3 significant figures or so, in the unit 
 std::string StepMemory::str() const {
   return "weights " + human(weights) + ", gradients " + human(gradients) + ", optimizer " +
          human(optimizer) + ", activations " + human(activations) + ", backward " + human(backward) +
-         ", LM head " + human(lm_head) + "; total " + human(total());
+         ", workspace " + human(workspace) + "; total " + human(total());
 }
 
 StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
@@ -58,10 +58,12 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
   if (bf16) m.backward += N * d * elem;        // o_proj / down_proj output before the f32 residual add
   m.backward += 2 * s.seq * (c.head_dim / 2) * f32;  // RoPE cos and sin tables
 
-  // The LM head (backends/cpu/kernels/logprobs.cpp): a chunk of f32 logits, its bf16 rounding for bf16 GEMMs, the gathered rows
-  // and their gradient.
+  // The LM head (backends/cpu/kernels/logprobs.cpp): a chunk of f32 logits, its bf16 rounding for bf16 GEMMs, the
+  // gathered rows and their gradient. Attention (attention.cpp): f32 head-major copies of q, k, v, the output and
+  // its gradient, and of the q/k/v gradients being summed.
   const int64_t rows = std::min(logits_chunk_rows(s.logits_chunk_rows, c.vocab_size), N);
-  m.lm_head = rows * (c.vocab_size * f32 + (bf16 ? c.vocab_size * elem : 0) + d * elem + d * f32);
+  m.workspace = rows * (c.vocab_size * f32 + (bf16 ? c.vocab_size * elem : 0) + d * elem + d * f32);
+  m.workspace += N * (4 * q + 4 * kv) * f32;
   return m;
 }
 

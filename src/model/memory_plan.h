@@ -1,6 +1,6 @@
 // The memory of a training step, computed before anything is allocated from the same tables the model allocates
 // from: the weight and adapter arenas (model/weights.h, model/lora.h), AdamW's state, the activation table
-// (model/activations.h), the gradient buffers of the backward pass and the LM head's chunk of logits.
+// (model/activations.h), the gradient buffers of the backward pass and the CPU kernels' scratch.
 // `tandem info`, the trainer's start-up line and `bench_step` print it; a test holds it to what the model allocates.
 #pragma once
 #include <cstdint>
@@ -27,8 +27,10 @@ struct StepMemory {
   int64_t optimizer = 0;    // AdamW moments and master copies
   int64_t activations = 0;  // saved for the backward pass (and LoRA's adapter inputs)
   int64_t backward = 0;     // gradient buffers of the backward pass, RoPE tables
-  int64_t lm_head = 0;      // one chunk of logits, their gradient and the gathered rows
-  int64_t total() const { return weights + gradients + optimizer + activations + backward + lm_head; }
+  // The CPU kernels' own scratch: the LM head's chunk of logits (their gradient, the gathered rows) and attention's
+  // head-major copies of its inputs and gradients.
+  int64_t workspace = 0;
+  int64_t total() const { return weights + gradients + optimizer + activations + backward + workspace; }
   std::string str() const;  // "weights 1.19 GB, gradients 2.38 GB, ...; total 9.10 GB"
 };
 
