@@ -59,6 +59,7 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
       const int64_t r = c0 + i;  // the pair
       F* row = logits.data() + i * V;
       F mx = row[0];
+#pragma omp simd reduction(max : mx)  // a max is exact in any order, so vector lanes change nothing
       for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
       const int32_t t = pairs.target[r];
       const F logit_t = row[t];  // read before the row is overwritten with probabilities
