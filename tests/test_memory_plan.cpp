@@ -93,6 +93,7 @@ struct PlanCase {
   const char* name;
   DType dtype;
   bool recompute, lora;
+  double dropout = 0;
 };
 
 class MemoryPlan : public ::testing::TestWithParam<PlanCase> {};
@@ -111,7 +112,9 @@ TEST_P(MemoryPlan, PredictsWhatAStepAllocates) {
   LoraConfig lc;
   lc.r = 4;
   lc.target_modules = {"q_proj", "v_proj", "down_proj"};
+  lc.dropout = pc.dropout;
   if (pc.lora) model.enable_lora(lc, rng);
+  model.set_training(true);  // LoRA dropout is on in training
   const int64_t B = 3, T = 11;
   Batch batch(B, T);
   for (auto& t : batch.tokens) t = int32_t(rng.below(uint64_t(c.vocab_size)));
@@ -137,7 +140,9 @@ INSTANTIATE_TEST_SUITE_P(Steps, MemoryPlan,
                                            PlanCase{"bf16", DType::kBF16, false, false},
                                            PlanCase{"f32_recompute", DType::kF32, true, false},
                                            PlanCase{"bf16_lora", DType::kBF16, false, true},
-                                           PlanCase{"f32_lora_recompute", DType::kF32, true, true}),
+                                           PlanCase{"f32_lora_recompute", DType::kF32, true, true},
+                                           PlanCase{"bf16_lora_dropout", DType::kBF16, false, true, 0.1},
+                                           PlanCase{"f32_lora_dropout_recompute", DType::kF32, true, true, 0.1}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

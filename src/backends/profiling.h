@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backends/backend.h"

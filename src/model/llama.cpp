@@ -109,12 +109,21 @@ void LlamaModel::layout_activations() {
   layout_key_ = key;
 }
 
+Tensor LlamaModel::lora_scratch(Tensor& block, const char* name, const Shape& shape) {
+  // One block sized for the widest adapted input, viewed at each projection's shape: a buffer that followed the
+  // shapes would be re-allocated at every adapted projection of every layer.
+  const int64_t rows = batch_.batch * batch_.seq;
+  buffer(block, name, {rows * widest_adapted_input(config_, lora_.config)});
+  return Tensor::view(name, shape, DType::kF32, block, 0);
+}
+
 Tensor& LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) {
   const double keep = 1.0 - lora_.config.dropout;
   Rng rng(dropout_seed_ ^ (dropout_counter_ * 0x9E3779B97F4A7C15ULL) ^ (uint64_t(l) << 32) ^ uint64_t(p));
   std::vector<float> mask(static_cast<size_t>(n));
   for (auto& m : mask) m = rng.bernoulli(keep) ? float(1.0 / keep) : 0.0f;
-  buffer(g_.mask, "lora_dropout_mask", {n}).assign(mask);
+  g_.mask = lora_scratch(g_.mask_block, "lora_dropout_mask", {n});
+  g_.mask.assign(mask);
   return g_.mask;
 }
 
@@ -157,7 +166,9 @@ void LlamaModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Ten
     return;
   }
   // Through the dropout: dx += mask * dL/dx_d.
-  Tensor& dx_d = zeros(g_.dx_lora, "lora_dx", {n, in});
+  g_.dx_lora = lora_scratch(g_.dx_lora_block, "lora_dx", {n, in});
+  Tensor& dx_d = g_.dx_lora;
+  dx_d.zero();
   backend_.lora_backward(&dx_d, g.a, g.b, dy, a.lora_x[int(p)], a.lora_h[int(p)], ad->a, ad->b, n, scale);
   backend_.add_mul(dx, dx_d, dropout_mask(l, p, n * in));
 }

@@ -85,7 +85,9 @@ class LlamaModel {
     Tensor& operator[](Act a) { return t[int(a)]; }
   };
   struct GradScratch {
-    Tensor dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup, dx_lora, mask;
+    Tensor dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup;
+    Tensor dx_lora, mask;                  // LoRA dropout: views of these blocks
+    Tensor dx_lora_block, mask_block;
   };
 
   bool base_trainable() const { return !has_lora(); }
@@ -94,6 +96,7 @@ class LlamaModel {
   Tensor& buffer(Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
   Tensor& zeros(Tensor& t, const char* name, const Shape& shape);
   void layout_activations();
+  Tensor lora_scratch(Tensor& block, const char* name, const Shape& shape);
   Tensor& dropout_mask(int64_t l, Proj p, int64_t n);
   // y = x W^T (+ b) (+ LoRA branch) for projection p of layer l, and its backward (dx += ...).
   void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a);

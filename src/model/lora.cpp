@@ -70,6 +70,13 @@ LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Al
   return w;
 }
 
+int64_t widest_adapted_input(const ModelConfig& model, const LoraConfig& config) {
+  int64_t widest = 0;
+  for (int p = 0; p < kNumProj; ++p)
+    if (config.targets(Proj(p))) widest = std::max(widest, proj_shape(model, Proj(p)).second);
+  return widest;
+}
+
 int64_t lora_bytes(const ModelConfig& model, const LoraConfig& config, DType dtype) {
   LoraWeights shapes_only;
   return arena_bytes(lora_slots(model, config, shapes_only, dtype));

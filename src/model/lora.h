@@ -46,6 +46,8 @@ struct LoraWeights {
 // (null: host), in one block.
 LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Allocator* alloc = nullptr,
                           DType dtype = DType::kF32);
+// The largest `in` of the projections `config` adapts (the width of LoRA dropout's per-row scratch).
+int64_t widest_adapted_input(const ModelConfig& model, const LoraConfig& config);
 // The bytes allocate_lora takes (the block, alignment included).
 int64_t lora_bytes(const ModelConfig& model, const LoraConfig& config, DType dtype);
 // PEFT's initialisation: A ~ kaiming-uniform (bound 1/sqrt(in)), B = 0, so the adapted model starts as the base.

@@ -42,11 +42,13 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
   m.optimizer = trainable * (bf16 && s.master_weights ? 3 : 2);
 
   m.activations = activation_bytes(c, s.batch, s.seq, s.recompute, s.dtype);
-  if (s.lora) {  // each adapter's x A^T [N, r], f32, in every layer's table (one when recomputing)
-    int64_t targeted = 0;
-    for (int p = 0; p < kNumProj; ++p) targeted += s.lora->targets(Proj(p));
+  if (s.lora) {  // each adapter's x A^T [N, r], f32, and with dropout its dropped-out input, in every layer's table
     const int64_t tables = s.recompute ? 1 : c.num_hidden_layers;
-    m.activations += tables * targeted * N * s.lora->r * f32;
+    for (int p = 0; p < kNumProj; ++p) {
+      if (!s.lora->targets(Proj(p))) continue;
+      m.activations += tables * N * s.lora->r * f32;
+      if (s.lora->dropout > 0) m.activations += tables * N * proj_shape(c, Proj(p)).second * elem;
+    }
   }
 
   // The backward pass's f32 buffers (LlamaModel::GradScratch): residual, final-norm and norm-input gradients, the
@@ -57,6 +59,8 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
   if (s.recompute) m.backward += N * d * f32;  // the recomputed layer's discarded output
   if (bf16) m.backward += N * d * elem;        // o_proj / down_proj output before the f32 residual add
   m.backward += 2 * s.seq * (c.head_dim / 2) * f32;  // RoPE cos and sin tables
+  if (s.lora && s.lora->dropout > 0)  // LoRA dropout's mask and the gradient through it, at the widest adapted input
+    m.backward += 2 * N * widest_adapted_input(c, *s.lora) * f32;
 
   // The LM head (backends/cpu/kernels/logprobs.cpp): a chunk of f32 logits, its bf16 rounding for bf16 GEMMs, the
   // gathered rows and their gradient. Attention (attention.cpp): f32 head-major copies of q, k, v, the output and
