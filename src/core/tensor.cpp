@@ -154,41 +154,9 @@ template const bf16* Tensor::data<bf16>() const;
 template int32_t* Tensor::data<int32_t>();
 template const int32_t* Tensor::data<int32_t>() const;
 
-std::vector<float> Tensor::to_floats() const {
-  std::vector<unsigned char> host(static_cast<size_t>(bytes()));
-  if (numel_ > 0) alloc_->download(host.data(), data_, host.size());
-  std::vector<float> out(static_cast<size_t>(numel_));
-  for (int64_t i = 0; i < numel_; ++i) {
-    const unsigned char* p = host.data() + i * dtype_bytes(dtype_);
-    switch (dtype_) {
-      case DType::kF32: std::memcpy(&out[i], p, 4); break;
-      case DType::kBF16: { bf16 v; std::memcpy(&v.bits, p, 2); out[i] = to_float(v); break; }
-      case DType::kF64: { double v; std::memcpy(&v, p, 8); out[i] = float(v); break; }
-      case DType::kI32: { int32_t v; std::memcpy(&v, p, 4); out[i] = float(v); break; }
-    }
-  }
-  return out;
-}
-
-void Tensor::assign(const std::vector<float>& values) {
-  TANDEM_CHECK(int64_t(values.size()) == numel_, "tensor ", name, ": assigning ", values.size(),
-               " values to shape ", shape_str(shape));
-  std::vector<unsigned char> host(static_cast<size_t>(bytes()));
-  for (int64_t i = 0; i < numel_; ++i) {
-    unsigned char* p = host.data() + i * dtype_bytes(dtype_);
-    const float v = values[size_t(i)];
-    switch (dtype_) {
-      case DType::kF32: std::memcpy(p, &v, 4); break;
-      case DType::kBF16: { const bf16 b = to_bf16(v); std::memcpy(p, &b.bits, 2); break; }
-      case DType::kF64: { const double d = v; std::memcpy(p, &d, 8); break; }
-      case DType::kI32: { const int32_t k = int32_t(v); std::memcpy(p, &k, 4); break; }
-    }
-  }
-  if (numel_ > 0) alloc_->upload(data_, host.data(), host.size());
-}
-
 namespace {
-// dst[i] = src[i] converted, both on the host: no staging copies (a 150k-vocabulary embedding is 600 MB in f32).
+// dst[i] = src[i] converted, both host memory: every dtype conversion of a tensor is this one loop, and host tensors
+// convert in place (a 150k-vocabulary embedding is 600 MB in f32: no staging copies).
 void convert_host(void* dst, DType to, const void* src, DType from, int64_t n) {
   auto read = [&](int64_t i) -> float {
     switch (from) {
@@ -198,7 +166,6 @@ void convert_host(void* dst, DType to, const void* src, DType from, int64_t n) {
       default: return static_cast<const float*>(src)[i];
     }
   };
-#pragma omp parallel for schedule(static) if (n > (1 << 20))
   for (int64_t i = 0; i < n; ++i) {
     const float v = read(i);
     switch (to) {
@@ -210,6 +177,32 @@ void convert_host(void* dst, DType to, const void* src, DType from, int64_t n) {
   }
 }
 }  // namespace
+
+std::vector<float> Tensor::to_floats() const {
+  std::vector<float> out(static_cast<size_t>(numel_));
+  if (numel_ == 0) return out;
+  if (device() == Device::kCpu) {
+    convert_host(out.data(), DType::kF32, data_, dtype_, numel_);
+    return out;
+  }
+  std::vector<unsigned char> host(static_cast<size_t>(bytes()));
+  alloc_->download(host.data(), data_, host.size());
+  convert_host(out.data(), DType::kF32, host.data(), dtype_, numel_);
+  return out;
+}
+
+void Tensor::assign(const std::vector<float>& values) {
+  TANDEM_CHECK(int64_t(values.size()) == numel_, "tensor ", name, ": assigning ", values.size(),
+               " values to shape ", shape_str(shape));
+  if (numel_ == 0) return;
+  if (device() == Device::kCpu) {
+    convert_host(data_, dtype_, values.data(), DType::kF32, numel_);
+    return;
+  }
+  std::vector<unsigned char> host(static_cast<size_t>(bytes()));
+  convert_host(host.data(), dtype_, values.data(), DType::kF32, numel_);
+  alloc_->upload(data_, host.data(), host.size());
+}
 
 void Tensor::copy_from(const Tensor& src) {
   TANDEM_CHECK(src.shape == shape, "tensor ", name, ": expected shape ", shape_str(shape), ", got ",
