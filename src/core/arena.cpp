@@ -16,9 +16,13 @@ int64_t arena_bytes(const std::vector<TensorSlot>& slots) {
   return bytes;
 }
 
-Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& slots, Allocator* alloc) {
+Tensor arena_block(const std::string& name, int64_t bytes, Allocator* alloc) {
   // Spans are multiples of 64 bytes, so the block is a whole number of f32s whatever the tensors' types.
-  Tensor block(name, {arena_bytes(slots) / 4}, DType::kF32, alloc);
+  return Tensor(name, {bytes / 4}, DType::kF32, alloc);
+}
+
+Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& slots, Allocator* alloc) {
+  Tensor block = arena_block(name, arena_bytes(slots), alloc);
   int64_t offset = 0;
   for (const auto& s : slots) {
     *s.tensor = Tensor::view(s.name, s.shape, s.dtype, block, offset);

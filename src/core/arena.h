@@ -22,6 +22,8 @@ struct TensorSlot {
 int64_t arena_span(int64_t numel, DType dtype);
 // Bytes of an arena holding `slots`.
 int64_t arena_bytes(const std::vector<TensorSlot>& slots);
+// A zero-filled block of `bytes` (a multiple of the alignment) on `alloc` (null: the host), to hold views.
+Tensor arena_block(const std::string& name, int64_t bytes, Allocator* alloc);
 // Allocates one zero-filled block named `name` on `alloc` (null: the host) and makes each slot's tensor a view into
 // it, in order. Returns the block, which must outlive the views (moving it keeps them valid).
 Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& slots, Allocator* alloc);

@@ -1,5 +1,7 @@
 #include "model/activations.h"
 
+#include "core/arena.h"
+
 namespace tandem {
 
 namespace {
@@ -38,19 +40,19 @@ DType act_dtype(Act a, DType dtype) {
 
 ActivationLayout activation_layout(const ModelConfig& c, int64_t B, int64_t T, bool recompute, DType dtype) {
   ActivationLayout lay;
-  auto place = [&](int64_t bytes) {
+  auto place = [&](int64_t numel, DType type) {  // the next aligned offset of the block (core/arena.h)
     const int64_t at = lay.bytes;
-    lay.bytes += (bytes + 63) / 64 * 64;
+    lay.bytes += arena_span(numel, type);
     return at;
   };
-  const int64_t N = B * T, L = c.num_hidden_layers, f32 = dtype_bytes(DType::kF32);
+  const int64_t N = B * T, L = c.num_hidden_layers;
   lay.layers.resize(size_t(recompute ? 1 : L));
   for (auto& table : lay.layers)
     for (int a = 0; a < kNumActs; ++a)
-      table[size_t(a)] = place(shape_numel(act_shape(Act(a), c, B, T)) * dtype_bytes(act_dtype(Act(a), dtype)));
-  for (int64_t l = 0; l <= L; ++l) lay.residual.push_back(place(N * c.hidden_size * f32));
-  lay.final_norm_out = place(N * c.hidden_size * dtype_bytes(dtype));
-  lay.final_norm_rstd = place(N * f32);
+      table[size_t(a)] = place(shape_numel(act_shape(Act(a), c, B, T)), act_dtype(Act(a), dtype));
+  for (int64_t l = 0; l <= L; ++l) lay.residual.push_back(place(N * c.hidden_size, DType::kF32));
+  lay.final_norm_out = place(N * c.hidden_size, dtype);
+  lay.final_norm_rstd = place(N, DType::kF32);
   return lay;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/arena.h"
 #include "core/check.h"
 #include "model/rope_table.h"
 
@@ -96,7 +97,7 @@ void LlamaModel::layout_activations() {
   const int64_t B = batch_.batch, T = batch_.seq, N = B * T, d = config_.hidden_size;
   const ActivationLayout lay = activation_layout(config_, B, T, recompute_, dtype_);
   acts_.clear(), residual_.clear();  // views of the old block go before it does
-  activations_ = Tensor("activations", {(lay.bytes + 3) / 4}, DType::kF32, &backend_);
+  activations_ = arena_block("activations", lay.bytes, &backend_);
   acts_.resize(lay.layers.size());
   for (size_t l = 0; l < acts_.size(); ++l)
     for (int a = 0; a < kNumActs; ++a)
