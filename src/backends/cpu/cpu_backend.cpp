@@ -48,31 +48,18 @@ class CpuBackend final : public Backend {
   }
   void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
-  void fill_zero(void* p, size_t n) override { parallel_bytes(p, n, [](char* at, size_t len) { std::memset(at, 0, len); }); }
+  void fill_zero(void* p, size_t n) override {
+    parallel_bytes(p, n, [](char* at, size_t len) { std::memset(at, 0, len); });
+  }
 
   void add(Tensor& out, const Tensor& a, const Tensor& b) override {
-    need("add", a, out.numel()), need("add", b, out.numel());
-    dispatch("add", out.dtype(), [&](auto f) {
-      Args<decltype(f)> x(pool_);
-      const auto *pa = x.in(a), *pb = x.in(b);
-      add_forward(x.out(out), pa, pb, out.numel());
-    });
+    binary("add", out, a, b, false, [](auto* o, auto* x, auto* y, int64_t n) { add_forward(o, x, y, n); });
   }
   void mul(Tensor& out, const Tensor& a, const Tensor& b) override {
-    need("mul", a, out.numel()), need("mul", b, out.numel());
-    dispatch("mul", out.dtype(), [&](auto f) {
-      Args<decltype(f)> x(pool_);
-      const auto *pa = x.in(a), *pb = x.in(b);
-      mul_forward(x.out(out), pa, pb, out.numel());
-    });
+    binary("mul", out, a, b, false, [](auto* o, auto* x, auto* y, int64_t n) { mul_forward(o, x, y, n); });
   }
   void add_mul(Tensor& acc, const Tensor& a, const Tensor& b) override {
-    need("add_mul", a, acc.numel()), need("add_mul", b, acc.numel());
-    dispatch("add_mul", acc.dtype(), [&](auto f) {
-      Args<decltype(f)> x(pool_);
-      const auto *pa = x.in(a), *pb = x.in(b);
-      tandem::add_mul(x.out(acc, true), pa, pb, acc.numel());
-    });
+    binary("add_mul", acc, a, b, true, [](auto* o, auto* x, auto* y, int64_t n) { tandem::add_mul(o, x, y, n); });
   }
   void scale(Tensor& t, double s) override {
     dispatch("scale", t.dtype(), [&](auto f) {
@@ -296,6 +283,16 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // out = kernel(a, b) elementwise over out's elements (accumulate: the kernel adds into out).
+  template <typename Kernel>
+  void binary(const char* op, Tensor& out, const Tensor& a, const Tensor& b, bool accumulate, Kernel kernel) {
+    need(op, a, out.numel()), need(op, b, out.numel());
+    dispatch(op, out.dtype(), [&](auto f) {
+      Args<decltype(f)> x(pool_);
+      const auto *pa = x.in(a), *pb = x.in(b);
+      kernel(x.out(out, accumulate), pa, pb, out.numel());
+    });
+  }
   // fn over [p, p + n) in one slice per thread: one core's memset or memcpy does not saturate memory bandwidth, and
   // the whole gradient block is zeroed every step. Small ranges stay on the calling thread.
   template <typename Fn>
