@@ -5,6 +5,7 @@
 #pragma once
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 
 namespace tandem {
 
@@ -23,12 +24,20 @@ inline bf16 to_bf16(float f) {
   return {uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
 }
 
-// An f32 result stored as T (float, or bf16 rounded as to_bf16 does).
-template <typename T>
-T from_float(float v);
-template <>
-inline float from_float<float>(float v) { return v; }
-template <>
-inline bf16 from_float<bf16>(float v) { return to_bf16(v); }
+// Kernels templated on a storage type S (f32, bf16 or f64) compute in compute_t<S>: f32 for bf16, otherwise S.
+// load reads a stored value in its compute type; store<S> writes a computed value back (bf16 rounds as to_bf16).
+template <typename S>
+using compute_t = std::conditional_t<std::is_same_v<S, bf16>, float, S>;
+
+template <typename S>
+compute_t<S> load(S v) {
+  if constexpr (std::is_same_v<S, bf16>) return to_float(v);
+  else return v;
+}
+template <typename S>
+S store(compute_t<S> v) {
+  if constexpr (std::is_same_v<S, bf16>) return to_bf16(v);
+  else return v;
+}
 
 }  // namespace tandem

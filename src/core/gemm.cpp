@@ -148,7 +148,7 @@ void scale_c(int m, int n, float beta, T* c, int ldc) {
   if (beta == 1.0f) return;
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
-      c[i * ldc + j] = from_float<T>(beta == 0.0f ? 0.0f : beta * to_float(c[i * ldc + j]));
+      c[i * ldc + j] = store<T>(beta == 0.0f ? 0.0f : beta * to_float(c[i * ldc + j]));
 }
 
 // oneDNN 2.6 has no bf16 matmul below AVX-512 (e.g. AVX2-only CPUs). There the operands are widened to fp32, which

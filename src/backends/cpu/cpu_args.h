@@ -1,8 +1,10 @@
-// How the CPU backend hands tensors to its kernels: the compute type of a storage dtype (dispatch), size checks
-// that name the tensor (need), and Args, which passes f32 and f64 tensors as they are and bf16 ones through pooled
-// f32 copies that are rounded back into bf16 outputs when the op ends. Internal to src/backends/cpu/.
+// How the CPU backend hands tensors to its kernels: kernels that read each storage type natively (native), the
+// compute type of a storage dtype (dispatch), size checks that name the tensor (need), and Args, which passes f32
+// and f64 tensors as they are and bf16 ones through pooled f32 copies that are rounded back into bf16 outputs when
+// the op ends (the fallback for dtype mixes no kernel reads natively). Internal to src/backends/cpu/.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <list>
 #include <vector>
 
@@ -19,6 +21,28 @@ void dispatch(const char* op, DType t, Fn&& fn) {
     case DType::kF32: case DType::kBF16: fn(float{}); return;
     case DType::kF64: fn(double{}); return;
     default: fail("cpu backend: op ", op, " has no ", dtype_str(t), " kernel");
+  }
+}
+
+// The ops whose kernels read storage natively (no f32 copies) call them through this: when every tensor in
+// `stored` has dtype `storage` and every tensor in `computed` the compute type of that storage (f32 for bf16; null
+// and empty tensors are skipped), runs fn(S{}) with S the storage type (float, bf16 or double) and returns true.
+// Otherwise returns false and the op falls back to Args.
+template <typename Fn>
+bool native(DType storage, std::initializer_list<const Tensor*> stored, std::initializer_list<const Tensor*> computed,
+            Fn&& fn) {
+  const DType compute = storage == DType::kBF16 ? DType::kF32 : storage;
+  auto all = [](std::initializer_list<const Tensor*> ts, DType t) {
+    for (const Tensor* x : ts)
+      if (x && !x->empty() && x->dtype() != t) return false;
+    return true;
+  };
+  if (!all(stored, storage) || !all(computed, compute)) return false;
+  switch (storage) {
+    case DType::kF32: fn(float{}); return true;
+    case DType::kBF16: fn(bf16{}); return true;
+    case DType::kF64: fn(double{}); return true;
+    default: return false;
   }
 }
 

@@ -1,7 +1,9 @@
 // The CPU backend: the templated kernels of src/kernels behind the Backend interface, OpenMP inside each kernel.
 // Compute is f32 for f32 and bf16 storage (f64 for gradient checks). GEMM-bound ops with bf16 weights run bf16
-// GEMMs natively (linear, the LM head); the other ops read bf16 tensors through f32 copies and round their bf16
-// outputs once, so statistics, softmax and accumulation stay f32 whatever the storage.
+// GEMMs natively (linear, the LM head). The ops of a layer (residual add, RMSNorm, RoPE, attention, SwiGLU) read
+// bf16 activations and weights in place and round their bf16 outputs once, in the dtype mix the model gives them
+// (cpu::native); any other mix goes through f32 copies (cpu::Args). Statistics, softmax and accumulation are f32
+// whatever the storage.
 #include <omp.h>
 
 #include <cstring>
@@ -30,6 +32,7 @@ namespace {
 using cpu::Args;
 using cpu::dispatch;
 using cpu::ints;
+using cpu::native;
 using cpu::need;
 using cpu::ScratchPool;
 
@@ -53,6 +56,13 @@ class CpuBackend final : public Backend {
   }
 
   void add(Tensor& out, const Tensor& a, const Tensor& b) override {
+    need("add", a, out.numel()), need("add", b, out.numel());
+    // Native: a in any storage, out and b in its compute type (a bf16 projection output joins the f32 residual).
+    if (native(a.dtype(), {&a}, {&out, &b}, [&](auto s) {
+          using S = decltype(s);
+          add_forward(out.data<compute_t<S>>(), a.data<S>(), b.data<compute_t<S>>(), out.numel());
+        }))
+      return;
     binary("add", out, a, b, false, [](auto* o, auto* x, auto* y, int64_t n) { add_forward(o, x, y, n); });
   }
   void mul(Tensor& out, const Tensor& a, const Tensor& b) override {
@@ -104,6 +114,17 @@ class CpuBackend final : public Backend {
                        double eps) override {
     const int64_t dim = weight.numel();
     need("rmsnorm", x, rows * dim), need("rmsnorm", out, rows * dim), need("rmsnorm", rstd, rows);
+    // Native: out and weight in one storage, x in it too or in its compute type (the f32 residual stream).
+    const bool x_stored = x.dtype() == weight.dtype();
+    if (native(weight.dtype(), {&out, x_stored ? &x : nullptr}, {&rstd, x_stored ? nullptr : &x}, [&](auto s) {
+          using S = decltype(s);
+          using C = compute_t<S>;
+          S* y = out.data<S>();
+          const S* w = weight.data<S>();
+          if (x_stored) tandem::rmsnorm_forward(y, rstd.data<C>(), x.data<S>(), w, rows, dim, eps);
+          else tandem::rmsnorm_forward(y, rstd.data<C>(), x.data<C>(), w, rows, dim, eps);
+        }))
+      return;
     dispatch("rmsnorm", x.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *px = a.in(x), *pw = a.in(weight);
@@ -115,6 +136,20 @@ class CpuBackend final : public Backend {
     const int64_t dim = weight.numel();
     need("rmsnorm_backward", dx, rows * dim), need("rmsnorm_backward", dout, rows * dim);
     need("rmsnorm_backward", rstd, rows);
+    const bool x_stored = x.dtype() == weight.dtype();
+    if (native(weight.dtype(), {x_stored ? &x : nullptr}, {&dx, dweight, &dout, &rstd, x_stored ? nullptr : &x},
+               [&](auto s) {
+                 using S = decltype(s);
+                 using C = compute_t<S>;
+                 C* dw = dweight && !dweight->empty() ? dweight->data<C>() : nullptr;
+                 if (x_stored)
+                   tandem::rmsnorm_backward(dx.data<C>(), dw, dout.data<C>(), x.data<S>(), weight.data<S>(),
+                                            rstd.data<C>(), rows, dim);
+                 else
+                   tandem::rmsnorm_backward(dx.data<C>(), dw, dout.data<C>(), x.data<C>(), weight.data<S>(),
+                                            rstd.data<C>(), rows, dim);
+               }))
+      return;
     dispatch("rmsnorm_backward", x.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *px = a.in(x), *pw = a.in(weight), *pr = a.in(rstd);
@@ -174,23 +209,29 @@ class CpuBackend final : public Backend {
     need("rope", x, batch * seq * heads * D), need("rope", sin, cos.numel());
     if (positions) need("rope", *positions, batch * seq);
     const RopeView table{cos.data<float>(), sin.data<float>(), cos.dim(0), half};
-    dispatch("rope", x.dtype(), [&](auto f) {
-      Args<decltype(f)> a(pool_);
-      auto* px = a.out(x, true);
+    const bool ok = native(x.dtype(), {&x}, {}, [&](auto s) {
+      auto* px = x.data<decltype(s)>();
       if (inverse) rope_backward(px, table, batch, seq, heads, D, ints(positions));
       else rope_forward(px, table, batch, seq, heads, D, ints(positions));
     });
+    TANDEM_CHECK(ok, "cpu backend: op rope has no ", dtype_str(x.dtype()), " kernel");
   }
 
   void attention_forward(Tensor& out, Tensor& lse, const Tensor& q, const Tensor& k, const Tensor& v,
                          const Tensor& lengths, const AttentionShape& s, const AttentionMaskTensors& m) override {
     check_attention("attention", q, k, v, lengths, s, m);
     need("attention", out, q.numel()), need("attention", lse, s.batch * s.heads * s.seq);
+    const AttentionMask mask{ints(m.segment_start), ints(m.prefix_end)};
+    if (native(q.dtype(), {&q, &k, &v, &out}, {&lse}, [&](auto t) {
+          using S = decltype(t);
+          tandem::attention_forward(out.data<S>(), lse.data<compute_t<S>>(), q.data<S>(), k.data<S>(), v.data<S>(),
+                                    lengths.data<int32_t>(), s, mask);
+        }))
+      return;
     dispatch("attention", q.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *pq = a.in(q), *pk = a.in(k), *pv = a.in(v);
-      tandem::attention_forward(a.out(out), a.out(lse), pq, pk, pv, lengths.data<int32_t>(), s,
-                                {ints(m.segment_start), ints(m.prefix_end)});
+      tandem::attention_forward(a.out(out), a.out(lse), pq, pk, pv, lengths.data<int32_t>(), s, mask);
     });
   }
   void attention_backward(Tensor& dq, Tensor& dk, Tensor& dv, const Tensor& dout, const Tensor& out,
@@ -199,11 +240,20 @@ class CpuBackend final : public Backend {
     check_attention("attention_backward", q, k, v, lengths, s, m);
     need("attention_backward", dq, q.numel()), need("attention_backward", dk, k.numel());
     need("attention_backward", dv, v.numel()), need("attention_backward", dout, q.numel());
+    const AttentionMask mask{ints(m.segment_start), ints(m.prefix_end)};
+    if (native(q.dtype(), {&q, &k, &v, &out}, {&dq, &dk, &dv, &dout, &lse}, [&](auto t) {
+          using S = decltype(t);
+          using C = compute_t<S>;
+          tandem::attention_backward(dq.data<C>(), dk.data<C>(), dv.data<C>(), dout.data<C>(), out.data<S>(),
+                                     lse.data<C>(), q.data<S>(), k.data<S>(), v.data<S>(), lengths.data<int32_t>(),
+                                     s, mask);
+        }))
+      return;
     dispatch("attention_backward", q.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *po = a.in(out), *pl = a.in(lse), *pq = a.in(q), *pk = a.in(k), *pv = a.in(v);
       tandem::attention_backward(a.out(dq, true), a.out(dk, true), a.out(dv, true), g, po, pl, pq, pk, pv,
-                                 lengths.data<int32_t>(), s, {ints(m.segment_start), ints(m.prefix_end)});
+                                 lengths.data<int32_t>(), s, mask);
     });
   }
   void attention_decode(Tensor& out, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start,
@@ -222,6 +272,11 @@ class CpuBackend final : public Backend {
 
   void swiglu_forward(Tensor& out, const Tensor& gate, const Tensor& up) override {
     need("swiglu", gate, out.numel()), need("swiglu", up, out.numel());
+    if (native(gate.dtype(), {&out, &gate, &up}, {}, [&](auto s) {
+          using S = decltype(s);
+          tandem::swiglu_forward(out.data<S>(), gate.data<S>(), up.data<S>(), out.numel());
+        }))
+      return;
     dispatch("swiglu", gate.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *pg = a.in(gate), *pu = a.in(up);
@@ -233,6 +288,12 @@ class CpuBackend final : public Backend {
     const int64_t n = gate.numel();
     need("swiglu_backward", dgate, n), need("swiglu_backward", dup, n), need("swiglu_backward", dout, n);
     need("swiglu_backward", up, n);
+    if (native(gate.dtype(), {&gate, &up}, {&dgate, &dup, &dout}, [&](auto s) {
+          using S = decltype(s);
+          using C = compute_t<S>;
+          tandem::swiglu_backward(dgate.data<C>(), dup.data<C>(), dout.data<C>(), gate.data<S>(), up.data<S>(), n);
+        }))
+      return;
     dispatch("swiglu_backward", gate.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *pg = a.in(gate), *pu = a.in(up);

@@ -185,15 +185,19 @@ F* block_scratch(int slot, int64_t T) {
   return reused_buffer<F, 2>(buffers, slot, size_t(kRowBlock * T));
 }
 
-// dst[b, h, t, :] = src[b, t, h, :]
-template <typename F>
-F* gather_heads(int slot, const F* src, int64_t B, int64_t T, int64_t heads, int64_t D) {
+// dst[b, h, t, :] = src[b, t, h, :], read from storage S into compute type F.
+template <typename F, typename S>
+F* gather_heads(int slot, const S* src, int64_t B, int64_t T, int64_t heads, int64_t D) {
   F* dst = head_major_buffer<F>(slot, size_t(B * T * heads * D));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t)
-      for (int64_t h = 0; h < heads; ++h)
-        std::copy_n(src + ((b * T + t) * heads + h) * D, D, dst + ((b * heads + h) * T + t) * D);
+      for (int64_t h = 0; h < heads; ++h) {
+        const S* x = src + ((b * T + t) * heads + h) * D;
+        F* d = dst + ((b * heads + h) * T + t) * D;
+#pragma omp simd
+        for (int64_t i = 0; i < D; ++i) d[i] = load(x[i]);
+      }
   return dst;
 }
 
@@ -207,19 +211,21 @@ F* zero_heads(int slot, int64_t B, int64_t T, int64_t heads, int64_t D) {
   return dst;
 }
 
-// dst[b, t, h, :] = src[b, h, t, :], or += when `add`.
-template <typename F>
-void scatter_heads(F* dst, const F* src, int64_t B, int64_t T, int64_t heads, int64_t D, bool add) {
+// dst[b, t, h, :] = src[b, h, t, :] stored as S, or += when `add`.
+template <typename S, typename F>
+void scatter_heads(S* dst, const F* src, int64_t B, int64_t T, int64_t heads, int64_t D, bool add) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t)
       for (int64_t h = 0; h < heads; ++h) {
-        F* d = dst + ((b * T + t) * heads + h) * D;
+        S* d = dst + ((b * T + t) * heads + h) * D;
         const F* x = src + ((b * heads + h) * T + t) * D;
         if (add)
-          for (int64_t i = 0; i < D; ++i) d[i] += x[i];
+#pragma omp simd
+          for (int64_t i = 0; i < D; ++i) d[i] = store<S>(load(d[i]) + x[i]);
         else
-          std::copy_n(x, D, d);
+#pragma omp simd
+          for (int64_t i = 0; i < D; ++i) d[i] = store<S>(x[i]);
       }
 }
 
@@ -233,22 +239,23 @@ void zero_rows(F* out, F* lse, int64_t from, int64_t to, int q_stride, int head_
 }
 }  // namespace
 
-template <typename F>
-void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const int32_t* lengths,
+template <typename S>
+void attention_forward(S* out, compute_t<S>* lse, const S* q, const S* k, const S* v, const int32_t* lengths,
                        const AttentionShape& s, const AttentionMask& mask) {
+  using F = compute_t<S>;
   check_shape(s);
   const int64_t B = s.batch, T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
   const int64_t blocks = (T + kRowBlock - 1) / kRowBlock;
   const int stride = int(D);  // every head's rows are dense in the head-major copies
   const F scale = F(1) / std::sqrt(F(D));
-  const F* qh = gather_heads(0, q, B, T, H, D);
-  const F* kh = gather_heads(1, k, B, T, G, D);
-  const F* vh = gather_heads(2, v, B, T, G, D);
+  const F* qh = gather_heads<F>(0, q, B, T, H, D);
+  const F* kh = gather_heads<F>(1, k, B, T, G, D);
+  const F* vh = gather_heads<F>(2, v, B, T, G, D);
   F* oh = head_major_buffer<F>(3, size_t(B * T * H * D));
 #pragma omp parallel
   {
     // Scratch is fully written before it is read: no need to zero it.
-    F* S = block_scratch<F>(0, T);
+    F* scores = block_scratch<F>(0, T);
     F inv[kRowBlock];
     std::vector<KeyRun> runs;
     // Blocks are independent (each writes its own rows), so any schedule gives the same bits.
@@ -265,7 +272,7 @@ void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const
           const int64_t kv_off = (b * G + h / group) * T * D;
           const Tile<F> t{qh + (b * H + h) * T * D, kh + kv_off, vh + kv_off, stride, stride, int(D), i0, i1, b * T,
                           runs, width};
-          forward_block(o, lse_bh, S, inv, t, mask, scale);
+          forward_block(o, lse_bh, scores, inv, t, mask, scale);
         }
   }
   scatter_heads(out, oh, B, T, H, D, false);
@@ -311,16 +318,16 @@ void backward_block(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* l
 }
 }  // namespace
 
-template <typename F>
-void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, const F* q, const F* k,
-                        const F* v, const int32_t* lengths, const AttentionShape& s, const AttentionMask& mask) {
+template <typename S, typename F>
+void attention_backward(F* dq, F* dk, F* dv, const F* dout, const S* out, const F* lse, const S* q, const S* k,
+                        const S* v, const int32_t* lengths, const AttentionShape& s, const AttentionMask& mask) {
   check_shape(s);
   const int64_t B = s.batch, T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
   const int stride = int(D);
   const F scale = F(1) / std::sqrt(F(D));
-  const F *qh = gather_heads(0, q, B, T, H, D), *kh = gather_heads(1, k, B, T, G, D);
-  const F *vh = gather_heads(2, v, B, T, G, D), *oh = gather_heads(3, out, B, T, H, D);
-  const F* dout_h = gather_heads(4, dout, B, T, H, D);
+  const F *qh = gather_heads<F>(0, q, B, T, H, D), *kh = gather_heads<F>(1, k, B, T, G, D);
+  const F *vh = gather_heads<F>(2, v, B, T, G, D), *oh = gather_heads<F>(3, out, B, T, H, D);
+  const F* dout_h = gather_heads<F>(4, dout, B, T, H, D);
   F* dqh = zero_heads<F>(5, B, T, H, D);
   F* dkh = zero_heads<F>(6, B, T, G, D);
   F* dvh = zero_heads<F>(7, B, T, G, D);
@@ -352,15 +359,15 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const 
   scatter_heads(dv, dvh, B, T, G, D, true);
 }
 
-template void attention_forward<float>(float*, float*, const float*, const float*, const float*, const int32_t*,
-                                       const AttentionShape&, const AttentionMask&);
-template void attention_forward<double>(double*, double*, const double*, const double*, const double*,
-                                        const int32_t*, const AttentionShape&, const AttentionMask&);
-template void attention_backward<float>(float*, float*, float*, const float*, const float*, const float*,
-                                        const float*, const float*, const float*, const int32_t*,
-                                        const AttentionShape&, const AttentionMask&);
-template void attention_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                         const double*, const double*, const double*, const int32_t*,
-                                         const AttentionShape&, const AttentionMask&);
+#define TANDEM_INSTANTIATE(S)                                                                                   \
+  template void attention_forward<S>(S*, compute_t<S>*, const S*, const S*, const S*, const int32_t*,              \
+                                     const AttentionShape&, const AttentionMask&);                                \
+  template void attention_backward<S>(compute_t<S>*, compute_t<S>*, compute_t<S>*, const compute_t<S>*, const S*, \
+                                      const compute_t<S>*, const S*, const S*, const S*, const int32_t*,          \
+                                      const AttentionShape&, const AttentionMask&);
+TANDEM_INSTANTIATE(float)
+TANDEM_INSTANTIATE(double)
+TANDEM_INSTANTIATE(bf16)
+#undef TANDEM_INSTANTIATE
 
 }  // namespace tandem

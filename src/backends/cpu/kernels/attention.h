@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "backends/attention_shape.h"
+#include "core/bf16.h"
 
 namespace tandem {
 
@@ -20,14 +21,16 @@ namespace tandem {
 constexpr int64_t kAttentionRowBlock = 128;
 constexpr int64_t kAttentionKeyTile = 64;  // the granularity at which hidden keys are skipped
 
+// q, k, v and out are stored as S (f32, bf16 or f64); scores, softmax, lse and gradients are in compute_t<S>.
+
 // lse: [B, H, T], saved for backward.
-template <typename F>
-void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, const int32_t* lengths,
+template <typename S>
+void attention_forward(S* out, compute_t<S>* lse, const S* q, const S* k, const S* v, const int32_t* lengths,
                        const AttentionShape& s, const AttentionMask& mask = {});
 
 // dq, dk, dv += gradients.
-template <typename F>
-void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, const F* q, const F* k,
-                        const F* v, const int32_t* lengths, const AttentionShape& s, const AttentionMask& mask = {});
+template <typename S, typename F = compute_t<S>>
+void attention_backward(F* dq, F* dk, F* dv, const F* dout, const S* out, const F* lse, const S* q, const S* k,
+                        const S* v, const int32_t* lengths, const AttentionShape& s, const AttentionMask& mask = {});
 
 }  // namespace tandem

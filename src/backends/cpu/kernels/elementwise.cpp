@@ -2,10 +2,11 @@
 
 namespace tandem {
 
-template <typename F>
-void add_forward(F* out, const F* a, const F* b, int64_t n) {
+template <typename O, typename A, typename B>
+void add_forward(O* out, const A* a, const B* b, int64_t n) {
+  using F = compute_t<O>;
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = store<O>(F(load(a[i])) + F(load(b[i])));
 }
 
 template <typename F>
@@ -35,7 +36,7 @@ double sum_squares(const F* x, int64_t n) {
 }
 
 #define TANDEM_INSTANTIATE(F)                                  \
-  template void add_forward<F>(F*, const F*, const F*, int64_t); \
+  template void add_forward<F, F, F>(F*, const F*, const F*, int64_t); \
   template void mul_forward<F>(F*, const F*, const F*, int64_t); \
   template void add_mul<F>(F*, const F*, const F*, int64_t);     \
   template void scale_inplace<F>(F*, F, int64_t);                \
@@ -43,5 +44,6 @@ double sum_squares(const F* x, int64_t n) {
 TANDEM_INSTANTIATE(float)
 TANDEM_INSTANTIATE(double)
 #undef TANDEM_INSTANTIATE
+template void add_forward<float, bf16, float>(float*, const bf16*, const float*, int64_t);
 
 }  // namespace tandem

@@ -2,10 +2,14 @@
 #pragma once
 #include <cstdint>
 
+#include "core/bf16.h"
+
 namespace tandem {
 
-template <typename F>
-void add_forward(F* out, const F* a, const F* b, int64_t n);  // out = a + b (out may alias a or b)
+// out = a + b (out may alias a or b). Each pointer has its own storage (a bf16 projection output joins the f32
+// residual stream); the sum is computed in the compute type of out.
+template <typename O, typename A, typename B>
+void add_forward(O* out, const A* a, const B* b, int64_t n);
 template <typename F>
 void mul_forward(F* out, const F* a, const F* b, int64_t n);  // out = a * b
 template <typename F>

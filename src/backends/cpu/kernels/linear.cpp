@@ -50,7 +50,7 @@ void linear_forward_bf16(Y* y, const bf16* x, const bf16* w, const float* bias, 
   gemm_bf16(false, true, int(n), int(out), int(in), 1.0f, x, int(in), w, int(in), 0.0f, acc, int(out));
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < n; ++r)
-    for (int64_t j = 0; j < out; ++j) y[r * out + j] = from_float<Y>(acc[r * out + j] + bias[j]);
+    for (int64_t j = 0; j < out; ++j) y[r * out + j] = store<Y>(acc[r * out + j] + bias[j]);
 }
 
 void linear_backward_bf16(float* dx, float* dw, float* dbias, const float* dy, const bf16* x, const bf16* w,

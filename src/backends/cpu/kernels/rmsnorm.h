@@ -1,18 +1,21 @@
 // RMSNorm as in Hugging Face Llama: y = x / sqrt(mean(x^2) + eps) * weight, per row of `dim` values.
 // Also used per head (rows = tokens * heads, dim = head_dim) for Qwen3's q/k norm.
+// W: the weight's and the output's storage; X: the input's (the f32 residual stream, or W). Statistics, the
+// saved rstd and the gradients are in compute_t<W> (f32 for bf16).
 #pragma once
 #include <cstdint>
-#include <type_traits>
+
+#include "core/bf16.h"
 
 namespace tandem {
 
 // rstd[r] = 1 / sqrt(mean(x_r^2) + eps) is saved for the backward pass.
-template <typename F>
-void rmsnorm_forward(F* out, F* rstd, const F* x, const F* weight, int64_t rows, int64_t dim, double eps);
+template <typename X, typename W>
+void rmsnorm_forward(W* out, compute_t<W>* rstd, const X* x, const W* weight, int64_t rows, int64_t dim, double eps);
 
 // dx += dL/dx, dweight += dL/dweight (skipped when dweight is null: a frozen norm).
-template <typename F>
-void rmsnorm_backward(F* dx, std::type_identity_t<F*> dweight, const F* dout, const F* x, const F* weight, const F* rstd, int64_t rows,
-                      int64_t dim);
+template <typename X, typename W>
+void rmsnorm_backward(compute_t<W>* dx, compute_t<W>* dweight, const compute_t<W>* dout, const X* x, const W* weight,
+                      const compute_t<W>* rstd, int64_t rows, int64_t dim);
 
 }  // namespace tandem

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "core/bf16.h"
+
 namespace tandem {
 
 // cos/sin tables [positions, head_dim / 2] as the kernels read them (model/rope_table.h computes them).
@@ -12,15 +14,15 @@ struct RopeView {
   int64_t positions, half;
 };
 
-// x: [batch, seq, heads, head_dim], rotated in place. The position of row (b, t) is positions[b * seq + t], or t
-// when positions is null (packed rows restart positions per example).
-template <typename F>
-void rope_forward(F* x, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+// x: [batch, seq, heads, head_dim] in storage S (f32, bf16 or f64), rotated in place in compute_t<S>. The position
+// of row (b, t) is positions[b * seq + t], or t when positions is null (packed rows restart positions per example).
+template <typename S>
+void rope_forward(S* x, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                   const int32_t* positions = nullptr);
 
 // The rotation is orthogonal: the backward pass rotates the gradient by the inverse angle, in place.
-template <typename F>
-void rope_backward(F* dx, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+template <typename S>
+void rope_backward(S* dx, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                    const int32_t* positions = nullptr);
 
 }  // namespace tandem

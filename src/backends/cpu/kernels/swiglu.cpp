@@ -4,30 +4,37 @@
 
 namespace tandem {
 
-template <typename F>
-void swiglu_forward(F* out, const F* gate, const F* up, int64_t n) {
+template <typename S>
+void swiglu_forward(S* out, const S* gate, const S* up, int64_t n) {
+  using F = compute_t<S>;
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    const F sig = F(1) / (F(1) + exp_fast(-gate[i]));
-    out[i] = gate[i] * sig * up[i];
+    const F g = load(gate[i]);
+    const F sig = F(1) / (F(1) + exp_fast(-g));
+    out[i] = store<S>(g * sig * load(up[i]));
   }
 }
 
-template <typename F>
-void swiglu_backward(F* dgate, F* dup, const F* dout, const F* gate, const F* up, int64_t n) {
+template <typename S>
+void swiglu_backward(compute_t<S>* dgate, compute_t<S>* dup, const compute_t<S>* dout, const S* gate, const S* up,
+                     int64_t n) {
+  using F = compute_t<S>;
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    const F g = gate[i];
+    const F g = load(gate[i]), u = load(up[i]);
     const F sig = F(1) / (F(1) + exp_fast(-g));
     const F silu = g * sig;
-    dgate[i] += dout[i] * up[i] * sig * (F(1) + g * (F(1) - sig));
+    dgate[i] += dout[i] * u * sig * (F(1) + g * (F(1) - sig));
     dup[i] += dout[i] * silu;
   }
 }
 
-template void swiglu_forward<float>(float*, const float*, const float*, int64_t);
-template void swiglu_forward<double>(double*, const double*, const double*, int64_t);
-template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, int64_t);
-template void swiglu_backward<double>(double*, double*, const double*, const double*, const double*, int64_t);
+#define TANDEM_INSTANTIATE(S)                                      \
+  template void swiglu_forward<S>(S*, const S*, const S*, int64_t); \
+  template void swiglu_backward<S>(compute_t<S>*, compute_t<S>*, const compute_t<S>*, const S*, const S*, int64_t);
+TANDEM_INSTANTIATE(float)
+TANDEM_INSTANTIATE(double)
+TANDEM_INSTANTIATE(bf16)
+#undef TANDEM_INSTANTIATE
 
 }  // namespace tandem

@@ -2,13 +2,17 @@
 #pragma once
 #include <cstdint>
 
+#include "core/bf16.h"
+
 namespace tandem {
 
-template <typename F>
-void swiglu_forward(F* out, const F* gate, const F* up, int64_t n);
+// S: the activations' storage (f32, bf16 or f64), computed in compute_t<S>.
+template <typename S>
+void swiglu_forward(S* out, const S* gate, const S* up, int64_t n);
 
-// dgate += dout * up * silu'(gate), dup += dout * silu(gate).
-template <typename F>
-void swiglu_backward(F* dgate, F* dup, const F* dout, const F* gate, const F* up, int64_t n);
+// dgate += dout * up * silu'(gate), dup += dout * silu(gate). The gradients are in the compute type of S.
+template <typename S>
+void swiglu_backward(compute_t<S>* dgate, compute_t<S>* dup, const compute_t<S>* dout, const S* gate, const S* up,
+                     int64_t n);
 
 }  // namespace tandem
