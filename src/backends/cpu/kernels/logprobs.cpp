@@ -13,17 +13,6 @@ namespace tandem {
 
 namespace {
 
-// One GEMM for each storage type: f32/f64 on the engine's GEMM, bf16 on the bf16 one with f32 output.
-template <typename F>
-void mm(bool ta, bool tb, int m, int n, int k, F alpha, const F* a, int lda, const F* b, int ldb, F beta, F* c,
-        int ldc) {
-  gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-void mm(bool ta, bool tb, int m, int n, int k, float alpha, const bf16* a, int lda, const bf16* b, int ldb,
-        float beta, float* c, int ldc) {
-  gemm_bf16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
 // Shared driver. For each chunk of pairs: gather their x rows, logits = xc W^T, then per pair turn logits into
 // either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward).
 template <typename S, typename F = typename LogprobWorkspace<S>::C>
@@ -52,7 +41,7 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
   for (int64_t c0 = 0; c0 < n; c0 += chunk) {
     const int64_t c = std::min<int64_t>(chunk, n - c0);
     for (int64_t i = 0; i < c; ++i) std::copy_n(x + int64_t(pairs.row_index[c0 + i]) * D, D, xc.data() + i * D);
-    mm(false, true, int(c), int(V), int(D), F(1), xc.data(), int(D), w, int(D), F(0), logits.data(), int(V));
+    gemm(false, true, int(c), int(V), int(D), F(1), xc.data(), int(D), w, int(D), F(0), logits.data(), int(V));
 
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < c; ++i) {
@@ -95,8 +84,8 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
     const S* dlogits;
     if constexpr (kRoundedGrad) dlogits = ws->dlogits.data();
     else dlogits = logits.data();
-    mm(false, false, int(c), int(D), int(V), F(1), dlogits, int(V), w, int(D), F(0), dxc.data(), int(D));
-    if (dw) mm(true, false, int(V), int(D), int(c), F(1), dlogits, int(V), xc.data(), int(D), F(1), dw, int(D));
+    gemm(false, false, int(c), int(D), int(V), F(1), dlogits, int(V), w, int(D), F(0), dxc.data(), int(D));
+    if (dw) gemm(true, false, int(V), int(D), int(c), F(1), dlogits, int(V), xc.data(), int(D), F(1), dw, int(D));
     for (int64_t i = 0; i < c; ++i) {  // serial: a row scored twice receives both gradients
       F* dst = dx + int64_t(pairs.row_index[c0 + i]) * D;
       const F* src = dxc.data() + i * D;
