@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
@@ -147,8 +148,13 @@ TEST(Trainer, SequentialStageCanBeGivenInEpochs) {
 
 TEST(Trainer, DivergenceStopsWithACheckpointOfTheLastGoodState) {
   const std::string base = make_task("diverge");
-  Trainer t(TrainConfig::from_toml_string(
-      base, {"strategy=\"sft\"", "learning_rate=1e30", "max_grad_norm=0.0", "warmup_steps=0"}));
+  Trainer t(TrainConfig::from_toml_string(base, {"strategy=\"sft\"", "max_grad_norm=0.0", "warmup_steps=0"}));
+  t.train(3);
+  // A blow-up after three good steps (learning rates high enough to cause one are rejected by the config): finite
+  // but huge norm weights overflow the activations, the next step's loss is NaN, and the finite state before that
+  // step is the last good one.
+  Tensor& norm = t.model().weights().layers[0].input_norm;
+  for (int64_t i = 0; i < norm.numel(); ++i) norm.data<float>()[i] = 3e38f;
   try {
     t.train();
     FAIL() << "expected divergence";
@@ -159,6 +165,22 @@ TEST(Trainer, DivergenceStopsWithACheckpointOfTheLastGoodState) {
   }
   const std::string ckpt = fs::temp_directory_path() / "tandem_trainer_diverge/run/checkpoint-";
   EXPECT_TRUE(fs::exists(ckpt + std::to_string(t.step()) + "/model.safetensors"));
+}
+
+TEST(Trainer, DivergenceWithNonFiniteWeightsSavesNothing) {
+  const std::string base = make_task("diverge_nan");
+  Trainer t(TrainConfig::from_toml_string(base, {"strategy=\"sft\"", "warmup_steps=0"}));
+  t.train(2);
+  t.model().weights().layers[1].post_norm.data<float>()[3] = std::numeric_limits<float>::infinity();
+  try {
+    t.train();
+    FAIL() << "expected divergence";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("is nan"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("model.layers.1.post_attention_layernorm.weight is not finite"), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(fs::exists(fs::temp_directory_path() / "tandem_trainer_diverge_nan/run/checkpoint-2"));
 }
 
 TEST(TrainConfig, UnknownKeysAndBadValuesNameTheKey) {

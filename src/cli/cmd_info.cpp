@@ -3,6 +3,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/check.h"
+#include "core/host_memory.h"
 #include "model/config.h"
 #include "model/memory_plan.h"
 
@@ -29,6 +30,8 @@ int cmd_info(int argc, char** argv) {
     s.dtype = dtype;
     std::printf("  %-4s %s\n", dtype_str(dtype), plan_step_memory(c, s).str().c_str());
   }
+  if (const int64_t free = available_host_bytes(); free >= 0)
+    std::printf("host memory available: %s\n", human_bytes(free).c_str());
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // tandem: joint SFT + preference post-training for Llama-family models.
 #include <cstdio>
+#include <new>
 #include <cstring>
 #include <string>
 
@@ -60,6 +61,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tandem: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;
+  } catch (const std::bad_alloc&) {
+    // An allocation past what the memory check foresaw (or a command without one).
+    std::fprintf(stderr, "tandem %s: error: out of host memory (an allocation failed); `tandem info MODEL_DIR "
+                 "--batch B --seq T` prints what a training step needs\n", cmd.c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tandem %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

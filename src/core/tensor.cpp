@@ -54,7 +54,7 @@ int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     TANDEM_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
-    n *= d;
+    TANDEM_CHECK(!__builtin_mul_overflow(n, d, &n), "shape ", shape_str(shape), " has more than 2^63 elements");
   }
   return n;
 }

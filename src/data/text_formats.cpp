@@ -11,12 +11,16 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<int32_t> ids_field(const json& j, const char* key, const std::string& where, bool may_be_empty) {
+// vocab_size > 0: ids must be below it (the model's vocabulary), found here with the line, not at batch time.
+std::vector<int32_t> ids_field(const json& j, const char* key, const std::string& where, bool may_be_empty,
+                               int64_t vocab_size) {
   TANDEM_CHECK(j.contains(key) && j[key].is_array(), where, ": field \"", key, "\" must be an array of token ids");
   std::vector<int32_t> out;
   for (const auto& x : j[key]) {
     TANDEM_CHECK(x.is_number_integer() && x.get<int64_t>() >= 0 && x.get<int64_t>() < (int64_t{1} << 31), where,
                  ": field \"", key, "\" holds ", x.dump(), ", not a token id");
+    TANDEM_CHECK(vocab_size <= 0 || x.get<int64_t>() < vocab_size, where, ": field \"", key, "\" holds token id ",
+                 x.dump(), ", outside the model's vocabulary of ", vocab_size);
     out.push_back(x.get<int32_t>());
   }
   TANDEM_CHECK(may_be_empty || !out.empty(), where, ": field \"", key, "\" is empty");
@@ -45,6 +49,7 @@ struct Line {
   const TextEncoder* enc;
   std::string where;
 
+  int64_t vocab_size() const { return enc ? enc->vocab_size : 0; }
   const BpeTokenizer& tokenizer() const {
     TANDEM_CHECK(enc && enc->tokenizer, where,
                  ": text example but no tokenizer (use a model folder with tokenizer.json, or tokenizer_name_or_path)");
@@ -123,7 +128,8 @@ std::vector<ChatMessage> hh_dialogue(const std::string& text, const std::string&
 
 SftExample sft_example(const json& j, const Line& l) {
   if (j.contains("prompt_ids"))
-    return {ids_field(j, "prompt_ids", l.where, true), ids_field(j, "completion_ids", l.where, false)};
+    return {ids_field(j, "prompt_ids", l.where, true, l.vocab_size()),
+            ids_field(j, "completion_ids", l.where, false, l.vocab_size())};
   if (j.contains("messages")) {
     std::vector<ChatMessage> m = messages_field(j["messages"], "messages", l.where);
     TANDEM_CHECK(m.back().role == "assistant", l.where, ": the last message must be the assistant's answer");
@@ -164,8 +170,9 @@ SftExample sft_example(const json& j, const Line& l) {
 
 PreferenceExample preference_example(const json& j, const Line& l) {
   if (j.contains("prompt_ids"))
-    return {ids_field(j, "prompt_ids", l.where, true), ids_field(j, "chosen_ids", l.where, false),
-            ids_field(j, "rejected_ids", l.where, false)};
+    return {ids_field(j, "prompt_ids", l.where, true, l.vocab_size()),
+            ids_field(j, "chosen_ids", l.where, false, l.vocab_size()),
+            ids_field(j, "rejected_ids", l.where, false, l.vocab_size())};
   TANDEM_CHECK(j.contains("chosen") && j.contains("rejected"), l.where,
                ": unrecognised preference example; expected prompt_ids/chosen_ids/rejected_ids, or chosen and "
                "rejected (with or without prompt)");

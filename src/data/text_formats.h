@@ -35,9 +35,11 @@ struct TextEncoder {
   const BpeTokenizer* tokenizer = nullptr;
   const ChatTemplate* chat_template = nullptr;  // null: conversational data is an error
   int32_t eos_id = -1;                          // appended to plain-text completions (-1: none)
+  int64_t vocab_size = 0;  // the model's: a pre-tokenized id at or beyond it is an error at its line (0: unchecked)
 };
 
-// `encoder` may be null for pre-tokenized files; a text line then is an error saying a tokenizer is needed.
+// `encoder` may be null for pre-tokenized files (ids are then not checked against a vocabulary); a text line then is
+// an error saying a tokenizer is needed. An encoder without a tokenizer checks pre-tokenized ids only.
 std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder);
 std::vector<PreferenceExample> load_preference_dataset(const std::string& path, const TextEncoder* encoder);
 

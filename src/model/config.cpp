@@ -1,5 +1,8 @@
 #include "model/config.h"
 
+#include <cmath>
+#include <type_traits>
+
 #include "core/check.h"
 #include "io/json_file.h"
 
@@ -9,10 +12,16 @@ namespace {
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
   if (!j.contains(key) || j[key].is_null()) return;
+  const nlohmann::json& v = j[key];
+  // nlohmann converts 32000.5 to 32000 and true to 1 silently: sizes must be written as integers.
+  if constexpr (std::is_same_v<T, int64_t>)
+    TANDEM_CHECK(v.is_number_integer(), source, ": key '", key, "' must be an integer, got ", v.dump());
+  if constexpr (std::is_same_v<T, double>)
+    TANDEM_CHECK(v.is_number(), source, ": key '", key, "' must be a number, got ", v.dump());
   try {
-    out = j[key].get<T>();
+    out = v.get<T>();
   } catch (const std::exception&) {
-    fail(source, ": key '", key, "' has the wrong type: ", j[key].dump());
+    fail(source, ": key '", key, "' has the wrong type: ", v.dump());
   }
 }
 }  // namespace
@@ -20,8 +29,11 @@ void read(const nlohmann::json& j, const char* key, T& out, const std::string& s
 ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& source) {
   TANDEM_CHECK(j.is_object(), source, ": config must be a JSON object");
   ModelConfig c;
-  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()) {
+    TANDEM_CHECK(j["architectures"][0].is_string(), source, ": key 'architectures' must list strings, got ",
+                 j["architectures"].dump());
     c.architecture = j["architectures"][0].get<std::string>();
+  }
   read(j, "model_type", c.model_type, source);
   const bool qwen2 = c.model_type == "qwen2" || c.architecture == "Qwen2ForCausalLM";
   const bool qwen3 = c.model_type == "qwen3" || c.architecture == "Qwen3ForCausalLM";
@@ -74,8 +86,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
     const auto& rs = j["rope_scaling"];
     TANDEM_CHECK(rs.is_object(), source, ": rope_scaling must be an object");
-    std::string type = rs.value("rope_type", rs.value("type", std::string("default")));
-    c.rope_scaling.type = type;
+    read(rs, "type", c.rope_scaling.type, source + ": rope_scaling");
+    read(rs, "rope_type", c.rope_scaling.type, source + ": rope_scaling");
     read(rs, "factor", c.rope_scaling.factor, source);
     read(rs, "low_freq_factor", c.rope_scaling.low_freq_factor, source);
     read(rs, "high_freq_factor", c.rope_scaling.high_freq_factor, source);
@@ -90,22 +102,52 @@ ModelConfig ModelConfig::from_file(const std::string& path) {
 }
 
 void ModelConfig::validate(const std::string& source) const {
-  auto positive = [&](const char* key, int64_t v) { TANDEM_CHECK(v > 0, source, ": ", key, " must be > 0, got ", v); };
-  positive("vocab_size", vocab_size);
-  positive("hidden_size", hidden_size);
-  positive("intermediate_size", intermediate_size);
-  positive("num_hidden_layers", num_hidden_layers);
-  positive("num_attention_heads", num_attention_heads);
-  positive("num_key_value_heads", num_key_value_heads);
-  positive("head_dim", head_dim);
+  // Sizes in (0, limit]: the limits are far beyond any released model, and keep every size the engine derives
+  // (tensor elements, parameter counts, bytes) inside int64 and the kernels' int strides.
+  auto size = [&](const char* key, int64_t v, int64_t limit) {
+    TANDEM_CHECK(v > 0, source, ": ", key, " must be > 0, got ", v);
+    TANDEM_CHECK(v <= limit, source, ": ", key, " = ", v, " exceeds the limit ", limit, " (", why_limit(key), ")");
+  };
+  size("vocab_size", vocab_size, kMaxVocab);
+  size("hidden_size", hidden_size, kMaxWidth);
+  size("intermediate_size", intermediate_size, kMaxWidth);
+  size("num_hidden_layers", num_hidden_layers, kMaxLayers);
+  size("num_attention_heads", num_attention_heads, kMaxHeads);
+  size("num_key_value_heads", num_key_value_heads, kMaxHeads);
+  size("head_dim", head_dim, kMaxHeadDim);
+  size("max_position_embeddings", max_position_embeddings, kMaxPositions);
+  TANDEM_CHECK(sliding_window >= 0 && sliding_window <= kMaxPositions, source, ": sliding_window must be in [0, ",
+               kMaxPositions, "], got ", sliding_window);
   TANDEM_CHECK(num_attention_heads % num_key_value_heads == 0, source, ": num_attention_heads (",
                num_attention_heads, ") must be a multiple of num_key_value_heads (", num_key_value_heads, ")");
   TANDEM_CHECK(head_dim % 2 == 0, source, ": head_dim must be even for RoPE, got ", head_dim);
-  TANDEM_CHECK(rms_norm_eps > 0, source, ": rms_norm_eps must be > 0");
-  TANDEM_CHECK(rope_theta > 0, source, ": rope_theta must be > 0");
+  auto positive = [&](const char* key, double v) {
+    TANDEM_CHECK(std::isfinite(v) && v > 0, source, ": ", key, " must be a finite number > 0, got ", v);
+  };
+  positive("rms_norm_eps", rms_norm_eps);
+  positive("rope_theta", rope_theta);
   const auto& t = rope_scaling.type;
   TANDEM_CHECK(t == "default" || t == "linear" || t == "llama3", source, ": rope_scaling type '", t,
                "' is not supported (default, linear, llama3)");
+  if (t == "default") return;
+  positive("rope_scaling.factor", rope_scaling.factor);
+  if (t != "llama3") return;
+  positive("rope_scaling.low_freq_factor", rope_scaling.low_freq_factor);
+  positive("rope_scaling.high_freq_factor", rope_scaling.high_freq_factor);
+  TANDEM_CHECK(rope_scaling.high_freq_factor > rope_scaling.low_freq_factor, source,
+               ": rope_scaling.high_freq_factor (", rope_scaling.high_freq_factor,
+               ") must exceed low_freq_factor (", rope_scaling.low_freq_factor, ")");
+  TANDEM_CHECK(rope_scaling.original_max_position_embeddings > 0 &&
+                   rope_scaling.original_max_position_embeddings <= kMaxPositions,
+               source, ": rope_scaling.original_max_position_embeddings must be in (0, ", kMaxPositions, "], got ",
+               rope_scaling.original_max_position_embeddings);
+}
+
+const char* ModelConfig::why_limit(const std::string& key) {
+  if (key == "vocab_size") return "token ids are int32";
+  if (key == "num_hidden_layers") return "no released model has a tenth of it";
+  if (key == "max_position_embeddings") return "positions are int32 and RoPE tables are positions x head_dim";
+  return "no released model comes near it; sizes derived from it must fit int64";
 }
 
 nlohmann::json ModelConfig::to_json() const {

@@ -33,8 +33,19 @@ struct ModelConfig {
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source = "config.json");
   static ModelConfig from_file(const std::string& path);
   nlohmann::json to_json() const;
+  // Every value in its domain; sizes at most the limits below. Errors name `source`, the key, value and limit.
   void validate(const std::string& source = "config") const;
   int64_t num_parameters() const;
+
+  // Upper bounds on sizes read from a file (released models stay well below them: Llama-3.1-405B has hidden 16384,
+  // ffn 53248, 126 layers, vocab 128256).
+  static constexpr int64_t kMaxVocab = (int64_t{1} << 31) - 1;
+  static constexpr int64_t kMaxWidth = int64_t{1} << 20;  // hidden_size, intermediate_size
+  static constexpr int64_t kMaxLayers = 1024;
+  static constexpr int64_t kMaxHeads = 4096;
+  static constexpr int64_t kMaxHeadDim = 4096;
+  static constexpr int64_t kMaxPositions = int64_t{1} << 24;
+  static const char* why_limit(const std::string& key);
 };
 
 }  // namespace tandem

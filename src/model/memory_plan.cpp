@@ -5,31 +5,41 @@
 
 #include "backends/backend.h"
 #include "core/arena.h"
+#include "core/check.h"
 #include "model/activations.h"
 #include "model/weights.h"
 
 namespace tandem {
 
-namespace {
-std::string human(int64_t bytes) {  // 3 significant figures or so, in the unit that suits
+std::string human_bytes(int64_t bytes) {  // 3 significant figures or so, in the unit that suits
   char buf[32];
   const double b = double(bytes);
-  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
+  if (b >= 1e12) std::snprintf(buf, sizeof buf, "%.2f TB", b / 1e12);
+  else if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
   else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
   else std::snprintf(buf, sizeof buf, "%.1f KB", b / 1e3);
   return buf;
 }
-}  // namespace
 
 std::string StepMemory::str() const {
-  return "weights " + human(weights) + ", gradients " + human(gradients) + ", optimizer " +
-         human(optimizer) + ", activations " + human(activations) + ", backward " + human(backward) +
-         ", workspace " + human(workspace) + "; total " + human(total());
+  return "weights " + human_bytes(weights) + ", gradients " + human_bytes(gradients) + ", optimizer " +
+         human_bytes(optimizer) + ", activations " + human_bytes(activations) + ", backward " + human_bytes(backward) +
+         ", workspace " + human_bytes(workspace) + "; total " + human_bytes(total());
 }
 
 StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
-  const int64_t N = s.batch * s.seq, d = c.hidden_size, F = c.intermediate_size;
+  c.validate();
+  TANDEM_CHECK(s.batch > 0 && s.seq > 0, "memory plan: batch ", s.batch, " x ", s.seq, " is empty");
+  const int64_t d = c.hidden_size, F = c.intermediate_size;
   const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  // The sums below run in int64. A bound in double first (every saved or scratch tensor is at most tokens x the
+  // widest dimension, a few per layer, 4 bytes each) makes an absurd size an error here instead of a wrap-around.
+  const double widest = double(std::max({d, F, q, kv, c.vocab_size, int64_t(s.lora ? s.lora->r : 0)}));
+  const double bound = 16.0 * double(c.num_parameters()) +
+                       64.0 * double(s.batch) * double(s.seq) * widest * double(c.num_hidden_layers + 2);
+  TANDEM_CHECK(bound < 0x1p62, "memory plan: ", s.batch, " x ", s.seq, " tokens on a model of ",
+               c.num_parameters(), " parameters need more than 4 EiB");
+  const int64_t N = s.batch * s.seq;
   const int64_t f32 = 4, elem = dtype_bytes(s.dtype);
   const bool bf16 = s.dtype == DType::kBF16;
   StepMemory m;
@@ -69,6 +79,14 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
   m.workspace = rows * (c.vocab_size * f32 + (bf16 ? c.vocab_size * elem : 0) + d * elem + d * f32);
   m.workspace += N * (4 * q + 4 * kv) * f32;
   return m;
+}
+
+void check_fits_in_memory(const StepMemory& m, int64_t available, const std::string& what) {
+  if (available < 0) return;  // the system does not say
+  TANDEM_CHECK(m.total() <= available, what, " needs about ", human_bytes(m.total()), " (", m.str(), ") but ",
+               human_bytes(available), " of host memory is available (MemAvailable, capped by the cgroup limit). "
+               "Smaller: use_peft = true (LoRA), bf16 = true, gradient_checkpointing = true, a smaller "
+               "per_device_train_batch_size or max_length. TANDEM_SKIP_MEMORY_CHECK=1 starts anyway.");
 }
 
 }  // namespace tandem

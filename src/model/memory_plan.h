@@ -1,7 +1,8 @@
 // The memory of a training step, computed before anything is allocated from the same tables the model allocates
 // from: the weight and adapter arenas (model/weights.h, model/lora.h), AdamW's state, the activation table
 // (model/activations.h), the gradient buffers of the backward pass and the CPU kernels' scratch.
-// `tandem info`, the trainer's start-up line and `bench_step` print it; a test holds it to what the model allocates.
+// `tandem info` and `bench_step` print it, the trainer checks it against free memory before it starts
+// (train/memory_check.h); a test holds it to what the model allocates.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,6 +35,13 @@ struct StepMemory {
   std::string str() const;  // "weights 1.19 GB, gradients 2.38 GB, ...; total 9.10 GB"
 };
 
+std::string human_bytes(int64_t bytes);  // "2.38 GB", "940.2 MB"
+
+// Fails on an invalid config or a shape whose bytes would not fit int64.
 StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s);
+
+// Fails, before anything is allocated, when `m` needs more than `available` bytes (core/host_memory.h; < 0:
+// unknown, no check). The message names `what`, the plan and what makes a step smaller.
+void check_fits_in_memory(const StepMemory& m, int64_t available, const std::string& what);
 
 }  // namespace tandem

@@ -111,7 +111,7 @@ TrainConfig TrainConfig::from_toml_string(const std::string& text, const std::ve
     TANDEM_CHECK(eq != std::string::npos && eq > 0, "override '", o, "' must look like key=value");
     c.set(o.substr(0, eq), o.substr(eq + 1));
   }
-  c.validate();
+  c.validate(source);
   return c;
 }
 
@@ -123,17 +123,24 @@ TrainConfig TrainConfig::from_toml_file(const std::string& path, const std::vect
   return from_toml_string(ss.str(), overrides, path);
 }
 
-void TrainConfig::validate() const {
-  auto one_of = [](const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) {
+void TrainConfig::validate(const std::string& source) const {
+  auto one_of = [&](const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) {
     for (const char* a : allowed)
       if (v == a) return;
     std::string list;
     for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-    fail("key '", key, "': '", v, "' is not one of ", list);
+    fail(source, ": key '", key, "': '", v, "' is not one of ", list);
   };
-  auto check = [](bool ok, const std::string& key, const std::string& why) {
-    TANDEM_CHECK(ok, "key '", key, "': ", why);
+  auto check = [&](bool ok, const std::string& key, const std::string& why) {
+    TANDEM_CHECK(ok, source, ": key '", key, "': ", why);
   };
+  // TOML accepts nan and inf: no number of the config may be either, except the ideals, where NaN means unset.
+  TrainConfig copy = *this;
+  for (const auto& [key, field] : fields(copy))
+    if (auto* const* v = std::get_if<double*>(&field); v && key != "sft_ideal" && key != "dpo_ideal")
+      check(std::isfinite(**v), key, "must be a finite number, got " + std::to_string(**v));
+  check(!std::isinf(sft_ideal) && !std::isinf(dpo_ideal), std::isinf(sft_ideal) ? "sft_ideal" : "dpo_ideal",
+        "must be a finite number");
   one_of("strategy", strategy, {"sft", "dpo", "sequential", "mix", "alright", "maxright"});
   one_of("sequential_order", sequential_order, {"sft_then_dpo", "dpo_then_sft"});
   one_of("maxright_ideal", maxright_ideal, {"auto", "given", "zero", "running_min"});
@@ -148,10 +155,23 @@ void TrainConfig::validate() const {
   check(per_device_train_batch_size > 0, "per_device_train_batch_size", "must be > 0");
   check(per_device_eval_batch_size > 0, "per_device_eval_batch_size", "must be > 0");
   check(gradient_accumulation_steps > 0, "gradient_accumulation_steps", "must be > 0");
-  check(learning_rate >= 0, "learning_rate", "must be >= 0");
+  // AdamW moves every weight by about learning_rate per step: above 1 a run can only diverge.
+  check(learning_rate >= 0 && learning_rate <= 1, "learning_rate", "must be in [0, 1]");
+  check(weight_decay >= 0 && weight_decay <= 1, "weight_decay", "must be in [0, 1]");
+  check(adam_beta1 >= 0 && adam_beta1 < 1, "adam_beta1", "must be in [0, 1)");
+  check(adam_beta2 >= 0 && adam_beta2 < 1, "adam_beta2", "must be in [0, 1)");
+  check(adam_epsilon > 0, "adam_epsilon", "must be > 0");
+  check(max_grad_norm >= 0, "max_grad_norm", "must be >= 0 (0: no clipping)");
+  check(min_lr_ratio >= 0 && min_lr_ratio <= 1, "min_lr_ratio", "must be in [0, 1]");
+  check(logits_chunk_rows >= 0, "logits_chunk_rows", "must be >= 0 (0: sized from the vocabulary)");
+  check(eval_max_examples >= 0, "eval_max_examples", "must be >= 0");
   check(beta > 0, "beta", "must be > 0");
   check(label_smoothing >= 0 && label_smoothing < 0.5, "label_smoothing", "must be in [0, 0.5)");
-  check(max_length >= 2, "max_length", "must be >= 2");
+  check(max_length >= 2 && max_length <= kMaxLength, "max_length",
+        "must be in [2, " + std::to_string(kMaxLength) + "]");
+  check(per_device_train_batch_size <= kMaxBatch && per_device_eval_batch_size <= kMaxBatch,
+        "per_device_train_batch_size", "batch sizes must be at most " + std::to_string(kMaxBatch));
+  check(lora_r <= kMaxLoraRank, "lora_r", "must be at most " + std::to_string(kMaxLoraRank));
   check(max_prompt_length >= 1 && max_prompt_length < max_length, "max_prompt_length", "must be in [1, max_length)");
   check(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio", "must be in [0, 1]");
   check(warmup_steps >= 0, "warmup_steps", "must be >= 0");
@@ -171,12 +191,10 @@ void TrainConfig::validate() const {
   check(lora_alpha > 0, "lora_alpha", "must be > 0");
   check(lora_dropout >= 0 && lora_dropout < 1, "lora_dropout", "must be in [0, 1)");
   if (use_peft) {
-    LoraConfig lc;
-    lc.target_modules = lora_targets();
     try {
-      lc.validate();
+      lora_config().validate();
     } catch (const Error& e) {
-      fail("key 'lora_target_modules': ", e.what());
+      fail(source, ": key 'lora_target_modules': ", e.what());
     }
   }
   if (maxright_ideal == "given")
@@ -194,6 +212,15 @@ std::vector<std::string> TrainConfig::lora_targets() const {
     if (!item.empty()) out.push_back(item);
   }
   return out;
+}
+
+LoraConfig TrainConfig::lora_config() const {
+  LoraConfig lc;
+  lc.r = lora_r;
+  lc.alpha = lora_alpha;
+  lc.dropout = lora_dropout;
+  lc.target_modules = lora_targets();
+  return lc;
 }
 
 int64_t TrainConfig::warmup() const {

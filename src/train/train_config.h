@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "model/lora.h"
+
 namespace tandem {
 
 struct TrainConfig {
@@ -73,10 +75,16 @@ struct TrainConfig {
   static TrainConfig from_toml_string(const std::string& text, const std::vector<std::string>& overrides = {},
                                       const std::string& source = "config");
   void set(const std::string& key, const std::string& value);  // value in TOML syntax; bare words are strings
-  void validate() const;
+  // Every value in its domain (errors name `source` and the key); TOML's nan/inf are rejected.
+  void validate(const std::string& source = "config") const;
+  // Bounds on shapes (tokens per step stay far inside int64 and int32 positions).
+  static constexpr int64_t kMaxLength = int64_t{1} << 20;
+  static constexpr int64_t kMaxBatch = int64_t{1} << 16;
+  static constexpr int64_t kMaxLoraRank = int64_t{1} << 16;
   nlohmann::json to_json() const;
   int64_t warmup() const;  // warmup_steps, or warmup_ratio * max_steps
   std::vector<std::string> lora_targets() const;
+  LoraConfig lora_config() const;  // from lora_r, lora_alpha, lora_dropout and lora_target_modules
 };
 
 }  // namespace tandem

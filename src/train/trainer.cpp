@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
 #include "train/checkpoint.h"
+#include "train/memory_check.h"
 #include "train/reference.h"
 
 namespace tandem {
@@ -97,6 +98,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   pref_cfg_.validate();
   trunc_ = {cfg_.max_length, cfg_.max_prompt_length, cfg_.truncation_mode == "keep_start"};
   trunc_.validate();
+  check_training_fits(cfg_);
 
   if (!cfg_.model_name_or_path.empty()) {
     model_ = load_model(cfg_.model_name_or_path, cfg_.bf16 ? DType::kBF16 : DType::kF32);
@@ -109,13 +111,8 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   model_->set_recompute(cfg_.gradient_checkpointing);
   model_->set_logits_chunk_rows(cfg_.logits_chunk_rows);
   if (cfg_.use_peft) {
-    LoraConfig lc;
-    lc.r = cfg_.lora_r;
-    lc.alpha = cfg_.lora_alpha;
-    lc.dropout = cfg_.lora_dropout;
-    lc.target_modules = cfg_.lora_targets();
     Rng rng(uint64_t(cfg_.seed) * 2 + 4);
-    model_->enable_lora(lc, rng);
+    model_->enable_lora(cfg_.lora_config(), rng);
     model_->set_dropout_seed(uint64_t(cfg_.seed) * 2 + 5);
   }
 
@@ -130,8 +127,9 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
                    tokenizer_->tokenizer.vocab_size(), " tokens but the model's vocab_size is ",
                    model_->config().vocab_size);
   }
-  const TextEncoder encoder = tokenizer_ ? tokenizer_->encoder() : TextEncoder{};
-  const TextEncoder* enc = tokenizer_ ? &encoder : nullptr;
+  TextEncoder encoder = tokenizer_ ? tokenizer_->encoder() : TextEncoder{};
+  encoder.vocab_size = model_->config().vocab_size;
+  const TextEncoder* enc = &encoder;
   const uint64_t seed = uint64_t(cfg_.seed);
   const int64_t bs = cfg_.per_device_train_batch_size;
   if (!cfg_.sft_dataset.empty()) {
@@ -268,9 +266,15 @@ double Trainer::probe(Objective o) {
 }
 
 void Trainer::diverged(const std::string& what, double value) {
+  const std::string shown = std::isnan(value) ? "nan" : std::to_string(value);
+  // Parameters are still those before this step's (unapplied) update; only finite ones are worth keeping.
+  for (const ParamRef& p : params_)
+    if (!std::isfinite(backend_of(*p.value).sum_squares(*p.value)))
+      fail("step ", step_ + 1, ": ", what, " is ", shown, " and parameter ", p.value->name,
+           " is not finite; training stopped without saving it. Resume from the last checkpoint saved before.");
   const std::string dir = cfg_.output_dir + "/checkpoint-" + std::to_string(step_);
-  save(dir);  // parameters are still those before this step's (unapplied) update
-  fail("step ", step_ + 1, ": ", what, " is ", value, "; training stopped. The last good state (step ", step_,
+  save(dir);
+  fail("step ", step_ + 1, ": ", what, " is ", shown, "; training stopped. The last good state (step ", step_,
        ") is saved in ", dir, ". Lower learning_rate or max_grad_norm and resume from it.");
 }
 
