@@ -2,9 +2,14 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
-APT_PKGS  := cmake g++ make libopenblas-openmp-dev libdnnl-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium
+APT_PKGS  := cmake g++ make libopenblas-openmp-dev libdnnl-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium \
+             clang libomp-dev
 
-.PHONY: deps build test demo bench clean
+FUZZ_BUILD ?= build-fuzz
+SAN_BUILD  ?= build-sanitize
+FUZZ_SECONDS ?= 60
+
+.PHONY: deps build test demo bench clean fuzz fuzz-build test-sanitize
 
 # Install the Debian packages that are missing (no-op when all are present).
 deps:
@@ -25,6 +30,28 @@ test: build
 	@$(PYTHON) tests/reference/make_reference.py --out $(BUILD)/reference
 	@tests/hf/make_reference.sh $(BUILD)/reference
 	@cd $(BUILD) && OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
+	@echo "fuzzing each reader briefly (make fuzz runs longer):"
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+# libFuzzer targets (fuzz/) built with clang, ASan and UBSan; each runs FUZZ_SECONDS from the seed corpus.
+fuzz-build: deps
+	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTANDEM_FUZZ=ON > /dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	@tests/hf/make_reference.sh $(BUILD)/reference > /dev/null  # the real tokenizer.json the encoders read
+	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The test suite built with AddressSanitizer and UndefinedBehaviorSanitizer. Covers every test except the two that
+# train hundreds of steps (Bf16Training, Trainer.DpoStartsAtLog2AndSequentialForgetsSft), which add minutes under
+# the sanitizers and no code path the other trainer tests miss.
+test-sanitize: deps
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTANDEM_SANITIZE=ON > /dev/null
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+	@$(PYTHON) tests/reference/make_reference.py --out $(SAN_BUILD)/reference
+	@tests/hf/make_reference.sh $(SAN_BUILD)/reference
+	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1 -E "Bf16Training|DpoStartsAtLog2"
 
 # The forgetting testbed: pretrained base (cached in runs/cache), every method x lambda x 3 seeds, judges,
 # runs/demo/report.html.
@@ -45,4 +72,4 @@ bench: build
 	@OMP_NUM_THREADS=$(JOBS) $(BUILD)/bench_attention
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(SAN_BUILD)

@@ -230,15 +230,17 @@ int64_t TrainConfig::warmup() const {
 nlohmann::json TrainConfig::to_json() const {
   nlohmann::json j;
   TrainConfig copy = *this;
-  for (const auto& [key, field] : fields(copy))
+  for (const auto& [name, field] : fields(copy)) {
+    nlohmann::json& out = j[name];  // a binding, not captured below: clang before 16 cannot capture bindings
     std::visit(
-        [&](auto* v) {
+        [&out](auto* v) {
           if constexpr (std::is_same_v<std::remove_pointer_t<decltype(v)>, double>)
-            j[key] = std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+            out = std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
           else
-            j[key] = *v;
+            out = *v;
         },
         field);
+  }
   return j;
 }
 
