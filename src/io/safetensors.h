@@ -1,6 +1,7 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then
-// the raw bytes. The reader maps the file and validates everything before any tensor is touched, so a
-// corrupt or truncated file is an error naming the file and the tensor, never a crash.
+// the raw bytes. The reader maps the file and validates everything before any tensor is touched (the rules are in
+// io/safetensors_header.h), so a corrupt, truncated or hostile file is an error naming the file and the tensor,
+// never a crash.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -14,6 +15,8 @@ namespace tandem {
 enum class Dtype { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
 const char* dtype_name(Dtype d);
 int64_t dtype_size(Dtype d);
+// The dtype the header spells `name` ("F32", "BF16", ...); false when Tandem does not know it.
+bool dtype_from_name(const std::string& name, Dtype& out);
 
 class SafetensorsFile {
  public:
