@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,14 @@ const std::pair<const char*, Dtype> kDtypes[] = {
     {"F32", Dtype::F32}, {"F16", Dtype::F16}, {"BF16", Dtype::BF16}, {"F64", Dtype::F64}, {"I64", Dtype::I64},
     {"I32", Dtype::I32}, {"I16", Dtype::I16}, {"I8", Dtype::I8},     {"U8", Dtype::U8},   {"BOOL", Dtype::BOOL}};
 
+// Counts the non-finite values of a converted tensor; an error names the first.
+void check_finite(const float* v, int64_t n, const std::string& path, const std::string& name) {
+  int64_t bad = 0, first = -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]) && bad++ == 0) first = i;
+  TANDEM_CHECK(bad == 0, path, ": tensor ", name, " has ", bad, " non-finite value", bad == 1 ? "" : "s",
+               " (first at index ", first, ": ", v[first], ")");
+}
 }  // namespace
 
 bool dtype_from_name(const std::string& s, Dtype& out) {
@@ -135,6 +145,7 @@ Tensor SafetensorsFile::load(const std::string& name) const {
       break;
     default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected a float type");
   }
+  check_finite(dst, n, path_, name);
   return t;
 }
 
@@ -145,7 +156,14 @@ std::vector<int32_t> SafetensorsFile::load_ints(const std::string& name) const {
   const uint8_t* src = data_ + e.begin;
   for (int64_t i = 0; i < n; ++i) {
     switch (e.dtype) {
-      case Dtype::I64: { int64_t v; std::memcpy(&v, src + 8 * i, 8); out[i] = static_cast<int32_t>(v); break; }
+      case Dtype::I64: {
+        int64_t v;
+        std::memcpy(&v, src + 8 * i, 8);
+        TANDEM_CHECK(v >= INT32_MIN && v <= INT32_MAX, path_, ": tensor ", name, " holds ", v, " at index ", i,
+                     ", outside int32");
+        out[i] = static_cast<int32_t>(v);
+        break;
+      }
       case Dtype::I32: std::memcpy(&out[i], src + 4 * i, 4); break;
       case Dtype::U8: case Dtype::BOOL: out[i] = src[i]; break;
       default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected an integer type");

@@ -37,9 +37,11 @@ class SafetensorsFile {
   const Entry& entry(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
-  // Any float dtype converted to fp32; the result is named `name`.
+  // Any float dtype converted to fp32; the result is named `name`. A NaN or inf (or an f64 value beyond fp32's
+  // range) is an error naming the tensor, its count and the first one: weights and optimizer moments come
+  // through here, and a non-finite value would only surface steps later as a NaN loss.
   Tensor load(const std::string& name) const;
-  // Integer tensors (token ids, lengths, masks) as int32.
+  // Integer tensors (token ids, lengths, masks) as int32; a value outside int32 is an error.
   std::vector<int32_t> load_ints(const std::string& name) const;
 
  private:
