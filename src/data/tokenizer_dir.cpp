@@ -3,26 +3,38 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "io/atomic_file.h"
+#include "core/check.h"
+#include "io/json_file.h"
 
 namespace tandem {
+
+namespace {
+// tokenizer_config.json's eos_token: a string, {"content": ...} (an AddedToken), or absent/null ("").
+std::string eos_token(const nlohmann::json& cfg, const std::string& path) {
+  if (!cfg.contains("eos_token") || cfg["eos_token"].is_null()) return "";
+  const auto& eos = cfg["eos_token"];
+  if (eos.is_object()) return json_get<std::string>(eos, "content", path + ": eos_token");
+  return json_get<std::string>(cfg, "eos_token", path);
+}
+}  // namespace
 
 std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool use_chat_template) {
   namespace fs = std::filesystem;
   if (!fs::exists(dir + "/tokenizer.json")) return nullptr;
   auto t = std::make_unique<TokenizerDir>(TokenizerDir{BpeTokenizer::from_file(dir + "/tokenizer.json"), {}, -1});
+  // A missing tokenizer_config.json means no chat template and no EOS; a broken one is an error, not the same.
   const std::string cfg_path = dir + "/tokenizer_config.json";
-  if (fs::exists(cfg_path)) {
-    const auto cfg = nlohmann::json::parse(read_file(cfg_path), nullptr, false);
-    if (cfg.is_object()) {
-      std::string eos;
-      if (cfg.contains("eos_token") && cfg["eos_token"].is_string()) eos = cfg["eos_token"].get<std::string>();
-      if (cfg.contains("eos_token") && cfg["eos_token"].is_object()) eos = cfg["eos_token"].value("content", "");
-      if (!eos.empty()) t->eos_id = t->tokenizer.token_id(eos);
-      if (use_chat_template && cfg.contains("chat_template") && cfg["chat_template"].is_string())
-        t->chat_template = ChatTemplate::from_tokenizer_config(cfg_path);
-    }
+  if (!fs::exists(cfg_path)) return t;
+  const nlohmann::json cfg = read_json_file(cfg_path);
+  TANDEM_CHECK(cfg.is_object(), cfg_path, ": expected a JSON object, got ", json_excerpt(cfg));
+  const std::string eos = eos_token(cfg, cfg_path);
+  if (!eos.empty()) {
+    t->eos_id = t->tokenizer.token_id(eos);
+    TANDEM_CHECK(t->eos_id >= 0, cfg_path, ": eos_token ", json_excerpt(nlohmann::json(eos)),
+                 " is not a token of tokenizer.json");
   }
+  if (use_chat_template && cfg.contains("chat_template") && cfg["chat_template"].is_string())
+    t->chat_template = ChatTemplate::from_tokenizer_config(cfg_path);
   return t;
 }
 

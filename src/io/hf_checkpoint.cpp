@@ -13,15 +13,49 @@ namespace tandem {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The shard file of every tensor model.safetensors.index.json lists. Shards are file names inside the model folder:
+// an absolute path or a ".." component would let a downloaded index read any file on the machine, so both are
+// errors. Symlinks are followed: the Hugging Face cache links a snapshot's shards into its blob store.
+std::map<std::string, std::string> read_shard_index(const fs::path& dir, const fs::path& index) {
+  const std::string file = index.string();
+  const nlohmann::json j = read_json_file(file);
+  TANDEM_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(), file,
+               ": missing weight_map (an object of tensor name -> shard file)");
+  std::map<std::string, std::string> where;
+  std::map<std::string, bool> shard_exists;
+  for (const auto& [name, shard] : j["weight_map"].items()) {
+    const std::string what = file + ": weight_map: tensor " + name;
+    TANDEM_CHECK(shard.is_string(), what, " has shard ", json_excerpt(shard), ", not a file name");
+    const std::string rel = shard.get<std::string>();
+    const fs::path path(rel);
+    TANDEM_CHECK(!rel.empty() && rel.find('\0') == std::string::npos, what, " has an empty or invalid shard name");
+    TANDEM_CHECK(path.is_relative() && !path.has_root_name() && !path.has_root_directory(), what, " has shard '",
+                 rel, "', an absolute path; shards must lie inside the model folder");
+    for (const auto& part : path)
+      TANDEM_CHECK(part != "..", what, " has shard '", rel, "', which leaves the model folder (\"..\")");
+    const fs::path full = dir / path;
+    auto [it, first] = shard_exists.emplace(rel, false);
+    if (first) {
+      std::error_code ec;
+      it->second = fs::is_regular_file(full, ec);
+    }
+    TANDEM_CHECK(it->second, what, " is in shard '", rel, "', which does not exist in ", dir.string());
+    where[name] = full.string();
+  }
+  return where;
+}
+
+}  // namespace
+
 void load_tensors(const std::string& model_dir, const std::vector<std::pair<std::string, Tensor*>>& wanted) {
   const fs::path dir(model_dir);
   // name -> shard file
   std::map<std::string, std::string> where;
   const fs::path index = dir / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    const nlohmann::json j = read_json_file(index.string());
-    TANDEM_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": missing weight_map");
-    for (const auto& [name, file] : j["weight_map"].items()) where[name] = (dir / file.get<std::string>()).string();
+    where = read_shard_index(dir, index);
   } else {
     const fs::path single = dir / "model.safetensors";
     TANDEM_CHECK(fs::exists(single), model_dir, ": neither model.safetensors nor model.safetensors.index.json found");

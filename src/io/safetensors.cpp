@@ -8,11 +8,14 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "io/safetensors_header.h"
 
 namespace tandem {
 
@@ -21,12 +24,24 @@ const std::pair<const char*, Dtype> kDtypes[] = {
     {"F32", Dtype::F32}, {"F16", Dtype::F16}, {"BF16", Dtype::BF16}, {"F64", Dtype::F64}, {"I64", Dtype::I64},
     {"I32", Dtype::I32}, {"I16", Dtype::I16}, {"I8", Dtype::I8},     {"U8", Dtype::U8},   {"BOOL", Dtype::BOOL}};
 
-Dtype parse_dtype(const std::string& s, const std::string& where) {
-  for (const auto& [name, d] : kDtypes)
-    if (s == name) return d;
-  fail(where, ": unsupported dtype '", s, "'");
+// Counts the non-finite values of a converted tensor; an error names the first.
+void check_finite(const float* v, int64_t n, const std::string& path, const std::string& name) {
+  int64_t bad = 0, first = -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]) && bad++ == 0) first = i;
+  TANDEM_CHECK(bad == 0, path, ": tensor ", name, " has ", bad, " non-finite value", bad == 1 ? "" : "s",
+               " (first at index ", first, ": ", v[first], ")");
 }
 }  // namespace
+
+bool dtype_from_name(const std::string& s, Dtype& out) {
+  for (const auto& [name, d] : kDtypes)
+    if (s == name) {
+      out = d;
+      return true;
+    }
+  return false;
+}
 
 const char* dtype_name(Dtype d) {
   for (const auto& [name, v] : kDtypes)
@@ -65,7 +80,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   TANDEM_CHECK(fd >= 0, path, ": cannot open: ", std::strerror(errno));
   struct stat st {};
-  ::fstat(fd, &st);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, ": not a regular file");
+  }
   map_size_ = static_cast<size_t>(st.st_size);
   if (map_size_ < 8) {
     ::close(fd);
@@ -75,50 +93,14 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   ::close(fd);
   TANDEM_CHECK(m != MAP_FAILED, path, ": cannot map: ", std::strerror(errno));
   map_ = static_cast<const uint8_t*>(m);
-
-  uint64_t header_len = 0;
-  std::memcpy(&header_len, map_, 8);  // little-endian on every platform Tandem builds for
-  TANDEM_CHECK(header_len <= map_size_ - 8, path, ": header length ", header_len, " exceeds the file size ",
-               map_size_, " (truncated or not safetensors)");
-  data_ = map_ + 8 + header_len;
-  const int64_t data_size = static_cast<int64_t>(map_size_ - 8 - header_len);
-
-  nlohmann::json header;
   try {
-    header = nlohmann::json::parse(map_ + 8, map_ + 8 + header_len);
-  } catch (const std::exception& e) {
-    fail(path, ": header is not valid JSON: ", e.what());
-  }
-  TANDEM_CHECK(header.is_object(), path, ": header must be a JSON object");
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") {
-      TANDEM_CHECK(info.is_object(), path, ": __metadata__ must be an object");
-      for (const auto& [k, v] : info.items())
-        if (v.is_string()) metadata_[k] = v.get<std::string>();
-      continue;
-    }
-    const std::string where = path + ": tensor " + name;
-    TANDEM_CHECK(info.is_object() && info.contains("dtype") && info.contains("shape") &&
-                     info.contains("data_offsets"),
-                 where, ": needs dtype, shape and data_offsets");
-    Entry e;
-    TANDEM_CHECK(info["dtype"].is_string(), where, ": dtype must be a string");
-    e.dtype = parse_dtype(info["dtype"].get<std::string>(), where);
-    TANDEM_CHECK(info["shape"].is_array(), where, ": shape must be an array");
-    for (const auto& d : info["shape"]) {
-      TANDEM_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, where, ": bad dimension in shape");
-      e.shape.push_back(d.get<int64_t>());
-    }
-    const auto& off = info["data_offsets"];
-    TANDEM_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_integer() && off[1].is_number_integer(),
-                 where, ": data_offsets must be [begin, end]");
-    e.begin = off[0].get<int64_t>();
-    e.end = off[1].get<int64_t>();
-    TANDEM_CHECK(0 <= e.begin && e.begin <= e.end && e.end <= data_size, where, ": data_offsets [", e.begin, ", ",
-                 e.end, "] fall outside the ", data_size, "-byte data section (truncated file?)");
-    TANDEM_CHECK(e.end - e.begin == shape_numel(e.shape) * dtype_size(e.dtype), where, ": ", e.end - e.begin,
-                 " bytes do not hold shape ", shape_str(e.shape), " of ", dtype_name(e.dtype));
-    entries_[name] = e;
+    SafetensorsHeader header = read_safetensors_header(map_, map_size_, path);
+    data_ = map_ + header.data_start;
+    entries_ = std::move(header.entries);
+    metadata_ = std::move(header.metadata);
+  } catch (...) {
+    ::munmap(m, map_size_);  // the destructor does not run for a constructor that throws
+    throw;
   }
 }
 
@@ -163,6 +145,7 @@ Tensor SafetensorsFile::load(const std::string& name) const {
       break;
     default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected a float type");
   }
+  check_finite(dst, n, path_, name);
   return t;
 }
 
@@ -173,7 +156,14 @@ std::vector<int32_t> SafetensorsFile::load_ints(const std::string& name) const {
   const uint8_t* src = data_ + e.begin;
   for (int64_t i = 0; i < n; ++i) {
     switch (e.dtype) {
-      case Dtype::I64: { int64_t v; std::memcpy(&v, src + 8 * i, 8); out[i] = static_cast<int32_t>(v); break; }
+      case Dtype::I64: {
+        int64_t v;
+        std::memcpy(&v, src + 8 * i, 8);
+        TANDEM_CHECK(v >= INT32_MIN && v <= INT32_MAX, path_, ": tensor ", name, " holds ", v, " at index ", i,
+                     ", outside int32");
+        out[i] = static_cast<int32_t>(v);
+        break;
+      }
       case Dtype::I32: std::memcpy(&out[i], src + 4 * i, 4); break;
       case Dtype::U8: case Dtype::BOOL: out[i] = src[i]; break;
       default: fail(path_, ": tensor ", name, " has dtype ", dtype_name(e.dtype), ", expected an integer type");

@@ -1,6 +1,7 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then
-// the raw bytes. The reader maps the file and validates everything before any tensor is touched, so a
-// corrupt or truncated file is an error naming the file and the tensor, never a crash.
+// the raw bytes. The reader maps the file and validates everything before any tensor is touched (the rules are in
+// io/safetensors_header.h), so a corrupt, truncated or hostile file is an error naming the file and the tensor,
+// never a crash.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -14,6 +15,8 @@ namespace tandem {
 enum class Dtype { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
 const char* dtype_name(Dtype d);
 int64_t dtype_size(Dtype d);
+// The dtype the header spells `name` ("F32", "BF16", ...); false when Tandem does not know it.
+bool dtype_from_name(const std::string& name, Dtype& out);
 
 class SafetensorsFile {
  public:
@@ -34,9 +37,11 @@ class SafetensorsFile {
   const Entry& entry(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
-  // Any float dtype converted to fp32; the result is named `name`.
+  // Any float dtype converted to fp32; the result is named `name`. A NaN or inf (or an f64 value beyond fp32's
+  // range) is an error naming the tensor, its count and the first one: weights and optimizer moments come
+  // through here, and a non-finite value would only surface steps later as a NaN loss.
   Tensor load(const std::string& name) const;
-  // Integer tensors (token ids, lengths, masks) as int32.
+  // Integer tensors (token ids, lengths, masks) as int32; a value outside int32 is an error.
   std::vector<int32_t> load_ints(const std::string& name) const;
 
  private:

@@ -98,7 +98,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
 }
 
 ModelConfig ModelConfig::from_file(const std::string& path) {
-  return from_json(read_json_file(path), path);
+  const nlohmann::json j = read_json_file(path);
+  return naming_json_errors(path, [&] { return from_json(j, path); });  // the library's type errors name the file
 }
 
 void ModelConfig::validate(const std::string& source) const {

@@ -120,16 +120,25 @@ void save_peft_adapter(const LoraWeights& w, const std::string& dir, const std::
 LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model) {
   const std::string cfg_path = dir + "/adapter_config.json";
   const nlohmann::json j = read_json_file(cfg_path);
-  TANDEM_CHECK(j.value("peft_type", "") == "LORA", cfg_path, ": peft_type must be LORA");
-  TANDEM_CHECK(!j.value("use_rslora", false) && !j.value("use_dora", false), cfg_path,
-               ": rsLoRA and DoRA adapters are not supported");
-  TANDEM_CHECK(j.value("bias", "none") == "none", cfg_path, ": only bias = \"none\" adapters are supported");
-  LoraConfig c;
-  c.r = j.at("r").get<int64_t>();
-  c.alpha = j.at("lora_alpha").get<double>();
-  c.dropout = j.value("lora_dropout", 0.0);
-  const auto& tm = j.at("target_modules");
-  c.target_modules = tm.is_string() ? std::vector<std::string>{tm.get<std::string>()} : tm.get<std::vector<std::string>>();
+  // The JSON library's type and missing-key errors name the file.
+  const LoraConfig c = naming_json_errors(cfg_path, [&] {
+    TANDEM_CHECK(j.value("peft_type", "") == "LORA", cfg_path, ": peft_type must be LORA");
+    TANDEM_CHECK(!j.value("use_rslora", false) && !j.value("use_dora", false), cfg_path,
+                 ": rsLoRA and DoRA adapters are not supported");
+    TANDEM_CHECK(j.value("bias", "none") == "none", cfg_path, ": only bias = \"none\" adapters are supported");
+    LoraConfig lc;
+    lc.r = json_get<int64_t>(j, "r", cfg_path);
+    lc.alpha = json_get<double>(j, "lora_alpha", cfg_path);
+    lc.dropout = json_get_or(j, "lora_dropout", 0.0, cfg_path);
+    const auto& tm = j.at("target_modules");
+    lc.target_modules =
+        tm.is_string() ? std::vector<std::string>{tm.get<std::string>()} : tm.get<std::vector<std::string>>();
+    return lc;
+  });
+  // A rank beyond every projection dimension is no real adapter, and would size the allocation from the file.
+  const int64_t widest =
+      std::max({model.hidden_size, model.intermediate_size, model.num_attention_heads * model.head_dim});
+  TANDEM_CHECK(c.r <= widest, cfg_path, ": r = ", c.r, " exceeds the model's widest projection (", widest, ")");
   LoraWeights w = allocate_lora(model, c);
   const SafetensorsFile f(dir + "/adapter_model.safetensors");
   for_each_tensor(w, [&](Tensor& t) {

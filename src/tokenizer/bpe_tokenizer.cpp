@@ -1,11 +1,9 @@
 #include "tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <queue>
 
 #include "core/check.h"
-#include "io/atomic_file.h"
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -23,9 +21,6 @@ const std::vector<char32_t>& byte_to_unicode() {
   return table;
 }
 
-namespace {
-
-// A byte-level token string ("Ġthe") back to raw bytes (" the").
 std::string byte_level_to_bytes(const std::string& token, const std::string& where) {
   static const std::unordered_map<char32_t, uint8_t> inverse = [] {
     std::unordered_map<char32_t, uint8_t> m;
@@ -39,135 +34,6 @@ std::string byte_level_to_bytes(const std::string& token, const std::string& whe
     out += char(it->second);
   }
   return out;
-}
-
-void expect(bool ok, const std::string& source, const std::string& what) { TANDEM_CHECK(ok, source, ": ", what); }
-
-}  // namespace
-
-BpeTokenizer BpeTokenizer::from_file(const std::string& path) { return from_json_text(read_file(path), path); }
-
-BpeTokenizer BpeTokenizer::from_json_text(const std::string& text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(source, ": not valid JSON: ", e.what());
-  }
-  BpeTokenizer t;
-  const auto& model = j.at("model");
-  expect(model.value("type", "") == "BPE", source, "model.type must be BPE");
-  expect(!model.value("byte_fallback", false), source, "model.byte_fallback is not supported (byte-level BPE only)");
-  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
-    expect(!model.contains(key) || model[key].is_null() || model[key] == "", source,
-           std::string("model.") + key + " is not supported");
-  expect(!model.contains("dropout") || model["dropout"].is_null(), source, "BPE dropout is not supported");
-  t.ignore_merges_ = model.value("ignore_merges", false);
-
-  // Vocabulary: byte-level strings -> ids.
-  for (const auto& [token, id] : model.at("vocab").items()) {
-    const int32_t i = id.get<int32_t>();
-    if (int64_t(t.id_to_token_.size()) <= i) t.id_to_token_.resize(size_t(i) + 1);
-    const std::string bytes = byte_level_to_bytes(token, source);
-    t.id_to_token_[size_t(i)] = bytes;
-    t.vocab_[bytes] = i;
-  }
-  for (int b = 0; b < 256; ++b) {
-    auto it = t.vocab_.find(std::string(1, char(b)));
-    expect(it != t.vocab_.end(), source, "vocabulary lacks byte " + std::to_string(b) + " (not byte-level BPE?)");
-    t.byte_id_[b] = it->second;
-  }
-  int32_t rank = 0;
-  for (const auto& m : model.at("merges")) {
-    std::string a, b;
-    if (m.is_string()) {  // "a b"
-      const std::string s = m.get<std::string>();
-      const size_t sp = s.find(' ');
-      expect(sp != std::string::npos, source, "merge '" + s + "' is not two tokens");
-      a = s.substr(0, sp);
-      b = s.substr(sp + 1);
-    } else {  // ["a", "b"]
-      a = m.at(0).get<std::string>();
-      b = m.at(1).get<std::string>();
-    }
-    const std::string ab = byte_level_to_bytes(a, source), bb = byte_level_to_bytes(b, source);
-    auto ia = t.vocab_.find(ab), ib = t.vocab_.find(bb), ic = t.vocab_.find(ab + bb);
-    expect(ia != t.vocab_.end() && ib != t.vocab_.end() && ic != t.vocab_.end(), source,
-           "merge '" + a + " " + b + "' uses tokens missing from the vocabulary");
-    const uint64_t key = (uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second);
-    t.merges_.emplace(key, Merge{rank++, ic->second});
-  }
-  t.special_.assign(t.id_to_token_.size(), 0);
-
-  for (const auto& a : j.value("added_tokens", nlohmann::json::array())) {
-    AddedToken tok{a.at("content").get<std::string>(), a.at("id").get<int32_t>(), a.value("special", false),
-                   a.value("lstrip", false), a.value("rstrip", false)};
-    if (int64_t(t.id_to_token_.size()) <= tok.id) {
-      t.id_to_token_.resize(size_t(tok.id) + 1);
-      t.special_.resize(size_t(tok.id) + 1, 0);
-    }
-    t.id_to_token_[size_t(tok.id)] = tok.content;
-    t.special_[size_t(tok.id)] = tok.special;
-    t.added_.push_back(tok);
-  }
-  std::stable_sort(t.added_.begin(), t.added_.end(),
-                   [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
-  for (size_t k = 0; k < t.added_.size(); ++k)
-    if (!t.added_[k].content.empty()) t.added_by_first_byte_[uint8_t(t.added_[k].content[0])].push_back(int(k));
-
-  // Normalizer: none or NFC.
-  if (j.contains("normalizer") && !j["normalizer"].is_null()) {
-    const auto type = j["normalizer"].value("type", "");
-    expect(type == "NFC", source, "normalizer '" + type + "' is not supported (NFC or none)");
-    t.nfc_ = true;
-  }
-  // Pre-tokenizer: ByteLevel (optionally with the GPT-2 regex), or Sequence[Split(regex), ByteLevel].
-  auto byte_level = [&](const nlohmann::json& p) {
-    t.add_prefix_space_ = p.value("add_prefix_space", false);
-    t.byte_level_regex_ = p.value("use_regex", true);
-  };
-  const auto& pre = j.at("pre_tokenizer");
-  const std::string pre_type = pre.value("type", "");
-  if (pre_type == "ByteLevel") {
-    byte_level(pre);
-  } else {
-    expect(pre_type == "Sequence", source, "pre_tokenizer '" + pre_type + "' is not supported");
-    for (const auto& p : pre.at("pretokenizers")) {
-      const std::string type = p.value("type", "");
-      if (type == "ByteLevel") {
-        byte_level(p);
-      } else {
-        expect(type == "Split" && p.value("behavior", "") == "Isolated" && !p.value("invert", false), source,
-               "pre_tokenizer step '" + type + "' is not supported (Split Isolated, ByteLevel)");
-        t.split_ = split_pattern_from_regex(p.at("pattern").at("Regex").get<std::string>());
-        t.has_split_ = true;
-      }
-    }
-  }
-  if (!t.has_split_ && t.byte_level_regex_) {
-    t.split_ = SplitPattern::kGpt2;
-    t.has_split_ = true;
-  }
-  // Post-processor: ByteLevel changes no ids; TemplateProcessing adds special tokens around a single sequence.
-  if (j.contains("post_processor") && !j["post_processor"].is_null()) {
-    const auto& post = j["post_processor"];
-    const std::string type = post.value("type", "");
-    if (type == "TemplateProcessing") {
-      bool seen_sequence = false;
-      for (const auto& piece : post.at("single")) {
-        if (piece.contains("Sequence")) {
-          seen_sequence = true;
-          continue;
-        }
-        const std::string name = piece.at("SpecialToken").at("id").get<std::string>();
-        const int32_t id = post.at("special_tokens").at(name).at("ids").at(0).get<int32_t>();
-        (seen_sequence ? t.suffix_ids_ : t.prefix_ids_).push_back(id);
-      }
-    } else {
-      expect(type == "ByteLevel", source, "post_processor '" + type + "' is not supported");
-    }
-  }
-  return t;
 }
 
 int32_t BpeTokenizer::token_id(std::string_view token) const {

@@ -1,6 +1,7 @@
 // Byte-level BPE from a Hugging Face tokenizer.json (Llama-3, Qwen2/Qwen3, GPT-2 families): added and special
 // tokens, NFC normalizer, Split + ByteLevel pre-tokenizers, merges by rank (ignore_merges honoured), the
-// ByteLevel / TemplateProcessing post-processors, and decoding. Unsupported settings are errors naming them.
+// ByteLevel / TemplateProcessing post-processors, and decoding. Unsupported settings are errors naming them; the
+// reader (tokenizer_json.cpp) checks every id and type, so a hostile file is an error, never a crash.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -27,6 +28,7 @@ class BpeTokenizer {
   bool is_special(int32_t id) const;
 
  private:
+  friend class TokenizerJsonReader;  // fills the tables from tokenizer.json
   struct AddedToken {
     std::string content;
     int32_t id;
@@ -55,5 +57,7 @@ class BpeTokenizer {
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.
 const std::vector<char32_t>& byte_to_unicode();
+// A byte-level token string ("Ġthe") back to raw bytes (" the"); an error naming `where` when it is not byte-level.
+std::string byte_level_to_bytes(const std::string& token, const std::string& where);
 
 }  // namespace tandem

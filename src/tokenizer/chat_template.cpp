@@ -107,10 +107,12 @@ ChatTemplate ChatTemplate::detect(const std::string& jinja, const std::string& b
 
 ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path) {
   const nlohmann::json j = read_json_file(path);
-  TANDEM_CHECK(j.contains("chat_template") && j["chat_template"].is_string(), path, ": no chat_template string");
+  TANDEM_CHECK(j.is_object() && j.contains("chat_template") && j["chat_template"].is_string(), path,
+               ": no chat_template string");
   std::string bos;
   if (j.contains("bos_token") && j["bos_token"].is_string()) bos = j["bos_token"].get<std::string>();
-  if (j.contains("bos_token") && j["bos_token"].is_object()) bos = j["bos_token"].value("content", "");
+  if (j.contains("bos_token") && j["bos_token"].is_object())
+    bos = json_get_or<std::string>(j["bos_token"], "content", "", path + ": bos_token");
   return detect(j["chat_template"].get<std::string>(), bos, path);
 }
 

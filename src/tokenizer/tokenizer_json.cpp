@@ -1,0 +1,221 @@
+// BpeTokenizer::from_file / from_json_text: a tokenizer.json read with the checks a hostile file needs. Ids index
+// the id -> token table, so each is an integer in [0, kMaxTokenId] that names one token only; merges name tokens of
+// the vocabulary; every field has the JSON type it should. Errors name the file and the token or id.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
+#include "tokenizer/bpe_tokenizer.h"
+
+namespace tandem {
+
+namespace {
+
+using nlohmann::json;
+
+// Ids index a table of strings: 2^21 slots (64 MB of empty strings at worst) is eight times the largest real
+// vocabulary, so a larger id is a corrupt or hostile file, not a model.
+constexpr int64_t kMaxTokenId = (int64_t(1) << 21) - 1;
+
+// A token quoted for an error message: JSON-escaped (control bytes, invalid UTF-8) and shortened.
+std::string quoted(const std::string& token) { return json_excerpt(json(token)); }
+
+void expect(bool ok, const std::string& source, const std::string& what) { TANDEM_CHECK(ok, source, ": ", what); }
+
+}  // namespace
+
+class TokenizerJsonReader {
+ public:
+  TokenizerJsonReader(BpeTokenizer& t, const std::string& source) : t_(t), source_(source) {}
+
+  void read(const json& j) {
+    TANDEM_CHECK(j.is_object(), source_, ": expected a JSON object, got ", json_excerpt(j));
+    const auto& model = j.at("model");
+    read_model_settings(model);
+    read_vocab(model.at("vocab"));
+    read_merges(model.at("merges"));
+    read_added_tokens(j.value("added_tokens", json::array()));
+    read_normalizer(j);
+    read_pre_tokenizer(j.at("pre_tokenizer"));
+    read_post_processor(j);
+  }
+
+ private:
+  // The id `value` gives `token` in `section`: an integer in [0, kMaxTokenId].
+  int32_t id_of(const json& value, const std::string& section, const std::string& token) const {
+    const bool ok = value.is_number_unsigned() && value.get<uint64_t>() <= uint64_t(kMaxTokenId);
+    TANDEM_CHECK(ok, source_, ": ", section, " token ", quoted(token), " has id ", json_excerpt(value),
+                 "; ids must be integers in [0, ", kMaxTokenId, "]");
+    return int32_t(value.get<uint64_t>());
+  }
+
+  // Makes `id` name `text`; an id already naming another text is an error (decoding it would be ambiguous).
+  void name_id(int32_t id, const std::string& text, const std::string& section) {
+    if (int64_t(t_.id_to_token_.size()) <= id) {
+      t_.id_to_token_.resize(size_t(id) + 1);
+      t_.special_.resize(size_t(id) + 1, 0);
+    }
+    std::string& slot = t_.id_to_token_[size_t(id)];
+    TANDEM_CHECK(slot.empty() || slot == text, source_, ": ", section, " token ", quoted(text), " has id ", id,
+                 ", which already names token ", quoted(slot));
+    slot = text;
+  }
+
+  void read_model_settings(const json& model) {
+    expect(model.value("type", "") == "BPE", source_, "model.type must be BPE");
+    expect(!model.value("byte_fallback", false), source_, "model.byte_fallback is not supported (byte-level BPE only)");
+    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+      expect(!model.contains(key) || model[key].is_null() || model[key] == "", source_,
+             std::string("model.") + key + " is not supported");
+    expect(!model.contains("dropout") || model["dropout"].is_null(), source_, "BPE dropout is not supported");
+    t_.ignore_merges_ = model.value("ignore_merges", false);
+  }
+
+  // Vocabulary: byte-level strings -> ids.
+  void read_vocab(const json& vocab) {
+    TANDEM_CHECK(vocab.is_object(), source_, ": model.vocab must be an object of token -> id, got ",
+                 json_excerpt(vocab));
+    for (const auto& [token, id_value] : vocab.items()) {
+      TANDEM_CHECK(!token.empty(), source_, ": model.vocab holds an empty token");
+      const int32_t id = id_of(id_value, "model.vocab", token);
+      const std::string bytes = byte_level_to_bytes(token, source_);
+      name_id(id, bytes, "model.vocab");
+      t_.vocab_[bytes] = id;
+    }
+    for (int b = 0; b < 256; ++b) {
+      auto it = t_.vocab_.find(std::string(1, char(b)));
+      expect(it != t_.vocab_.end(), source_, "vocabulary lacks byte " + std::to_string(b) + " (not byte-level BPE?)");
+      t_.byte_id_[b] = it->second;
+    }
+  }
+
+  void read_merges(const json& merges) {
+    TANDEM_CHECK(merges.is_array(), source_, ": model.merges must be an array, got ", json_excerpt(merges));
+    int32_t rank = 0;
+    for (const auto& m : merges) {
+      std::string a, b;
+      if (m.is_string()) {  // "a b"
+        const std::string s = m.get<std::string>();
+        const size_t sp = s.find(' ');
+        expect(sp != std::string::npos, source_, "merge " + quoted(s) + " is not two tokens");
+        a = s.substr(0, sp);
+        b = s.substr(sp + 1);
+      } else {  // ["a", "b"]
+        TANDEM_CHECK(m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string(), source_, ": merge ",
+                     rank, " must be \"a b\" or [\"a\", \"b\"], got ", json_excerpt(m));
+        a = m[0].get<std::string>();
+        b = m[1].get<std::string>();
+      }
+      const std::string ab = byte_level_to_bytes(a, source_), bb = byte_level_to_bytes(b, source_);
+      auto ia = t_.vocab_.find(ab), ib = t_.vocab_.find(bb), ic = t_.vocab_.find(ab + bb);
+      const std::string missing = ia == t_.vocab_.end() ? a : ib == t_.vocab_.end() ? b : a + b;
+      expect(ia != t_.vocab_.end() && ib != t_.vocab_.end() && ic != t_.vocab_.end(), source_,
+             "merge " + quoted(a + " " + b) + " uses token " + quoted(missing) + ", which is not in model.vocab");
+      const uint64_t key = (uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second);
+      t_.merges_.emplace(key, BpeTokenizer::Merge{rank++, ic->second});
+    }
+  }
+
+  void read_added_tokens(const json& list) {
+    TANDEM_CHECK(list.is_array(), source_, ": added_tokens must be an array, got ", json_excerpt(list));
+    std::unordered_map<std::string, int32_t> added_ids;  // content -> id, to find a token listed with two ids
+    for (const auto& a : list) {
+      TANDEM_CHECK(a.is_object(), source_, ": added_tokens entry must be an object, got ", json_excerpt(a));
+      const std::string content = json_get<std::string>(a, "content", source_ + ": added_tokens");
+      TANDEM_CHECK(!content.empty(), source_, ": added_tokens holds an empty token");
+      const int32_t id = id_of(a.contains("id") ? a["id"] : json(), "added_tokens", content);
+      auto in_vocab = t_.vocab_.find(content);
+      TANDEM_CHECK(in_vocab == t_.vocab_.end() || in_vocab->second == id, source_, ": added_tokens token ",
+                   quoted(content), " has id ", id, ", but model.vocab gives it id ", in_vocab->second);
+      const auto [seen, first] = added_ids.emplace(content, id);
+      TANDEM_CHECK(first || seen->second == id, source_, ": added_tokens token ", quoted(content), " has two ids, ",
+                   seen->second, " and ", id);
+      name_id(id, content, "added_tokens");
+      const bool special = a.value("special", false);
+      t_.special_[size_t(id)] = special;
+      t_.added_.push_back({content, id, special, a.value("lstrip", false), a.value("rstrip", false)});
+    }
+    std::stable_sort(t_.added_.begin(), t_.added_.end(), [](const auto& x, const auto& y) {
+      return x.content.size() > y.content.size();
+    });
+    for (size_t k = 0; k < t_.added_.size(); ++k)
+      t_.added_by_first_byte_[uint8_t(t_.added_[k].content[0])].push_back(int(k));
+  }
+
+  // Normalizer: none or NFC.
+  void read_normalizer(const json& j) {
+    if (!j.contains("normalizer") || j["normalizer"].is_null()) return;
+    const auto type = j["normalizer"].value("type", "");
+    expect(type == "NFC", source_, "normalizer '" + type + "' is not supported (NFC or none)");
+    t_.nfc_ = true;
+  }
+
+  // Pre-tokenizer: ByteLevel (optionally with the GPT-2 regex), or Sequence[Split(regex), ByteLevel].
+  void read_pre_tokenizer(const json& pre) {
+    auto byte_level = [&](const json& p) {
+      t_.add_prefix_space_ = p.value("add_prefix_space", false);
+      t_.byte_level_regex_ = p.value("use_regex", true);
+    };
+    const std::string pre_type = pre.value("type", "");
+    if (pre_type == "ByteLevel") {
+      byte_level(pre);
+    } else {
+      expect(pre_type == "Sequence", source_, "pre_tokenizer '" + pre_type + "' is not supported");
+      for (const auto& p : pre.at("pretokenizers")) {
+        const std::string type = p.value("type", "");
+        if (type == "ByteLevel") {
+          byte_level(p);
+        } else {
+          expect(type == "Split" && p.value("behavior", "") == "Isolated" && !p.value("invert", false), source_,
+                 "pre_tokenizer step '" + type + "' is not supported (Split Isolated, ByteLevel)");
+          t_.split_ = split_pattern_from_regex(p.at("pattern").at("Regex").get<std::string>());
+          t_.has_split_ = true;
+        }
+      }
+    }
+    if (!t_.has_split_ && t_.byte_level_regex_) {
+      t_.split_ = SplitPattern::kGpt2;
+      t_.has_split_ = true;
+    }
+  }
+
+  // Post-processor: ByteLevel changes no ids; TemplateProcessing adds special tokens around a single sequence.
+  void read_post_processor(const json& j) {
+    if (!j.contains("post_processor") || j["post_processor"].is_null()) return;
+    const auto& post = j["post_processor"];
+    const std::string type = post.value("type", "");
+    if (type != "TemplateProcessing") {
+      expect(type == "ByteLevel", source_, "post_processor '" + type + "' is not supported");
+      return;
+    }
+    bool seen_sequence = false;
+    for (const auto& piece : post.at("single")) {
+      if (piece.contains("Sequence")) {
+        seen_sequence = true;
+        continue;
+      }
+      const std::string name = piece.at("SpecialToken").at("id").get<std::string>();
+      const int32_t id = id_of(post.at("special_tokens").at(name).at("ids").at(0), "post_processor", name);
+      TANDEM_CHECK(id < t_.vocab_size() && !t_.id_to_token_[size_t(id)].empty(), source_, ": post_processor token ",
+                   quoted(name), " has id ", id, ", which names no token");
+      (seen_sequence ? t_.suffix_ids_ : t_.prefix_ids_).push_back(id);
+    }
+  }
+
+  BpeTokenizer& t_;
+  const std::string& source_;
+};
+
+BpeTokenizer BpeTokenizer::from_file(const std::string& path) { return from_json_text(read_file(path), path); }
+
+BpeTokenizer BpeTokenizer::from_json_text(const std::string& text, const std::string& source) {
+  const json j = parse_json(text, source);
+  BpeTokenizer t;
+  naming_json_errors(source, [&] { TokenizerJsonReader(t, source).read(j); });
+  return t;
+}
+
+}  // namespace tandem

@@ -1,0 +1,38 @@
+// Helpers of the hostile-file tests: a fresh temp folder, a file written byte for byte, and an expectation that a
+// call fails with a tandem::Error naming every given piece (the file, the key, the tensor, the value).
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+
+namespace tandem::hostile {
+
+inline std::filesystem::path temp_dir(const std::string& name) {
+  const std::filesystem::path p = std::filesystem::temp_directory_path() / ("tandem_hostile_" + name);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+inline std::string write(const std::filesystem::path& path, const std::string& bytes) {
+  write_file_atomic(path.string(), bytes);
+  return path.string();
+}
+
+template <typename Fn>
+void expect_error(Fn&& fn, std::initializer_list<std::string> needles) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "missing '" << n << "' in: " << e.what();
+  }
+}
+
+}  // namespace tandem::hostile

@@ -1,0 +1,148 @@
+// Hostile tokenizer folders: tokenizer.json with ids that are negative, beyond int32, huge, duplicated or of the
+// wrong JSON type, merges naming unknown tokens, and an unparseable tokenizer_config.json. Each must be an Error
+// naming the file and the token or id; `tandem tokenize` once wrote out of bounds on a negative id.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "data/tokenizer_dir.h"
+#include "hostile_files.h"
+#include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/unicode.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+using hostile::expect_error;
+using nlohmann::json;
+
+// A small valid byte-level BPE: the 256 bytes, "ab" (merge "a b") as id 256, and the special token "<|end|>" as 257.
+json small_tokenizer() {
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b) vocab[utf8_encode(std::u32string(1, byte_to_unicode()[size_t(b)]))] = b;
+  vocab["ab"] = 256;
+  return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b"}}}},
+          {"added_tokens", {{{"id", 257}, {"content", "<|end|>"}, {"special", true}}}},
+          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}}};
+}
+
+class HostileTokenizer : public ::testing::Test {
+ protected:
+  // Writes the tokenizer.json and expects loading it to fail naming the file and every needle.
+  void expect_rejected(const json& tokenizer, std::initializer_list<std::string> needles) {
+    const std::string path = hostile::write(dir_ / "tokenizer.json", tokenizer.dump());
+    expect_error([&] { BpeTokenizer::from_file(path); }, {path});
+    expect_error([&] { BpeTokenizer::from_file(path); }, needles);
+  }
+  fs::path dir_ = hostile::temp_dir("tokenizer");
+};
+
+TEST_F(HostileTokenizer, TheSmallTokenizerWorks) {
+  const BpeTokenizer t = BpeTokenizer::from_json_text(small_tokenizer().dump());
+  EXPECT_EQ(t.encode("ab<|end|>"), (std::vector<int32_t>{256, 257}));
+  EXPECT_EQ(t.vocab_size(), 258);
+}
+
+TEST_F(HostileTokenizer, NegativeVocabId) {
+  json j = small_tokenizer();
+  j["model"]["vocab"]["ab"] = -1;
+  expect_rejected(j, {"model.vocab token \"ab\" has id -1", "ids must be integers in [0, "});
+}
+
+TEST_F(HostileTokenizer, NegativeAddedTokenId) {
+  json j = small_tokenizer();
+  j["added_tokens"][0]["id"] = -5;
+  expect_rejected(j, {"added_tokens token \"<|end|>\" has id -5"});
+}
+
+TEST_F(HostileTokenizer, IdsBeyondInt32AreNotTruncated) {
+  json j = small_tokenizer();
+  j["model"]["vocab"]["ab"] = (int64_t(1) << 32) + 256;  // would truncate to 256
+  expect_rejected(j, {"token \"ab\" has id 4294967552"});
+  j = small_tokenizer();
+  j["added_tokens"][0]["id"] = 2147483647;  // a 2^31-entry table
+  expect_rejected(j, {"token \"<|end|>\" has id 2147483647"});
+}
+
+TEST_F(HostileTokenizer, DuplicateIds) {
+  json j = small_tokenizer();
+  j["model"]["vocab"]["ab"] = 97;  // the id of "a"
+  expect_rejected(j, {"has id 97, which already names token \"a\""});
+  j = small_tokenizer();
+  j["added_tokens"][0]["id"] = 256;  // the id of "ab"
+  expect_rejected(j, {"added_tokens token \"<|end|>\" has id 256, which already names token \"ab\""});
+  j = small_tokenizer();
+  j["added_tokens"].push_back({{"id", 258}, {"content", "<|end|>"}});
+  expect_rejected(j, {"token \"<|end|>\" has two ids, 257 and 258"});
+}
+
+TEST_F(HostileTokenizer, IdsAndTokensOfTheWrongJsonType) {
+  json j = small_tokenizer();
+  j["model"]["vocab"]["ab"] = "256";
+  expect_rejected(j, {"token \"ab\" has id \"256\""});
+  j["model"]["vocab"]["ab"] = 256.5;
+  expect_rejected(j, {"token \"ab\" has id 256.5"});
+  j = small_tokenizer();
+  j["model"]["vocab"] = json::array({"a", "b"});
+  expect_rejected(j, {"model.vocab must be an object"});
+  j = small_tokenizer();
+  j["added_tokens"][0]["content"] = 42;
+  expect_rejected(j, {"added_tokens: key 'content' must be a string"});
+  j = small_tokenizer();
+  j["model"]["merges"] = {json::array({1, 2})};
+  expect_rejected(j, {"merge 0 must be"});
+  j = small_tokenizer();
+  j["model"]["ignore_merges"] = "yes";
+  expect_rejected(j, {"type must be boolean"});
+  j = small_tokenizer();
+  j.erase("pre_tokenizer");
+  expect_rejected(j, {"pre_tokenizer", "not found"});
+}
+
+TEST_F(HostileTokenizer, MergesNamingUnknownTokens) {
+  json j = small_tokenizer();
+  j["model"]["merges"] = {"a zz"};
+  expect_rejected(j, {"merge \"a zz\" uses token \"zz\", which is not in model.vocab"});
+  j["model"]["merges"] = {"b c"};  // both known, "bc" is not
+  expect_rejected(j, {"merge \"b c\" uses token \"bc\""});
+}
+
+TEST_F(HostileTokenizer, InvalidOrDeepJson) {
+  const std::string path = hostile::write(dir_ / "tokenizer.json", "{\"model\": {\"vocab\": {\"a\": 1,");
+  expect_error([&] { BpeTokenizer::from_file(path); }, {path, "not valid JSON"});
+  hostile::write(dir_ / "tokenizer.json", std::string(200000, '[') + std::string(200000, ']'));
+  expect_error([&] { BpeTokenizer::from_file(path); }, {path, "nested deeper than"});
+}
+
+TEST_F(HostileTokenizer, TokenizeCommandReportsInsteadOfCrashing) {
+  json j = small_tokenizer();
+  j["model"]["vocab"]["ab"] = -1;
+  const std::string path = hostile::write(dir_ / "tokenizer.json", j.dump());
+  const std::string err = (dir_ / "stderr.txt").string();
+  const int status = std::system((std::string(TANDEM_BINARY) + " tokenize " + path + " abc 2> " + err).c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << "tandem tokenize died by a signal";
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(read_file(err).find("has id -1"), std::string::npos) << read_file(err);
+}
+
+TEST_F(HostileTokenizer, TokenizerConfigMustParseWhenPresent) {
+  hostile::write(dir_ / "tokenizer.json", small_tokenizer().dump());
+  EXPECT_EQ(load_tokenizer_dir(dir_.string())->eos_id, -1);  // no tokenizer_config.json: optional
+  hostile::write(dir_ / "tokenizer_config.json", R"({"eos_token": "<|end|>"})");
+  EXPECT_EQ(load_tokenizer_dir(dir_.string())->eos_id, 257);
+
+  hostile::write(dir_ / "tokenizer_config.json", R"({"eos_token": "<|end|>",)");
+  expect_error([&] { load_tokenizer_dir(dir_.string()); }, {"tokenizer_config.json", "not valid JSON"});
+  hostile::write(dir_ / "tokenizer_config.json", R"({"eos_token": 5})");
+  expect_error([&] { load_tokenizer_dir(dir_.string()); }, {"tokenizer_config.json", "'eos_token' must be a string"});
+  hostile::write(dir_ / "tokenizer_config.json", R"({"eos_token": {"content": ["x"]}})");
+  expect_error([&] { load_tokenizer_dir(dir_.string()); }, {"tokenizer_config.json", "'content' must be a string"});
+  hostile::write(dir_ / "tokenizer_config.json", R"({"eos_token": "<|eot|>"})");
+  expect_error([&] { load_tokenizer_dir(dir_.string()); },
+               {"tokenizer_config.json", "eos_token \"<|eot|>\" is not a token of tokenizer.json"});
+}
+
+}  // namespace
+}  // namespace tandem
