@@ -168,7 +168,8 @@ std::vector<std::string> recover_interrupted_saves(const std::string& output_dir
   }
   for (const std::string& name : tmps) {
     remove_tree((out / name).string());
-    notes.push_back("removed " + name + ", left by an interrupted " + (name.starts_with("checkpoint-") ? "save" : "write"));
+    const char* what = name.starts_with("checkpoint-") ? "save" : "write";
+    notes.push_back("removed " + name + ", left by an interrupted " + what);
   }
   return notes;
 }

@@ -44,12 +44,14 @@ void publish_checkpoint(const std::string& tmp, const std::string& dir);
 // Cleans up after saves that died (kill -9, power loss) in output_dir; run before choosing a checkpoint. Leftovers
 // of a process that is still alive (another run in the same folder) are left alone. A "<dir>.old-<pid>" comes back
 // as checkpoint-N when checkpoint-N is missing or incomplete (the save died between its two renames), and is
-// removed otherwise; "<dir>.tmp-<pid>" folders and write_file_atomic's "<file>.tmp.<pid>" files are removed.
+// removed otherwise; "<dir>.tmp-<pid>" folders and the "metrics.jsonl.tmp.<pid>" / "summary.json.tmp.<pid>" files
+// of write_file_atomic are removed.
 // Returns one line per action, for the log.
 std::vector<std::string> recover_interrupted_saves(const std::string& output_dir);
 
-// Deletes the oldest complete checkpoints until `keep` remain, never the highest step nor `just_saved`. A folder is first renamed to a
-// .tmp name, so a deletion cut short leaves something recover_interrupted_saves removes, not a broken checkpoint.
+// Deletes the oldest complete checkpoints until `keep` remain, never the highest step nor `just_saved`. A folder
+// is first renamed to a .tmp name, so a deletion cut short leaves something recover_interrupted_saves removes, not
+// a broken checkpoint.
 void remove_old_checkpoints(const std::string& output_dir, int64_t keep, const std::string& just_saved);
 
 }  // namespace tandem
