@@ -1,6 +1,5 @@
 #include "io/atomic_file.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,32 +9,26 @@
 #include <sstream>
 
 #include "core/check.h"
+#include "io/checked_write.h"
+#include "io/crash_points.h"
 
 namespace tandem {
 
 void write_file_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  TANDEM_CHECK(fd >= 0, "cannot write ", tmp, ": ", std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("cannot write ", tmp, ": ", std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
+  try {
+    write_file_synced(tmp, content);
+  } catch (const Error&) {
+    ::unlink(tmp.c_str());  // no half-written temporary left behind (e.g. on a full disk)
+    throw;
   }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  crash_point("rename", tmp + " -> " + path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
     fail("cannot write ", path, ": ", std::strerror(err));
   }
+  sync_dir(parent_dir(path));  // the new name is durable too, not only the bytes
 }
 
 std::string read_file(const std::string& path) {

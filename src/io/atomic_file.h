@@ -1,5 +1,6 @@
-// Atomic file writes: content goes to "<path>.tmp.<pid>" next to the target, is flushed to disk, and is
-// renamed over the target, so a crash leaves either the old file or the new one, never half of one.
+// Atomic file writes: content goes to "<path>.tmp.<pid>" next to the target, is fsynced, renamed over the target,
+// and the folder is fsynced, so a crash or power loss leaves either the old file or the new one, never half of one.
+// Every call is checked (io/checked_write.h): a full disk is an error naming the file.
 #pragma once
 #include <string>
 #include <string_view>

@@ -1,11 +1,11 @@
 #include "train/checkpoint.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "io/checked_write.h"
+#include "io/crash_points.h"
 #include "io/hf_checkpoint.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
@@ -14,14 +14,14 @@ namespace tandem {
 
 namespace fs = std::filesystem;
 
-void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
-                     const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
-  const std::string tmp = dir + ".tmp-" + std::to_string(getpid());
-  fs::remove_all(tmp);
+namespace {
+
+void write_checkpoint_files(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
+                            const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
   if (model.has_lora())
-    save_peft_adapter(model.lora(), tmp);  // the base is frozen: only the adapter changes
+    save_peft_adapter(model.lora(), dir);  // the base is frozen: only the adapter changes
   else
-    save_model(model, tmp);  // config.json + model.safetensors: also loadable as a plain model folder
+    save_model(model, dir);  // config.json + model.safetensors: also loadable as a plain model folder
   std::vector<const Tensor*> moments;
   for (const auto& t : optimizer.exp_avg()) moments.push_back(&t);
   for (const auto& t : optimizer.exp_avg_sq()) moments.push_back(&t);
@@ -30,15 +30,37 @@ void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& opt
   nlohmann::json state = trainer_state;
   state["optimizer_steps"] = optimizer.steps();
   state["parameters"] = params.size();
-  save_safetensors(tmp + "/optimizer.safetensors", moments);
-  write_file_atomic(tmp + "/trainer_state.json", state.dump(2) + "\n");
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);
+  state["checkpoint_format"] = kCheckpointFormat;  // so a folder of this version without a manifest is incomplete
+  save_safetensors(dir + "/optimizer.safetensors", moments);
+  write_file_atomic(dir + "/trainer_state.json", state.dump(2) + "\n");
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
+                     const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
+  CrashPointScope crash_points;
+  const std::string tmp = temp_checkpoint_folder(dir);
+  try {
+    fs::create_directories(parent_dir(dir));
+    if (fs::exists(tmp)) remove_tree(tmp);  // this process's own, from a save that failed before
+    make_dir_durably(tmp);
+    write_checkpoint_files(tmp, model, optimizer, params, trainer_state);  // each file fsynced, then the folder
+    write_checkpoint_manifest(tmp);
+    publish_checkpoint(tmp, dir);
+  } catch (const std::exception& e) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);  // a full disk's half-written copy; recover_interrupted_saves gets what stays
+    fail("cannot save checkpoint ", dir, ": ", e.what());
+  }
 }
 
 nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer,
                                const std::vector<ParamRef>& params) {
   TANDEM_CHECK(fs::is_directory(dir), "resume: ", dir, " is not a checkpoint folder");
+  const CheckpointStatus status = checkpoint_status(dir);
+  TANDEM_CHECK(status.complete, "resume: ", dir, " is an incomplete checkpoint (", status.problem,
+               "); resume from a complete one, e.g. resume_from_checkpoint = \"latest\"");
   const nlohmann::json state = read_json_file(dir + "/trainer_state.json");
   load_model_state(dir, model);
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
@@ -79,23 +101,6 @@ void load_model_state(const std::string& dir, LlamaModel& model) {
     dst[i++]->take_values(std::move(t));
   });
   TANDEM_CHECK(i == dst.size(), dir, ": adapter has fewer tensors than the configured LoRA");
-}
-
-std::string latest_checkpoint(const std::string& output_dir) {
-  if (!fs::is_directory(output_dir)) return "";
-  std::string best;
-  long long best_step = -1;
-  for (const auto& entry : fs::directory_iterator(output_dir)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || name.rfind("checkpoint-", 0) != 0) continue;
-    const std::string digits = name.substr(11);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (std::stoll(digits) > best_step) {
-      best_step = std::stoll(digits);
-      best = entry.path().string();
-    }
-  }
-  return best;
 }
 
 }  // namespace tandem

@@ -1,8 +1,9 @@
 // Training checkpoints: a folder "checkpoint-<step>" holding the policy (model.safetensors + config.json, or with
 // LoRA a PEFT adapter: adapter_model.safetensors + adapter_config.json), optimizer.safetensors
 // (AdamW moments) and trainer_state.json (step, data-stream positions, strategy and RNG state, running values).
-// The folder is written under a temporary name and renamed into place, so a crash never leaves a partial
-// checkpoint where a resume would find it.
+// The folder is written under a temporary name, completed by a manifest written last, and renamed into place
+// (train/checkpoint_folders.h), so a crash or a full disk never leaves a partial checkpoint where a resume would
+// find it, nor takes away the last complete one.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -10,21 +11,20 @@
 
 #include "model/llama.h"
 #include "optim/adamw.h"
+#include "train/checkpoint_folders.h"
 
 namespace tandem {
 
+// Fails (naming `dir` and the reason) with every earlier checkpoint untouched when anything cannot be written.
 void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
                      const std::vector<ParamRef>& params, const nlohmann::json& trainer_state);
 
-// Restores model weights and optimizer state; returns trainer_state.json.
+// Restores model weights and optimizer state; returns trainer_state.json. An incomplete folder is an error.
 nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer,
                                const std::vector<ParamRef>& params);
 
 // Loads a checkpoint's (or any model folder's) weights into `model`: a PEFT adapter folder replaces the
 // adapters' values (keeping the tensors, so optimizer references stay valid), a model folder the base weights.
 void load_model_state(const std::string& dir, LlamaModel& model);
-
-// The checkpoint folder with the highest step under output_dir, or "" when there is none.
-std::string latest_checkpoint(const std::string& output_dir);
 
 }  // namespace tandem

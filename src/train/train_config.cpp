@@ -45,6 +45,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"min_lr_ratio", &c.min_lr_ratio}, {"warmup_steps", &c.warmup_steps},
       {"lr_scheduler_type", &c.lr_scheduler_type}, {"seed", &c.seed}, {"output_dir", &c.output_dir},
       {"logging_steps", &c.logging_steps}, {"eval_steps", &c.eval_steps}, {"save_steps", &c.save_steps},
+      {"save_total_limit", &c.save_total_limit},
       {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress}, {"judge", &c.judge},
   };
 }
@@ -178,6 +179,7 @@ void TrainConfig::validate(const std::string& source) const {
   check(maxright_k >= 0, "maxright_k", "must be >= 0");
   check(logging_steps > 0, "logging_steps", "must be > 0");
   check(eval_steps >= 0 && save_steps >= 0, "eval_steps", "eval_steps and save_steps must be >= 0");
+  check(save_total_limit >= 0, "save_total_limit", "must be >= 1 (or 0, the default: keep every checkpoint)");
   check(sequential_first_steps >= 0 && sequential_first_steps <= max_steps, "sequential_first_steps",
         "must be in [0, max_steps]");
   check(sequential_first_epochs >= 0, "sequential_first_epochs", "must be >= 0");

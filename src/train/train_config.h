@@ -67,6 +67,7 @@ struct TrainConfig {
   // bookkeeping
   std::string output_dir = "runs/train";
   int64_t logging_steps = 1, eval_steps = 0, save_steps = 0;  // 0: only at the end
+  int64_t save_total_limit = 0;  // keep the newest N complete checkpoints; 0 keeps all (transformers' None)
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool progress = true;
   std::string judge;  // "toy": score generations on the eval sets with the toy task's exact judges at the end

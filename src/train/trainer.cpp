@@ -1,8 +1,10 @@
 #include "train/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +12,7 @@
 #include "core/progress.h"
 #include "eval/judges.h"
 #include "io/atomic_file.h"
+#include "io/checked_write.h"
 #include "io/hf_checkpoint.h"
 #include "train/checkpoint.h"
 #include "train/memory_check.h"
@@ -62,6 +65,22 @@ int64_t real_tokens(const Batch& b) {
   int64_t n = 0;
   for (int32_t l : b.lengths) n += l;
   return n;
+}
+
+// The folder resume_from_checkpoint names ("" for a fresh run), after cleaning up what interrupted saves left in
+// output_dir: "latest" is the newest complete checkpoint, and the incomplete ones passed over are reported.
+std::string checkpoint_to_resume(const TrainConfig& cfg) {
+  for (const std::string& note : recover_interrupted_saves(cfg.output_dir))
+    std::fprintf(stderr, "tandem: %s\n", note.c_str());
+  if (cfg.resume_from_checkpoint != "latest") return cfg.resume_from_checkpoint;
+  std::vector<std::string> skipped;
+  const std::string latest = latest_checkpoint(cfg.output_dir, &skipped);
+  std::string passed_over;
+  for (const std::string& s : skipped) passed_over += "\n  incomplete: " + s;
+  TANDEM_CHECK(!latest.empty(), "resume_from_checkpoint = latest: no complete checkpoint-* folder in ",
+               cfg.output_dir, passed_over);
+  if (!skipped.empty()) std::fprintf(stderr, "tandem: resuming from %s%s\n", latest.c_str(), passed_over.c_str());
+  return latest;
 }
 
 }  // namespace
@@ -175,11 +194,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
 
   fs::create_directories(cfg_.output_dir);
   metrics_path_ = cfg_.output_dir + "/metrics.jsonl";
-  std::string resume = cfg_.resume_from_checkpoint;
-  if (resume == "latest") {
-    resume = latest_checkpoint(cfg_.output_dir);
-    TANDEM_CHECK(!resume.empty(), "resume_from_checkpoint = latest: no checkpoint-* folder in ", cfg_.output_dir);
-  }
+  const std::string resume = checkpoint_to_resume(cfg_);
   // Reference log-probs come from the initial weights (before a resume replaces them), via the cache; with LoRA
   // from the base with adapters off.
   if (!pref_.empty() && pref_cfg_.needs_reference()) {
@@ -192,7 +207,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
 
   if (resume.empty()) {
     init_master_weights();
-    std::ofstream(metrics_path_, std::ios::trunc);
+    truncate_file(metrics_path_);
     return;
   }
   const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
@@ -207,13 +222,17 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   if (sft_stream_) sft_stream_->load_state(s.at("sft_stream"));
   if (pref_stream_) pref_stream_->load_state(s.at("preference_stream"));
   strategy_->load_state(s.at("strategy"));
-  // Keep the log up to the checkpoint; the resumed run appends the steps after it.
+  // Keep the log up to the checkpoint, plus the lines a full disk kept out of it; the resumed run appends the
+  // steps after it.
   std::string kept, line;
   std::ifstream in(metrics_path_);
   while (std::getline(in, line)) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_discarded() && j.value("step", int64_t(0)) <= step_) kept += line + "\n";
   }
+  TANDEM_CHECK(!in.bad(), "cannot read ", metrics_path_, ": ", std::strerror(errno));
+  for (const auto& unwritten : s.value("unwritten_metrics", nlohmann::json::array()))
+    if (kept.find(unwritten.dump() + "\n") == std::string::npos) kept += unwritten.dump() + "\n";  // once only
   write_file_atomic(metrics_path_, kept);
 }
 
@@ -272,10 +291,40 @@ void Trainer::diverged(const std::string& what, double value) {
     if (!std::isfinite(backend_of(*p.value).sum_squares(*p.value)))
       fail("step ", step_ + 1, ": ", what, " is ", shown, " and parameter ", p.value->name,
            " is not finite; training stopped without saving it. Resume from the last checkpoint saved before.");
-  const std::string dir = cfg_.output_dir + "/checkpoint-" + std::to_string(step_);
-  save(dir);
+  const std::string dir = checkpoint_dir();
+  try {
+    save(dir);
+  } catch (const Error& e) {
+    fail("step ", step_ + 1, ": ", what, " is ", shown, "; training stopped. Saving the last good state (step ", step_,
+         ") failed too: ", e.what());
+  }
   fail("step ", step_ + 1, ": ", what, " is ", shown, "; training stopped. The last good state (step ", step_,
        ") is saved in ", dir, ". Lower learning_rate or max_grad_norm and resume from it.");
+}
+
+// A log with a hole would pass for a complete one, so a metrics line that cannot be written (a full disk) stops
+// the run. The state is saved first, holding the lines the log lacks, so a resume once there is room loses nothing.
+void Trainer::stop_on_unwritable_log(const std::string& why, const nlohmann::json& line) {
+  unwritten_metrics_.push_back(line);
+  const std::string stop = "training stopped at step " + std::to_string(step_) + ": " + why;
+  if (step_ == 0) fail(stop);  // nothing trained yet, nothing to save
+  const std::string dir = checkpoint_dir();
+  try {
+    save(dir, /*sync_log=*/false);
+  } catch (const Error& e) {
+    fail(stop, ". Saving the state of step ", step_, " failed too: ", e.what(),
+         ". Make room and resume from the latest complete checkpoint.");
+  }
+  fail(stop, ". The state of step ", step_, " is saved in ", dir,
+       ", with the log lines that were not written; make room and resume from it.");
+}
+
+void Trainer::log_line(const nlohmann::json& j) {
+  try {
+    append_to_file(metrics_path_, j.dump() + "\n");
+  } catch (const Error& e) {
+    stop_on_unwritable_log(e.what(), j);
+  }
 }
 
 Trainer::StepRecord Trainer::run_step() {
@@ -344,7 +393,7 @@ void Trainer::log_step(const StepRecord& r) {
     j["rejected_logp"] = rj;
   }
   j.update(strategy_->log_fields());
-  std::ofstream(metrics_path_, std::ios::app) << j.dump() << "\n";
+  log_line(j);
 }
 
 void Trainer::log_eval(const EvalResult& e) {
@@ -352,7 +401,7 @@ void Trainer::log_eval(const EvalResult& e) {
   j["step"] = step_;
   j["eval"] = true;
   j["train_seconds"] = train_seconds_;
-  std::ofstream(metrics_path_, std::ios::app) << j.dump() << "\n";
+  log_line(j);
 }
 
 EvalResult Trainer::evaluate() {
@@ -399,10 +448,18 @@ nlohmann::json Trainer::state() const {
                       {"config", cfg_.to_json()}};
   if (sft_stream_) s["sft_stream"] = sft_stream_->state();
   if (pref_stream_) s["preference_stream"] = pref_stream_->state();
+  if (!unwritten_metrics_.empty()) s["unwritten_metrics"] = unwritten_metrics_;
   return s;
 }
 
-void Trainer::save(const std::string& dir) { save_checkpoint(dir, *model_, optimizer_, params_, state()); }
+std::string Trainer::checkpoint_dir() const { return cfg_.output_dir + "/checkpoint-" + std::to_string(step_); }
+
+void Trainer::save(const std::string& dir, bool sync_log) {
+  // The log up to this step reaches the disk before the checkpoint does, so a resume after a power loss finds it.
+  if (sync_log && fs::exists(metrics_path_)) sync_file(metrics_path_);
+  save_checkpoint(dir, *model_, optimizer_, params_, state());
+  if (cfg_.save_total_limit > 0) remove_old_checkpoints(cfg_.output_dir, cfg_.save_total_limit, dir);
+}
 
 EvalResult Trainer::train(int64_t until) {
   const int64_t stop = until > 0 ? std::min(until, cfg_.max_steps) : cfg_.max_steps;
@@ -412,8 +469,7 @@ EvalResult Trainer::train(int64_t until) {
     const StepRecord r = run_step();
     if (step_ % cfg_.logging_steps == 0 || step_ == cfg_.max_steps) log_step(r);
     if (cfg_.eval_steps > 0 && step_ % cfg_.eval_steps == 0 && step_ < cfg_.max_steps) log_eval(evaluate());
-    if (cfg_.save_steps > 0 && step_ % cfg_.save_steps == 0 && step_ < cfg_.max_steps)
-      save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
+    if (cfg_.save_steps > 0 && step_ % cfg_.save_steps == 0 && step_ < cfg_.max_steps) save(checkpoint_dir());
     if (cfg_.progress) {
       std::string status;
       char part[48];
@@ -428,7 +484,7 @@ EvalResult Trainer::train(int64_t until) {
   if (step_ < cfg_.max_steps) return evaluate();
   const EvalResult final_eval = evaluate();
   log_eval(final_eval);
-  save(cfg_.output_dir + "/checkpoint-" + std::to_string(step_));
+  save(checkpoint_dir());
   if (cfg_.save_merged_model && model_->has_lora()) {
     LlamaModel merged(model_->config());  // merged in f32, saved in the run's dtype
     copy_values(merged.weights(), model_->weights());

@@ -1,6 +1,7 @@
 // The joint post-training loop. Each step asks the strategy how to weight SFT and DPO, runs one forward/backward
 // per objective it uses (each on its own data stream), clips, and takes one AdamW step. Every step is logged
-// to <output_dir>/metrics.jsonl; evaluations, checkpoints and a final summary.json go to the same folder.
+// to <output_dir>/metrics.jsonl; evaluations, checkpoints and a final summary.json go to the same folder. A log
+// line that cannot be written (a full disk) stops the run, after saving a checkpoint when it can.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -65,8 +66,11 @@ class Trainer {
   Batch preference_batch(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data) const;
   void log_step(const StepRecord& r);
   void log_eval(const EvalResult& e);
+  void log_line(const nlohmann::json& j);
+  [[noreturn]] void stop_on_unwritable_log(const std::string& why, const nlohmann::json& line);
   nlohmann::json state() const;
-  void save(const std::string& dir);
+  std::string checkpoint_dir() const;  // of the current step
+  void save(const std::string& dir, bool sync_log = true);
   [[noreturn]] void diverged(const std::string& what, double value);
 
   TrainConfig cfg_;
@@ -87,6 +91,7 @@ class Trainer {
   double train_seconds_ = 0;
   double sft_running_ = EvalResult::kNaN, dpo_running_ = EvalResult::kNaN;  // EMA of the train losses
   std::string metrics_path_;
+  nlohmann::json unwritten_metrics_ = nlohmann::json::array();  // log lines a write failure kept out of the log
 };
 
 // Peak resident memory of this process so far, in MiB (VmHWM).
