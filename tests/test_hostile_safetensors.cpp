@@ -236,11 +236,12 @@ TEST_F(HostileModelFolder, ConfigTypeErrorNamesTheFile) {
   json cfg = tiny_config().to_json();
   cfg["architectures"] = {5};
   hostile::write(dir_ / "config.json", cfg.dump());
-  expect_error([&] { load_model(dir_.string()); }, {"config.json", "type must be string"});
+  expect_error([&] { load_model(dir_.string()); }, {"config.json", "'architectures' must list strings"});
   cfg = tiny_config().to_json();
   cfg["rope_scaling"] = {{"rope_type", 7}};
   hostile::write(dir_ / "config.json", cfg.dump());
-  expect_error([&] { ModelConfig::from_file((dir_ / "config.json").string()); }, {"config.json", "type must be"});
+  expect_error([&] { ModelConfig::from_file((dir_ / "config.json").string()); },
+               {"config.json", "'rope_type' has the wrong type"});
   hostile::write(dir_ / "config.json", "{\"model_type\": \"llama\",");
   expect_error([&] { load_model(dir_.string()); }, {"config.json", "not valid JSON"});
 }
