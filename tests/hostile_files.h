@@ -9,6 +9,7 @@
 
 #include "core/check.h"
 #include "io/atomic_file.h"
+#include "expect_error.h"
 
 namespace tandem::hostile {
 
@@ -24,15 +25,6 @@ inline std::string write(const std::filesystem::path& path, const std::string& b
   return path.string();
 }
 
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error";
-  } catch (const Error& e) {
-    for (const auto& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "missing '" << n << "' in: " << e.what();
-  }
-}
+using testing::expect_error;
 
 }  // namespace tandem::hostile

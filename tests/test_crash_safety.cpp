@@ -25,6 +25,7 @@
 #include "io/json_file.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "expect_error.h"
 #include "trainer_fixtures.h"
 
 namespace tandem {
@@ -53,15 +54,7 @@ std::string short_task(const std::string& name) {
   return text + "strategy = \"alright\"\n";
 }
 
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error";
-  } catch (const Error& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 std::vector<std::string> names_in(const std::string& dir, const std::string& pattern) {
   const std::regex re(pattern);

@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "model/config.h"
 #include "model/memory_plan.h"
 #include "train/trainer.h"
+#include "expect_error.h"
 #include "trainer_fixtures.h"
 
 namespace tandem {
@@ -22,15 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// fn throws a tandem::Error whose message holds every needle.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; expected one mentioning " << needles.front();
-  } catch (const Error& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 nlohmann::json tiny_llama() {
   return {{"model_type", "llama"},         {"vocab_size", 64},        {"hidden_size", 32},

@@ -8,6 +8,7 @@
 #include "io/atomic_file.h"
 #include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
+#include "expect_error.h"
 
 namespace tandem {
 namespace {
@@ -21,16 +22,7 @@ fs::path temp_dir(const std::string& name) {
   return p;
 }
 
-// Runs fn, expects a tandem::Error whose message contains every needle.
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> needles) {
-  try {
-    fn();
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST(Safetensors, RoundTripFp32AndBf16) {
   const fs::path dir = temp_dir("st");
