@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/progress.h"
+#include "io/checked_write.h"
 #include "io/hf_checkpoint.h"
 #include "optim/schedule.h"
 #include "train/sft_step.h"
@@ -52,7 +53,8 @@ int cmd_overfit(int argc, char** argv) {
 
   AdamW optimizer({0.9, 0.95, 1e-8, 0.0});
   const std::vector<ParamRef> params = model.trainable_params();
-  std::ofstream log(out + "/metrics.jsonl");
+  const std::string log = out + "/metrics.jsonl";
+  truncate_file(log);
   ProgressBar bar("overfit", steps);
   const auto start = std::chrono::steady_clock::now();
   StepStats s;
@@ -60,10 +62,10 @@ int cmd_overfit(int argc, char** argv) {
     const double lr = schedule.at(step);
     s = sft_train_step(model, batch, optimizer, params, lr, 1.0);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    log << nlohmann::json{{"step", step}, {"objective", "sft"}, {"loss", s.loss}, {"grad_norm", s.grad_norm},
-                          {"lr", lr}, {"tokens", s.tokens}, {"seconds", secs}}
-               .dump()
-        << "\n";
+    append_to_file(log, nlohmann::json{{"step", step}, {"objective", "sft"}, {"loss", s.loss}, {"grad_norm", s.grad_norm},
+                                       {"lr", lr}, {"tokens", s.tokens}, {"seconds", secs}}
+                                .dump() +
+                            "\n");
     char status[64];
     std::snprintf(status, sizeof status, "loss %.4f", s.loss);
     bar.update(step + 1, (step + 1) * s.tokens, status);

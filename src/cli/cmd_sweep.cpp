@@ -159,7 +159,7 @@ int cmd_sweep(int argc, char** argv) {
       }
 
   // 3. Aggregate over seeds.
-  std::ofstream per_run(out + "/runs.jsonl");
+  std::string per_run;  // runs.jsonl, written (checked) with summary.json
   nlohmann::json rows = nlohmann::json::array();
   std::map<double, double> sequential_time, sequential_mem;
   std::printf("\nideal point: f*_SFT = %.4f, f*_DPO = %.4f (single-objective runs, %zu seeds)\n", ideal_sft, ideal_dpo,
@@ -185,7 +185,7 @@ int cmd_sweep(int argc, char** argv) {
         line["normalised_ideal_distance"] = ndist.back();
         line["initial"] = r.initial;
         line["dir"] = r.dir;
-        per_run << line.dump() << "\n";
+        per_run += line.dump() + "\n";
       }
       const MeanStd t = mean_std(secs), m = mean_std(mem);
       if (method == "sequential") sequential_time[lambda] = t.mean, sequential_mem[lambda] = m.mean;
@@ -208,6 +208,7 @@ int cmd_sweep(int argc, char** argv) {
                   fmt(mean_std(ndist)).c_str(), t.mean, m.mean);
     }
   const nlohmann::json summary = {{"ideal", {{"f_sft", ideal_sft}, {"f_dpo", ideal_dpo}}}, {"rows", rows}};
+  write_file_atomic(out + "/runs.jsonl", per_run);
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   std::printf("wrote %s/summary.json and %s/runs.jsonl\n", out.c_str(), out.c_str());
   return 0;

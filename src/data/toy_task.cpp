@@ -1,11 +1,12 @@
 #include "data/toy_task.h"
 
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "core/rng.h"
+#include "io/atomic_file.h"
 
 namespace tandem {
 
@@ -14,8 +15,7 @@ constexpr int kBos = 1, kSep = 2, kEos = 3, kSftMarker = 4, kPrefMarker = 5, kFi
               kVocab = 48;
 
 void write_split(const std::string& dir, const std::string& suffix, int64_t n, Rng& rng) {
-  std::ofstream sft(dir + "/sft" + suffix + ".jsonl"), pref(dir + "/preference" + suffix + ".jsonl");
-  TANDEM_CHECK(sft && pref, "toy task: cannot write into ", dir);
+  std::ostringstream sft, pref;
   auto symbol = [&] { return kFirstSymbol + int(rng.below(kSymbols)); };
   for (int64_t i = 0; i < n; ++i) {
     const int a = symbol(), b = symbol(), c = symbol();
@@ -30,6 +30,8 @@ void write_split(const std::string& dir, const std::string& suffix, int64_t n, R
                 .dump()
          << "\n";
   }
+  write_file_atomic(dir + "/sft" + suffix + ".jsonl", sft.str());  // checked: a full disk is an error
+  write_file_atomic(dir + "/preference" + suffix + ".jsonl", pref.str());
 }
 }  // namespace
 
@@ -39,7 +41,7 @@ void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
   write_split(dir, "", o.examples, rng);
   write_split(dir, "_eval", o.eval_examples, rng);
   {
-    std::ofstream pre(dir + "/pretrain.jsonl");
+    std::ostringstream pre;
     auto symbol = [&] { return kFirstSymbol + int(rng.below(kSymbols)); };
     // Both markers, both behaviours, half and half: the base can copy and reverse, and prefers neither.
     for (int64_t i = 0; i < o.pretrain_examples; ++i) {
@@ -51,8 +53,9 @@ void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
                  .dump()
           << "\n";
     }
+    write_file_atomic(dir + "/pretrain.jsonl", pre.str());
   }
-  std::ofstream(dir + "/config.json") << nlohmann::json{{"architectures", {"LlamaForCausalLM"}},
+  write_file_atomic(dir + "/config.json", nlohmann::json{{"architectures", {"LlamaForCausalLM"}},
                                                         {"model_type", "llama"},
                                                         {"vocab_size", kVocab},
                                                         {"hidden_size", o.hidden_size},
@@ -61,35 +64,38 @@ void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
                                                         {"num_attention_heads", 4},
                                                         {"num_key_value_heads", 2},
                                                         {"max_position_embeddings", 64}}
-                                             .dump(2)
-                                      << "\n";
+                                                 .dump(2) +
+                                             "\n");
   const std::string abs = std::filesystem::absolute(dir).string();
-  std::ofstream(dir + "/pretrain.toml") << "# Pretraining of the toy task's base model (format only).\n"
-                                        << "model_config = \"" << abs << "/config.json\"\n"
-                                        << "sft_dataset = \"" << abs << "/pretrain.jsonl\"\n"
-                                        << "output_dir = \"" << abs << "/pretrain\"\n"
-                                        << "strategy = \"sft\"\n"
-                                        << "max_steps = 300\n"
-                                        << "per_device_train_batch_size = 32\n"
-                                        << "learning_rate = 3e-3\n"
-                                        << "warmup_steps = 10\n"
-                                        << "eval_max_examples = 64\n";
-  std::ofstream(dir + "/train.toml") << "# Toy reverse-vs-copy task written by `tandem toy-task`.\n"
-                                     << "model_config = \"" << abs << "/config.json\"\n"
-                                     << "sft_dataset = \"" << abs << "/sft.jsonl\"\n"
-                                     << "preference_dataset = \"" << abs << "/preference.jsonl\"\n"
-                                     << "sft_eval_dataset = \"" << abs << "/sft_eval.jsonl\"\n"
-                                     << "preference_eval_dataset = \"" << abs << "/preference_eval.jsonl\"\n"
-                                     << "reference_cache_dir = \"" << abs << "/cache\"\n"
-                                     << "output_dir = \"" << abs << "/run\"\n"
-                                     << "strategy = \"alright\"\n"
-                                     << "lambda = 0.5\n"
-                                     << "max_steps = 200\n"
-                                     << "per_device_train_batch_size = 16\n"
-                                     << "learning_rate = 3e-3\n"
-                                     << "warmup_steps = 10\n"
-                                     << "beta = 0.1\n"
-                                     << "eval_steps = 20\n";
+  std::ostringstream pretrain_toml, train_toml;
+  pretrain_toml << "# Pretraining of the toy task's base model (format only).\n"
+                << "model_config = \"" << abs << "/config.json\"\n"
+                << "sft_dataset = \"" << abs << "/pretrain.jsonl\"\n"
+                << "output_dir = \"" << abs << "/pretrain\"\n"
+                << "strategy = \"sft\"\n"
+                << "max_steps = 300\n"
+                << "per_device_train_batch_size = 32\n"
+                << "learning_rate = 3e-3\n"
+                << "warmup_steps = 10\n"
+                << "eval_max_examples = 64\n";
+  write_file_atomic(dir + "/pretrain.toml", pretrain_toml.str());
+  train_toml << "# Toy reverse-vs-copy task written by `tandem toy-task`.\n"
+             << "model_config = \"" << abs << "/config.json\"\n"
+             << "sft_dataset = \"" << abs << "/sft.jsonl\"\n"
+             << "preference_dataset = \"" << abs << "/preference.jsonl\"\n"
+             << "sft_eval_dataset = \"" << abs << "/sft_eval.jsonl\"\n"
+             << "preference_eval_dataset = \"" << abs << "/preference_eval.jsonl\"\n"
+             << "reference_cache_dir = \"" << abs << "/cache\"\n"
+             << "output_dir = \"" << abs << "/run\"\n"
+             << "strategy = \"alright\"\n"
+             << "lambda = 0.5\n"
+             << "max_steps = 200\n"
+             << "per_device_train_batch_size = 16\n"
+             << "learning_rate = 3e-3\n"
+             << "warmup_steps = 10\n"
+             << "beta = 0.1\n"
+             << "eval_steps = 20\n";
+  write_file_atomic(dir + "/train.toml", train_toml.str());
 }
 
 }  // namespace tandem
