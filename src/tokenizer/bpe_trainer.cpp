@@ -24,8 +24,11 @@ std::string train_bpe(const std::vector<std::string>& texts, const BpeTrainerOpt
                " special and byte tokens");
   // Word frequencies over pre-tokenized pieces.
   std::unordered_map<std::string, int64_t> freq;
-  for (const auto& text : texts)
-    for (auto piece : pre_tokenize(utf8_decode(text), o.pattern)) ++freq[utf8_encode(piece)];
+  for (const auto& text : texts) {
+    // Named: the pieces are views into it (a temporary in the loop header would die before they are read).
+    const std::u32string decoded = utf8_decode(text);
+    for (auto piece : pre_tokenize(decoded, o.pattern)) ++freq[utf8_encode(piece)];
+  }
 
   // Tokens: special ones first, then the 256 bytes, then one per merge. Words are sequences of token ids.
   std::vector<std::string> tokens(o.special_tokens.begin(), o.special_tokens.end());
