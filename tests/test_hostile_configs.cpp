@@ -142,5 +142,26 @@ TEST(HostileData, PreTokenizedIdsOutsideTheVocabularyNameFileAndLine) {
   expect_error([&] { load_sft_dataset(p.string(), &ids_only); }, {"tandem_hostile_ids.jsonl:1", "not a token id"});
 }
 
+TEST(HostileCheckpoint, AWrongTypeInTrainerStateNamesTheFile) {
+  const std::string base = testing::make_task("hostile_state");
+  Trainer(TrainConfig::from_toml_string(base, {"max_steps=2", "strategy=\"sft\""}, "train.toml")).train();
+  const fs::path state = fs::temp_directory_path() / "tandem_trainer_hostile_state/run/checkpoint-2/trainer_state.json";
+  std::string text;
+  {
+    std::ifstream in(state);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string step = "\"step\": 2";
+  ASSERT_NE(text.find(step), std::string::npos) << text;
+  text.replace(text.find(step), step.size(), "\"step\":{}");  // same size: the manifest still holds
+  std::ofstream(state, std::ios::trunc) << text;
+  expect_error(
+      [&] {
+        Trainer(TrainConfig::from_toml_string(base, {"max_steps=4", "strategy=\"sft\"",
+                                                     "resume_from_checkpoint=\"latest\""}, "train.toml"));
+      },
+      {"checkpoint-2/trainer_state.json", "type must be number"});
+}
+
 }  // namespace
 }  // namespace tandem

@@ -62,9 +62,12 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
   TANDEM_CHECK(status.complete, "resume: ", dir, " is an incomplete checkpoint (", status.problem,
                "); resume from a complete one, e.g. resume_from_checkpoint = \"latest\"");
   const nlohmann::json state = read_json_file(dir + "/trainer_state.json");
+  const int64_t optimizer_steps =
+      json_get<int64_t>(state, "optimizer_steps", dir + "/trainer_state.json");  // names the file when wrong
+  TANDEM_CHECK(optimizer_steps >= 0, dir, "/trainer_state.json: optimizer_steps is ", optimizer_steps);
   load_model_state(dir, model);
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
-  if (state.at("optimizer_steps").get<int64_t>() > 0) {
+  if (optimizer_steps > 0) {
     optimizer.init_state(params);  // on the parameters' device, f32 (f64 only in f64 gradient-check models)
     auto load = [&](Tensor& t) {
       const bool master = t.name.ends_with(".master");  // a bf16 parameter's f32 copy
@@ -78,7 +81,7 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
       if (!optimizer.master_weights()[i].empty()) load(optimizer.master_weights()[i]);
     }
   }
-  optimizer.set_steps(state.at("optimizer_steps").get<int64_t>());
+  optimizer.set_steps(optimizer_steps);
   return state;
 }
 

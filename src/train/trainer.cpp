@@ -14,6 +14,7 @@
 #include "io/atomic_file.h"
 #include "io/checked_write.h"
 #include "io/hf_checkpoint.h"
+#include "io/json_file.h"
 #include "train/checkpoint.h"
 #include "train/memory_check.h"
 #include "train/reference.h"
@@ -211,17 +212,19 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     return;
   }
   const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
-  step_ = s.at("step").get<int64_t>();
-  tokens_ = s.at("tokens").get<int64_t>();
-  train_seconds_ = s.at("train_seconds").get<double>();
-  sft_updates_ = s.at("sft_updates").get<int64_t>();
-  dpo_updates_ = s.at("dpo_updates").get<int64_t>();
-  model_->set_dropout_counter(s.value("dropout_counter", uint64_t(0)));
-  sft_running_ = num_or_nan(s.at("sft_running"));
-  dpo_running_ = num_or_nan(s.at("dpo_running"));
-  if (sft_stream_) sft_stream_->load_state(s.at("sft_stream"));
-  if (pref_stream_) pref_stream_->load_state(s.at("preference_stream"));
-  strategy_->load_state(s.at("strategy"));
+  naming_json_errors(resume + "/trainer_state.json", [&] {  // a missing key or a wrong type names the file
+    step_ = s.at("step").get<int64_t>();
+    tokens_ = s.at("tokens").get<int64_t>();
+    train_seconds_ = s.at("train_seconds").get<double>();
+    sft_updates_ = s.at("sft_updates").get<int64_t>();
+    dpo_updates_ = s.at("dpo_updates").get<int64_t>();
+    model_->set_dropout_counter(s.value("dropout_counter", uint64_t(0)));
+    sft_running_ = num_or_nan(s.at("sft_running"));
+    dpo_running_ = num_or_nan(s.at("dpo_running"));
+    if (sft_stream_) sft_stream_->load_state(s.at("sft_stream"));
+    if (pref_stream_) pref_stream_->load_state(s.at("preference_stream"));
+    strategy_->load_state(s.at("strategy"));
+  });
   // Keep the log up to the checkpoint, plus the lines a full disk kept out of it; the resumed run appends the
   // steps after it.
   std::string kept, line;
