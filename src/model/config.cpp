@@ -146,7 +146,7 @@ void ModelConfig::validate(const std::string& source) const {
 
 const char* ModelConfig::why_limit(const std::string& key) {
   if (key == "vocab_size") return "token ids are int32";
-  if (key == "num_hidden_layers") return "no released model has a tenth of it";
+  if (key == "num_hidden_layers") return "far beyond released models: Llama-3.1-405B has 126";
   if (key == "max_position_embeddings") return "positions are int32 and RoPE tables are positions x head_dim";
   return "no released model comes near it; sizes derived from it must fit int64";
 }
