@@ -278,6 +278,39 @@ TEST_F(CrashSafety, KilledAtRandomMomentsResumesExactly) {
 
 // Leftovers of dead saves go when a run starts; a checkpoint caught between the renames of its replacement comes
 // back; incomplete folders are passed over by "latest" and refused when named.
+// A real full disk: output_dir on a tmpfs with room for one checkpoint and a half, mounted in a user and mount
+// namespace (no privilege needed; skipped, saying why, where the system allows none). The second save runs out of
+// space: the run stops with an error naming the reason, the disk holds only complete checkpoints, and resuming
+// from the latest one where there is room ends with the uninterrupted run's weights.
+TEST_F(CrashSafety, ASmallTmpfsStopsTheRunWithOnlyCompleteCheckpointsLeft) {
+  if (std::system("unshare --user --map-root-user --mount true > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here: unshare --user --mount is not permitted";
+  int64_t one = 0;  // pages a checkpoint takes on tmpfs
+  for (const auto& f : fs::recursive_directory_iterator(reference_ + "/checkpoint-2"))
+    if (f.is_regular_file()) one += (int64_t(f.file_size()) + 4095) / 4096 * 4096;
+  const int64_t size = (one * 3 / 2 + 4095) / 4096 * 4096;
+  const std::string mnt = task_.dir + "/tmpfs", kept = task_.dir + "/after_full";
+  fs::remove_all(kept);
+  fs::create_directories(mnt);
+  const std::string run = "OMP_NUM_THREADS=1 " + std::string(TANDEM_BINARY) + " train " + task_.config +
+                          " output_dir=" + mnt + "/run > " + mnt + ".log 2>&1";
+  // The tmpfs lives as long as the namespace: what the run left is copied out before it ends.
+  const std::string cmd = "unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o size=" +
+                          std::to_string(size) + " tmpfs " + mnt + " && " + run + "; rc=$?; cp -a " + mnt +
+                          "/run " + kept + "; exit $rc'";
+  const int status = std::system(cmd.c_str());
+  const std::string log = read_file(mnt + ".log");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << "exit " << status << "\n" << log;
+  EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
+  expect_no_incomplete_checkpoint(kept, "full tmpfs");
+  EXPECT_EQ(leftovers(kept), std::vector<std::string>{}) << "a failed save removes its temporary folder";
+  ASSERT_EQ(fs::path(latest_checkpoint(kept)).filename(), "checkpoint-2") << log;
+  expect_same_state(kept + "/checkpoint-2", reference_ + "/checkpoint-2", "full tmpfs");
+  ASSERT_EQ(train(task_, kept, "resume_from_checkpoint=latest"), 0) << read_file(kept + ".log");
+  EXPECT_TRUE(read_file(kept + "/checkpoint-4/model.safetensors") ==
+              read_file(reference_ + "/checkpoint-4/model.safetensors"));
+}
+
 TEST(CheckpointFolders, LeftoversOfDeadSavesAreCleanedAndIncompleteFoldersAreNeverResumed) {
   OneOpenMpThread one_thread;
   const std::string base = short_task("stale");
