@@ -144,5 +144,25 @@ TEST_F(HostileTokenizer, TokenizerConfigMustParseWhenPresent) {
                {"tokenizer_config.json", "eos_token \"<|eot|>\" is not a token of tokenizer.json"});
 }
 
+// `tandem chat-template CONFIG MESSAGES`: a messages file of the wrong shape is an error naming it and the key.
+TEST_F(HostileTokenizer, ChatTemplateMessagesFileOfTheWrongShapeNamesFileAndKey) {
+  const std::string config = hostile::write(
+      dir_ / "tokenizer_config.json",
+      nlohmann::json{{"chat_template", "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + "
+                                       "message.content + '<|im_end|>' + '\\n' }}{%- endfor %}"}}
+          .dump());
+  const std::string err = (dir_ / "stderr.txt").string();
+  auto run = [&](const std::string& messages) {
+    const std::string path = hostile::write(dir_ / "messages.json", messages);
+    const int status =
+        std::system((std::string(TANDEM_BINARY) + " chat-template " + config + " " + path + " 2> " + err).c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << messages;
+    return read_file(err);
+  };
+  EXPECT_NE(run(R"([{"role": 5, "content": "x"}])").find("messages.json: key 'role' must be a string, got 5"),
+            std::string::npos) << read_file(err);
+  EXPECT_NE(run(R"({"role": "user"})").find("messages.json: expected a list"), std::string::npos) << read_file(err);
+}
+
 }  // namespace
 }  // namespace tandem

@@ -67,8 +67,11 @@ int cmd_chat_template(int argc, char** argv) {
                "usage: tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]");
   const ChatTemplate t = ChatTemplate::from_tokenizer_config(argv[0]);
   std::vector<ChatMessage> messages;
-  for (const auto& m : read_json_file(argv[1]))
-    messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>(), std::nullopt});
+  const nlohmann::json list = read_json_file(argv[1]);
+  TANDEM_CHECK(list.is_array(), argv[1], ": expected a list of {\"role\", \"content\"} messages");
+  for (const auto& m : list)
+    messages.push_back({json_get<std::string>(m, "role", argv[1]), json_get<std::string>(m, "content", argv[1]),
+                        std::nullopt});
   std::printf("%s", t.render(messages, argc == 3).c_str());
   return 0;
 }
