@@ -8,13 +8,16 @@
 #include <string>
 
 #include "core/check.h"
-#include "io/atomic_file.h"
 #include "expect_error.h"
+#include "io/atomic_file.h"
 
 namespace tandem::hostile {
 
+// One per test (ctest runs the tests of a fixture in parallel processes): named after the running test.
 inline std::filesystem::path temp_dir(const std::string& name) {
-  const std::filesystem::path p = std::filesystem::temp_directory_path() / ("tandem_hostile_" + name);
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::filesystem::path p = std::filesystem::temp_directory_path() /
+                                  ("tandem_hostile_" + name + (test ? std::string("_") + test->name() : ""));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;
