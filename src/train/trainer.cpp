@@ -288,21 +288,16 @@ double Trainer::probe(Objective o) {
 }
 
 void Trainer::diverged(const std::string& what, double value) {
-  const std::string shown = std::isnan(value) ? "nan" : std::to_string(value);
+  const std::string stop = "step " + std::to_string(step_ + 1) + ": " + what + " is " +
+                           (std::isnan(value) ? "nan" : std::to_string(value)) + "; training stopped";
   // Parameters are still those before this step's (unapplied) update; only finite ones are worth keeping.
   for (const ParamRef& p : params_)
     if (!std::isfinite(backend_of(*p.value).sum_squares(*p.value)))
-      fail("step ", step_ + 1, ": ", what, " is ", shown, " and parameter ", p.value->name,
-           " is not finite; training stopped without saving it. Resume from the last checkpoint saved before.");
-  const std::string dir = checkpoint_dir();
-  try {
-    save(dir);
-  } catch (const Error& e) {
-    fail("step ", step_ + 1, ": ", what, " is ", shown, "; training stopped. Saving the last good state (step ", step_,
-         ") failed too: ", e.what());
-  }
-  fail("step ", step_ + 1, ": ", what, " is ", shown, "; training stopped. The last good state (step ", step_,
-       ") is saved in ", dir, ". Lower learning_rate or max_grad_norm and resume from it.");
+      fail(stop, ". Parameter ", p.value->name, " is not finite, so nothing was saved; resume from the last "
+           "checkpoint saved before.");
+  const std::string dir = save_before_stopping(stop, /*sync_log=*/true);
+  fail(stop, ". The last good state (step ", step_, ") is saved in ", dir,
+       ". Lower learning_rate or max_grad_norm and resume from it.");
 }
 
 // A log with a hole would pass for a complete one, so a metrics line that cannot be written (a full disk) stops
@@ -311,15 +306,21 @@ void Trainer::stop_on_unwritable_log(const std::string& why, const nlohmann::jso
   unwritten_metrics_.push_back(line);
   const std::string stop = "training stopped at step " + std::to_string(step_) + ": " + why;
   if (step_ == 0) fail(stop);  // nothing trained yet, nothing to save
-  const std::string dir = checkpoint_dir();
-  try {
-    save(dir, /*sync_log=*/false);
-  } catch (const Error& e) {
-    fail(stop, ". Saving the state of step ", step_, " failed too: ", e.what(),
-         ". Make room and resume from the latest complete checkpoint.");
-  }
+  const std::string dir = save_before_stopping(stop, /*sync_log=*/false);
   fail(stop, ". The state of step ", step_, " is saved in ", dir,
        ", with the log lines that were not written; make room and resume from it.");
+}
+
+// Saves checkpoint-<step> for a run about to stop with `stop`; if that fails too, the error says both.
+std::string Trainer::save_before_stopping(const std::string& stop, bool sync_log) {
+  const std::string dir = checkpoint_dir();
+  try {
+    save(dir, sync_log);
+  } catch (const Error& e) {
+    fail(stop, ". Saving the state of step ", step_, " failed too: ", e.what(),
+         ". Resume from the latest complete checkpoint.");
+  }
+  return dir;
 }
 
 void Trainer::log_line(const nlohmann::json& j) {

@@ -72,6 +72,7 @@ class Trainer {
   std::string checkpoint_dir() const;  // of the current step
   void save(const std::string& dir, bool sync_log = true);
   [[noreturn]] void diverged(const std::string& what, double value);
+  std::string save_before_stopping(const std::string& stop, bool sync_log);
 
   TrainConfig cfg_;
   PreferenceConfig pref_cfg_;
