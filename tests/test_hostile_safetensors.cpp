@@ -241,7 +241,7 @@ TEST_F(HostileModelFolder, ConfigTypeErrorNamesTheFile) {
   cfg["rope_scaling"] = {{"rope_type", 7}};
   hostile::write(dir_ / "config.json", cfg.dump());
   expect_error([&] { ModelConfig::from_file((dir_ / "config.json").string()); },
-               {"config.json", "'rope_type' has the wrong type"});
+               {"config.json", "'rope_type' must be a string"});
   hostile::write(dir_ / "config.json", "{\"model_type\": \"llama\",");
   expect_error([&] { load_model(dir_.string()); }, {"config.json", "not valid JSON"});
 }

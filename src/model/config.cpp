@@ -1,7 +1,6 @@
 #include "model/config.h"
 
 #include <cmath>
-#include <type_traits>
 
 #include "core/check.h"
 #include "io/json_file.h"
@@ -9,20 +8,11 @@
 namespace tandem {
 
 namespace {
+// `out` keeps its default when the key is absent or null; otherwise the value must have T's JSON type (integers
+// stay integers: no 32000.5 or true truncated into a size). Errors name `source` and the key.
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
-  if (!j.contains(key) || j[key].is_null()) return;
-  const nlohmann::json& v = j[key];
-  // nlohmann converts 32000.5 to 32000 and true to 1 silently: sizes must be written as integers.
-  if constexpr (std::is_same_v<T, int64_t>)
-    TANDEM_CHECK(v.is_number_integer(), source, ": key '", key, "' must be an integer, got ", v.dump());
-  if constexpr (std::is_same_v<T, double>)
-    TANDEM_CHECK(v.is_number(), source, ": key '", key, "' must be a number, got ", v.dump());
-  try {
-    out = v.get<T>();
-  } catch (const std::exception&) {
-    fail(source, ": key '", key, "' has the wrong type: ", v.dump());
-  }
+  out = json_get_or<T>(j, key, out, source);
 }
 }  // namespace
 
