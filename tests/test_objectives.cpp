@@ -34,7 +34,9 @@ TEST_P(Objectives, LossAndGradientMatchPyTorch) {
                       policy.rejected_tokens};
   const std::string name = GetParam();
   PreferenceConfig cfg;
-  cfg.loss_type = name == "sigmoid_ls" ? "sigmoid" : name;
+  const bool rpo = name.rfind("rpo_", 0) == 0;  // rpo_<loss>: the loss plus rpo_alpha = 0.5 x chosen NLL
+  cfg.loss_type = name == "sigmoid_ls" ? "sigmoid" : rpo ? name.substr(4) : name;
+  cfg.rpo_alpha = rpo ? 0.5 : 0.0;
   cfg.label_smoothing = name == "sigmoid_ls" || name == "simpo" ? 0.1 : 0.0;
   cfg.beta = name == "simpo" ? 2.0 : 0.1;
   cfg.simpo_gamma = 0.5;
@@ -50,7 +52,36 @@ TEST_P(Objectives, LossAndGradientMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TrlFormulas, Objectives,
-                         ::testing::Values("sigmoid", "sigmoid_ls", "ipo", "hinge", "simpo", "orpo"));
+                         ::testing::Values("sigmoid", "sigmoid_ls", "ipo", "hinge", "simpo", "orpo", "rpo_sigmoid",
+                                           "rpo_ipo"));
+
+// rpo_alpha = 0 must leave DPO exactly as it was: same loss and gradients, bit for bit.
+TEST(Objectives, RpoAlphaZeroIsBitIdenticalToPlainDpo) {
+  const PairLogps p{{-10.5, -20.25, -7}, {-12, -8.5, -9}, {5, 6, 3}, {4, 7, 5}};
+  const PairLogps r{{-11, -19, -7.5}, {-11.5, -9, -8}, {5, 6, 3}, {4, 7, 5}};
+  for (const char* type : {"sigmoid", "ipo", "hinge"}) {
+    PreferenceConfig plain, zero;
+    plain.loss_type = zero.loss_type = type;
+    zero.rpo_alpha = 0.0;
+    const PreferenceLoss a = dpo_loss(p, r, plain), b = preference_loss(p, r, zero);
+    EXPECT_EQ(a.loss, b.loss) << type;
+    EXPECT_EQ(a.d_chosen, b.d_chosen) << type;
+    EXPECT_EQ(a.d_rejected, b.d_rejected) << type;
+  }
+}
+
+TEST(Objectives, RpoAlphaOnlyWithTheDpoFamily) {
+  PreferenceConfig cfg;
+  cfg.rpo_alpha = 1.0;
+  cfg.loss_type = "orpo";
+  EXPECT_THROW(cfg.validate(), Error);
+  cfg.loss_type = "simpo";
+  EXPECT_THROW(cfg.validate(), Error);
+  cfg.loss_type = "hinge";
+  EXPECT_NO_THROW(cfg.validate());
+  cfg.rpo_alpha = -1;
+  EXPECT_THROW(cfg.validate(), Error);
+}
 
 TEST(Objectives, DpoAtReferenceIsLog2AndRewardsAreZero) {
   const PairLogps p{{-10, -20}, {-12, -8}, {5, 6}, {4, 7}};

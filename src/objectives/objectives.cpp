@@ -51,6 +51,10 @@ void PreferenceConfig::validate() const {
   TANDEM_CHECK(beta > 0, "beta must be > 0, got ", beta);
   TANDEM_CHECK(label_smoothing >= 0 && label_smoothing < 0.5, "label_smoothing must be in [0, 0.5), got ",
                label_smoothing);
+  TANDEM_CHECK(rpo_alpha >= 0, "rpo_alpha must be >= 0, got ", rpo_alpha);
+  // rpo_alpha is DPOConfig's: SimPO (CPOTrainer) has no such term, and ORPO's loss already holds the chosen NLL.
+  TANDEM_CHECK(rpo_alpha == 0 || needs_reference(), "rpo_alpha applies to loss_type sigmoid, ipo or hinge, not ",
+               loss_type);
 }
 
 SftLoss sft_loss(const std::vector<double>& logp, const std::vector<int64_t>& tokens) {
@@ -152,10 +156,26 @@ PreferenceLoss orpo_loss(const PairLogps& policy, const PreferenceConfig& cfg) {
   return out;
 }
 
+// TRL computes nll_loss = F.cross_entropy(chosen logits, chosen labels) over the concatenated batch: the mean over
+// every scored chosen token of the batch (a token mean, not a mean of per-sequence means), then adds
+// rpo_alpha * nll_loss to each pair's loss before the batch mean, which leaves it added once.
+void add_rpo_nll(PreferenceLoss& loss, const PairLogps& policy, double rpo_alpha) {
+  int64_t chosen_tokens = 0;
+  double chosen_sum = 0;
+  for (size_t i = 0; i < policy.size(); ++i) {
+    chosen_tokens += policy.chosen_tokens[i];
+    chosen_sum += policy.chosen[i];
+  }
+  loss.loss += rpo_alpha * (-chosen_sum / double(chosen_tokens));
+  for (double& d : loss.d_chosen) d -= rpo_alpha / double(chosen_tokens);
+}
+
 PreferenceLoss preference_loss(const PairLogps& policy, const PairLogps& reference, const PreferenceConfig& cfg) {
   if (cfg.loss_type == "simpo") return simpo_loss(policy, cfg);
   if (cfg.loss_type == "orpo") return orpo_loss(policy, cfg);
-  return dpo_loss(policy, reference, cfg);
+  PreferenceLoss out = dpo_loss(policy, reference, cfg);
+  if (cfg.rpo_alpha > 0) add_rpo_nll(out, policy, cfg.rpo_alpha);  // skipped at 0: bit-identical to plain DPO
+  return out;
 }
 
 }  // namespace tandem

@@ -27,6 +27,7 @@ struct PreferenceConfig {
   double beta = 0.1;                  // DPO/IPO/hinge temperature; SimPO beta; ORPO lambda
   double label_smoothing = 0.0;       // conservative DPO / SimPO
   double simpo_gamma = 0.5;           // SimPO target margin
+  double rpo_alpha = 0.0;             // DPO family: + rpo_alpha x NLL of the chosen responses (RPO; 0: off)
   void validate() const;
   bool needs_reference() const { return loss_type == "sigmoid" || loss_type == "ipo" || loss_type == "hinge"; }
 };
@@ -45,7 +46,10 @@ PreferenceLoss dpo_loss(const PairLogps& policy, const PairLogps& reference, con
 PreferenceLoss simpo_loss(const PairLogps& policy, const PreferenceConfig& cfg);
 // ORPO: NLL of the chosen responses - beta * mean log sigmoid(log odds ratio); no reference model.
 PreferenceLoss orpo_loss(const PairLogps& policy, const PreferenceConfig& cfg);
-// Dispatches on cfg.loss_type; `reference` is ignored by simpo and orpo.
+// TRL's rpo_alpha term (DPOTrainer): rpo_alpha x the token-mean NLL of the batch's chosen responses, added to `loss`
+// with its gradient (-rpo_alpha / all chosen tokens, for every chosen log-prob).
+void add_rpo_nll(PreferenceLoss& loss, const PairLogps& policy, double rpo_alpha);
+// Dispatches on cfg.loss_type, adding the RPO term when rpo_alpha > 0; `reference` is ignored by simpo and orpo.
 PreferenceLoss preference_loss(const PairLogps& policy, const PairLogps& reference, const PreferenceConfig& cfg);
 
 }  // namespace tandem

@@ -357,8 +357,14 @@ def write_objectives_reference(out_dir):
         log_odds = (ac - ar) - (torch.log1p(-torch.exp(ac)) - torch.log1p(-torch.exp(ar)))
         return -pc.sum() / nc.sum() - beta * F.logsigmoid(log_odds).mean()
 
+    def rpo_nll(pc):  # TRL's nll_loss: cross-entropy over every chosen token of the batch, i.e. a token mean
+        return -pc.sum() / nc.sum()
+
+    rpo_alpha = 0.5
     cases = {"sigmoid": lambda a, b: sigmoid(a, b, 0.0), "sigmoid_ls": lambda a, b: sigmoid(a, b, ls),
-             "ipo": ipo, "hinge": hinge, "simpo": simpo, "orpo": orpo}
+             "ipo": ipo, "hinge": hinge, "simpo": simpo, "orpo": orpo,
+             "rpo_sigmoid": lambda a, b: sigmoid(a, b, 0.0) + rpo_alpha * rpo_nll(a),
+             "rpo_ipo": lambda a, b: ipo(a, b) + rpo_alpha * rpo_nll(a)}
     t = {"nc": nc, "nr": nr, "pc": pc0, "pr": pr0, "rc": rc, "rr": rr}
     for name, fn in cases.items():
         pc, pr = pc0.clone().requires_grad_(True), pr0.clone().requires_grad_(True)
