@@ -126,7 +126,7 @@ std::vector<ChatMessage> hh_dialogue(const std::string& text, const std::string&
   return out;
 }
 
-SftExample sft_example(const json& j, const Line& l) {
+SftExample sft_example(const json& j, const Line& l, const std::string& text_field) {
   if (j.contains("prompt_ids"))
     return {ids_field(j, "prompt_ids", l.where, true, l.vocab_size()),
             ids_field(j, "completion_ids", l.where, false, l.vocab_size())};
@@ -163,9 +163,10 @@ SftExample sft_example(const json& j, const Line& l) {
     }
     return {l.text(str_field(j, "prompt", l.where), false), l.text(str_field(j, "completion", l.where), true)};
   }
-  if (j.contains("text")) return {{}, l.text(str_field(j, "text", l.where), true)};
+  if (j.contains(text_field)) return {{}, l.text(str_field(j, text_field.c_str(), l.where), true)};
   fail(l.where, ": unrecognised SFT example; expected one of prompt_ids/completion_ids, messages, "
-                "instruction/output (Alpaca), prompt/completion, text");
+                "instruction/output (Alpaca), prompt/completion, ", text_field,
+       text_field == "text" ? "" : " (dataset_text_field)");
 }
 
 PreferenceExample preference_example(const json& j, const Line& l) {
@@ -220,10 +221,11 @@ PreferenceExample preference_example(const json& j, const Line& l) {
 
 }  // namespace
 
-std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder) {
+std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder,
+                                         const std::string& text_field) {
   std::vector<SftExample> out;
   for_each_line(path, [&](const json& j, const std::string& where) {
-    SftExample e = sft_example(j, Line{encoder, where});
+    SftExample e = sft_example(j, Line{encoder, where}, text_field);
     TANDEM_CHECK(!e.completion.empty(), where, ": the completion is empty after tokenization");
     out.push_back(std::move(e));
   });

@@ -7,7 +7,8 @@
 //   {"instruction", "input"?, "output"}                          Alpaca: one user turn and the answer
 //   {"prompt": str, "completion": str}                           standard: plain text + EOS (no template, as TRL)
 //   {"prompt": [messages], "completion": [messages]}             conversational prompt/completion
-//   {"text": str}                                                language modelling: every token scored
+//   {"text": str}                                                language modelling: every token scored (the key is
+//                                                                dataset_text_field's, "text" by default)
 // Preference lines:
 //   {"prompt_ids", "chosen_ids", "rejected_ids"}                 pre-tokenized
 //   {"prompt": str, "chosen": str, "rejected": str}              standard: plain text + EOS
@@ -40,7 +41,9 @@ struct TextEncoder {
 
 // `encoder` may be null for pre-tokenized files (ids are then not checked against a vocabulary); a text line then is
 // an error saying a tokenizer is needed. An encoder without a tokenizer checks pre-tokenized ids only.
-std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder);
+// `text_field` is TRL's dataset_text_field: the key of a language-modelling line ("text" by default).
+std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder,
+                                         const std::string& text_field = "text");
 std::vector<PreferenceExample> load_preference_dataset(const std::string& path, const TextEncoder* encoder);
 
 }  // namespace tandem
