@@ -10,10 +10,22 @@
 
 #include "core/check.h"
 #include "model/lora.h"
+#include "train/config_keys.h"
 
 namespace tandem {
 
 namespace {
+
+std::vector<std::string> comma_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 using Field = std::variant<std::string*, double*, int64_t*, bool*>;
 
@@ -28,6 +40,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"sft_dataset", &c.sft_dataset},
       {"preference_dataset", &c.preference_dataset},
       {"tokenizer_name_or_path", &c.tokenizer_name_or_path}, {"use_chat_template", &c.use_chat_template},
+      {"dataset_text_field", &c.dataset_text_field},
       {"truncation_mode", &c.truncation_mode}, {"packing", &c.packing}, {"prefix_sharing", &c.prefix_sharing}, {"sft_eval_dataset", &c.sft_eval_dataset},
       {"preference_eval_dataset", &c.preference_eval_dataset}, {"max_length", &c.max_length},
       {"max_prompt_length", &c.max_prompt_length}, {"eval_max_examples", &c.eval_max_examples},
@@ -37,7 +50,8 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"maxright_ideal", &c.maxright_ideal}, {"sft_ideal", &c.sft_ideal}, {"dpo_ideal", &c.dpo_ideal},
       {"loss_type", &c.loss_type}, {"beta", &c.beta}, {"label_smoothing", &c.label_smoothing},
       {"simpo_gamma", &c.simpo_gamma}, {"reference_cache_dir", &c.reference_cache_dir},
-      {"max_steps", &c.max_steps}, {"per_device_train_batch_size", &c.per_device_train_batch_size},
+      {"rpo_alpha", &c.rpo_alpha}, {"precompute_ref_log_probs", &c.precompute_ref_log_probs},
+      {"max_steps", &c.max_steps}, {"num_train_epochs", &c.num_train_epochs}, {"per_device_train_batch_size", &c.per_device_train_batch_size},
       {"per_device_eval_batch_size", &c.per_device_eval_batch_size},
       {"gradient_accumulation_steps", &c.gradient_accumulation_steps}, {"learning_rate", &c.learning_rate},
       {"weight_decay", &c.weight_decay}, {"adam_beta1", &c.adam_beta1}, {"adam_beta2", &c.adam_beta2},
@@ -45,18 +59,38 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"min_lr_ratio", &c.min_lr_ratio}, {"warmup_steps", &c.warmup_steps},
       {"lr_scheduler_type", &c.lr_scheduler_type}, {"seed", &c.seed}, {"output_dir", &c.output_dir},
       {"logging_steps", &c.logging_steps}, {"eval_steps", &c.eval_steps}, {"save_steps", &c.save_steps},
-      {"save_total_limit", &c.save_total_limit},
+      {"save_total_limit", &c.save_total_limit}, {"logging_strategy", &c.logging_strategy},
+      {"eval_strategy", &c.eval_strategy}, {"save_strategy", &c.save_strategy}, {"report_to", &c.report_to},
       {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress}, {"judge", &c.judge},
   };
 }
 
+// Keys whose value may also be a TOML list of strings (TRL takes lists there); stored comma-joined.
+bool takes_list(const std::string& key) { return key == "lora_target_modules" || key == "report_to"; }
+
+std::string joined_strings(const toml::array& list, const std::string& where) {
+  std::string out;
+  for (const toml::node& item : list) {
+    TANDEM_CHECK(item.is_string(), where, " expects a list of strings");
+    const std::string s = *item.value<std::string>();
+    TANDEM_CHECK(s.find(',') == std::string::npos, where, ": list item '", s, "' contains a comma");
+    out += (out.empty() ? "" : ",") + s;
+  }
+  return out;
+}
+
 void assign(const std::string& key, Field field, const toml::node& node, const std::string& source) {
   const std::string where = source + ": key '" + key + "'";
+  if (takes_list(key) && node.is_array()) {
+    *std::get<std::string*>(field) = joined_strings(*node.as_array(), where);
+    return;
+  }
   std::visit(
       [&](auto* target) {
         using T = std::remove_pointer_t<decltype(target)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          TANDEM_CHECK(node.is_string(), where, " expects a string");
+          TANDEM_CHECK(node.is_string(), where, takes_list(key) ? " expects a string or a list of strings"
+                                                                : " expects a string");
           *target = *node.value<std::string>();
         } else if constexpr (std::is_same_v<T, bool>) {
           TANDEM_CHECK(node.is_boolean(), where, " expects true or false");
@@ -72,12 +106,21 @@ void assign(const std::string& key, Field field, const toml::node& node, const s
       field);
 }
 
+// The schema entry of `key`, or an error naming the nearest supported key (or the TRL key it is).
+std::map<std::string, Field>::iterator find_key(std::map<std::string, Field>& schema, const std::string& key,
+                                                const std::string& source) {
+  auto it = schema.find(key);
+  if (it != schema.end()) return it;
+  std::vector<std::string> known;
+  for (const auto& entry : schema) known.push_back(entry.first);
+  fail(source, ": ", unknown_key_message(key, known));
+}
+
 void apply_table(TrainConfig& c, const toml::table& table, const std::string& source) {
   auto schema = fields(c);
   for (const auto& [k, node] : table) {
     const std::string key(k.str());
-    auto it = schema.find(key);
-    TANDEM_CHECK(it != schema.end(), source, ": unknown key '", key, "'");
+    auto it = find_key(schema, key, source);
     assign(key, it->second, node, source);
   }
 }
@@ -86,8 +129,7 @@ void apply_table(TrainConfig& c, const toml::table& table, const std::string& so
 
 void TrainConfig::set(const std::string& key, const std::string& value) {
   auto schema = fields(*this);
-  auto it = schema.find(key);
-  TANDEM_CHECK(it != schema.end(), "override: unknown key '", key, "'");
+  auto it = find_key(schema, key, "override");
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + value);
@@ -152,7 +194,22 @@ void TrainConfig::validate(const std::string& source) const {
   check(model_name_or_path.empty() != model_config.empty(), "model_name_or_path",
         "set exactly one of model_name_or_path (a Hugging Face folder) and model_config (random init)");
   check(lambda >= 0 && lambda <= 1, "lambda", "must be in [0, 1]");
-  check(max_steps > 0, "max_steps", "must be > 0");
+  check(max_steps > 0 || max_steps == -1, "max_steps",
+        "must be > 0, or -1 (TRL's default) to train num_train_epochs epochs");
+  check(max_steps > 0 || num_train_epochs > 0, "num_train_epochs", "must be > 0 when max_steps = -1");
+  check(num_train_epochs >= 0, "num_train_epochs", "must be >= 0");
+  check(rpo_alpha >= 0, "rpo_alpha", "must be >= 0 (0: off)");
+  check(rpo_alpha == 0 || loss_type == "sigmoid" || loss_type == "ipo" || loss_type == "hinge", "rpo_alpha",
+        "applies to loss_type sigmoid, ipo or hinge (TRL's DPOTrainer), not '" + loss_type + "'");
+  check(!dataset_text_field.empty(), "dataset_text_field", "must name a field");
+  one_of("logging_strategy", logging_strategy, {"no", "steps", "epoch"});
+  one_of("eval_strategy", eval_strategy, {"", "no", "steps", "epoch"});
+  one_of("save_strategy", save_strategy, {"", "no", "steps", "epoch"});
+  check(save_strategy != "steps" || save_steps > 0, "save_steps", "save_strategy = \"steps\" needs save_steps > 0");
+  for (const std::string& sink : comma_list(report_to)) {
+    one_of("report_to", sink, {"none", "all", "jsonl", "csv", "tensorboard"});
+    check(sink != "none" || comma_list(report_to).size() == 1, "report_to", "'none' cannot be listed with others");
+  }
   check(per_device_train_batch_size > 0, "per_device_train_batch_size", "must be > 0");
   check(per_device_eval_batch_size > 0, "per_device_eval_batch_size", "must be > 0");
   check(gradient_accumulation_steps > 0, "gradient_accumulation_steps", "must be > 0");
@@ -180,8 +237,8 @@ void TrainConfig::validate(const std::string& source) const {
   check(logging_steps > 0, "logging_steps", "must be > 0");
   check(eval_steps >= 0 && save_steps >= 0, "eval_steps", "eval_steps and save_steps must be >= 0");
   check(save_total_limit >= 0, "save_total_limit", "must be >= 1 (or 0, the default: keep every checkpoint)");
-  check(sequential_first_steps >= 0 && sequential_first_steps <= max_steps, "sequential_first_steps",
-        "must be in [0, max_steps]");
+  check(sequential_first_steps >= 0 && (max_steps < 0 || sequential_first_steps <= max_steps),
+        "sequential_first_steps", "must be in [0, max_steps]");
   check(sequential_first_epochs >= 0, "sequential_first_epochs", "must be >= 0");
   check(sequential_first_epochs == 0 || sequential_first_steps == 0, "sequential_first_epochs",
         "set sequential_first_steps or sequential_first_epochs, not both");
@@ -192,7 +249,7 @@ void TrainConfig::validate(const std::string& source) const {
   check(lora_r > 0, "lora_r", "must be > 0");
   check(lora_alpha > 0, "lora_alpha", "must be > 0");
   check(lora_dropout >= 0 && lora_dropout < 1, "lora_dropout", "must be in [0, 1)");
-  if (use_peft) {
+  {  // the module names are checked with or without use_peft: a typo is worth knowing either way
     try {
       lora_config().validate();
     } catch (const Error& e) {
@@ -205,15 +262,32 @@ void TrainConfig::validate(const std::string& source) const {
 }
 
 std::vector<std::string> TrainConfig::lora_targets() const {
+  // PEFT's "all-linear": every linear layer except the output head, i.e. all seven projections of a Llama block.
   if (lora_target_modules == "all-linear") return {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  std::vector<std::string> out;
-  std::stringstream ss(lora_target_modules);
-  for (std::string item; std::getline(ss, item, ',');) {
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
+  return comma_list(lora_target_modules);
+}
+
+std::vector<std::string> TrainConfig::report_targets() const {
+  const std::vector<std::string> listed = comma_list(report_to);
+  for (const std::string& s : listed)
+    if (s == "all") return {"jsonl", "csv", "tensorboard"};  // transformers' "all": every integration there is
+  if (listed.size() == 1 && listed[0] == "none") return {};
+  return listed;
+}
+
+std::string TrainConfig::resolved_eval_strategy() const {
+  if (!eval_strategy.empty()) return eval_strategy;
+  return eval_steps > 0 ? "steps" : "no";
+}
+
+std::string TrainConfig::resolved_save_strategy() const {
+  if (!save_strategy.empty()) return save_strategy;
+  return save_steps > 0 ? "steps" : "no";
+}
+
+int64_t TrainConfig::resolved_eval_steps() const {
+  // transformers' TrainingArguments.__post_init__: eval_strategy "steps" without eval_steps uses logging_steps.
+  return eval_steps > 0 ? eval_steps : logging_steps;
 }
 
 LoraConfig TrainConfig::lora_config() const {

@@ -25,7 +25,8 @@ struct TrainConfig {
   bool use_peft = false;
   int64_t lora_r = 16;
   double lora_alpha = 32, lora_dropout = 0.05;
-  std::string lora_target_modules = "q_proj,k_proj,v_proj,o_proj";  // comma-separated, or "all-linear"
+  // A TOML list of module names, a comma-separated string, or "all-linear" (PEFT: every linear layer but lm_head)
+  std::string lora_target_modules = "q_proj,k_proj,v_proj,o_proj";
   bool save_merged_model = false;  // at the end, also write <output_dir>/merged: base + adapters, a plain model
 
   // data: JSONL in any shape of data/text_formats.h; text needs a tokenizer folder (tokenizer.json, and
@@ -33,6 +34,7 @@ struct TrainConfig {
   std::string sft_dataset, preference_dataset, sft_eval_dataset, preference_eval_dataset;
   std::string tokenizer_name_or_path;
   bool use_chat_template = true;
+  std::string dataset_text_field = "text";  // SFT (TRL's SFTConfig): the field of a plain-text line that holds it
   int64_t max_length = 512, max_prompt_length = 256;
   std::string truncation_mode = "keep_end";  // which part of a long prompt to keep: keep_end | keep_start
   bool packing = false;         // SFT: pack a batch's examples into as few rows as fit max_length
@@ -54,9 +56,14 @@ struct TrainConfig {
   std::string loss_type = "sigmoid";  // sigmoid | ipo | hinge | simpo | orpo
   double beta = 0.1, label_smoothing = 0.0, simpo_gamma = 0.5;
   std::string reference_cache_dir = "runs/cache";
+  double rpo_alpha = 0;  // TRL's RPO: + rpo_alpha x token-mean NLL of the chosen responses (0: off, TRL's None)
+  bool precompute_ref_log_probs = true;  // accepted for TRL configs; Tandem always precomputes and caches them
 
   // optimisation
-  int64_t max_steps = 100;
+  // Length of training, as transformers: max_steps > 0 wins; -1 trains num_train_epochs epochs (train/epoch_plan.h
+  // defines an epoch for each strategy). The Trainer resolves max_steps to a step count before training.
+  int64_t max_steps = -1;
+  double num_train_epochs = 3.0;
   int64_t per_device_train_batch_size = 4, per_device_eval_batch_size = 8, gradient_accumulation_steps = 1;
   double learning_rate = 1e-4, weight_decay = 0.0, adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   double max_grad_norm = 1.0, warmup_ratio = 0.0, min_lr_ratio = 0.0;
@@ -67,6 +74,10 @@ struct TrainConfig {
   // bookkeeping
   std::string output_dir = "runs/train";
   int64_t logging_steps = 1, eval_steps = 0, save_steps = 0;  // 0: only at the end
+  // no | steps | epoch, as transformers' IntervalStrategy; "" (unset) keeps Tandem's older rule: "steps" when
+  // eval_steps (save_steps) > 0, else "no". Start and final evaluations and the final checkpoint always happen.
+  std::string logging_strategy = "steps", eval_strategy, save_strategy;
+  std::string report_to = "jsonl";  // none | jsonl | csv | tensorboard | all, or a list of them
   int64_t save_total_limit = 0;  // keep the newest N complete checkpoints; 0 keeps all (transformers' None)
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool progress = true;
@@ -85,6 +96,12 @@ struct TrainConfig {
   nlohmann::json to_json() const;
   int64_t warmup() const;  // warmup_steps, or warmup_ratio * max_steps
   std::vector<std::string> lora_targets() const;
+  std::vector<std::string> report_targets() const;  // report_to as a list, "all" expanded, "none" empty
+  // The strategies with "" resolved (see eval_strategy), and eval_steps with transformers' fallback to
+  // logging_steps when eval_strategy = "steps" leaves it 0.
+  std::string resolved_eval_strategy() const;
+  std::string resolved_save_strategy() const;
+  int64_t resolved_eval_steps() const;
   LoraConfig lora_config() const;  // from lora_r, lora_alpha, lora_dropout and lora_target_modules
 };
 

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -114,7 +115,7 @@ void Trainer::init_master_weights() {
 
 Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   cfg_.validate();
-  pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma};
+  pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma, cfg_.rpo_alpha};
   pref_cfg_.validate();
   trunc_ = {cfg_.max_length, cfg_.max_prompt_length, cfg_.truncation_mode == "keep_start"};
   trunc_.validate();
@@ -153,9 +154,9 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   const uint64_t seed = uint64_t(cfg_.seed);
   const int64_t bs = cfg_.per_device_train_batch_size;
   if (!cfg_.sft_dataset.empty()) {
-    sft_ = load_sft_dataset(cfg_.sft_dataset, enc);
+    sft_ = load_sft_dataset(cfg_.sft_dataset, enc, cfg_.dataset_text_field);
     sft_eval_ = cfg_.sft_eval_dataset.empty() ? head(sft_, cfg_.eval_max_examples)
-                                              : load_sft_dataset(cfg_.sft_eval_dataset, enc);
+                                              : load_sft_dataset(cfg_.sft_eval_dataset, enc, cfg_.dataset_text_field);
     sft_stream_ = std::make_unique<DataStream>(int64_t(sft_.size()), bs, seed * 2 + 1);
   }
   if (!cfg_.preference_dataset.empty()) {
@@ -163,6 +164,15 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     pref_eval_ = cfg_.preference_eval_dataset.empty() ? head(pref_, cfg_.eval_max_examples)
                                                       : load_preference_dataset(cfg_.preference_eval_dataset, enc);
     pref_stream_ = std::make_unique<DataStream>(int64_t(pref_.size()), bs, seed * 2 + 2);
+  }
+  // max_steps = -1: num_train_epochs epochs of the strategy (train/epoch_plan.h); everything below (stage split,
+  // schedule, warmup_ratio, progress bar) sees the resolved step count.
+  epochs_ = plan_epochs(cfg_, sft_stream_ ? sft_stream_->batches_per_epoch() : 0,
+                        pref_stream_ ? pref_stream_->batches_per_epoch() : 0);
+  cfg_.max_steps = epochs_.max_steps;
+  if (epochs_.first_stage_steps > 0) {
+    cfg_.sequential_first_steps = epochs_.first_stage_steps;
+    cfg_.sequential_first_epochs = 0;
   }
 
   StrategyConfig sc;
@@ -206,9 +216,12 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     model_->set_adapters_enabled(true);
   }
 
+  const auto targets = cfg_.report_targets();
+  jsonl_ = std::find(targets.begin(), targets.end(), "jsonl") != targets.end();
   if (resume.empty()) {
     init_master_weights();
-    truncate_file(metrics_path_);
+    if (jsonl_) truncate_file(metrics_path_);
+    sinks_ = std::make_unique<MetricsSinks>(targets, cfg_.output_dir, 0);
     return;
   }
   const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
@@ -236,7 +249,8 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   TANDEM_CHECK(!in.bad(), "cannot read ", metrics_path_, ": ", std::strerror(errno));
   for (const auto& unwritten : s.value("unwritten_metrics", nlohmann::json::array()))
     if (kept.find(unwritten.dump() + "\n") == std::string::npos) kept += unwritten.dump() + "\n";  // once only
-  write_file_atomic(metrics_path_, kept);
+  if (jsonl_) write_file_atomic(metrics_path_, kept);
+  sinks_ = std::make_unique<MetricsSinks>(targets, cfg_.output_dir, step_);
 }
 
 Batch Trainer::sft_batch(const std::vector<int64_t>& idx, const std::vector<SftExample>& data) const {
@@ -325,10 +339,18 @@ std::string Trainer::save_before_stopping(const std::string& stop, bool sync_log
 
 void Trainer::log_line(const nlohmann::json& j) {
   try {
-    append_to_file(metrics_path_, j.dump() + "\n");
+    if (jsonl_) append_to_file(metrics_path_, j.dump() + "\n");
+    sinks_->write(j);
   } catch (const Error& e) {
     stop_on_unwritable_log(e.what(), j);
   }
+}
+
+// transformers' IntervalStrategy: "steps" every `every` steps, "epoch" where an epoch ends, "no" never.
+bool Trainer::due(const std::string& strategy, int64_t every) const {
+  if (strategy == "steps") return every > 0 && step_ % every == 0;
+  if (strategy == "epoch") return epochs_.ends_epoch(step_);
+  return false;
 }
 
 Trainer::StepRecord Trainer::run_step() {
@@ -372,6 +394,7 @@ Trainer::StepRecord Trainer::run_step() {
 void Trainer::log_step(const StepRecord& r) {
   const char* objective = r.plan.w_sft > 0 && r.plan.w_dpo > 0 ? "mix" : r.plan.w_sft > 0 ? "sft" : "dpo";
   nlohmann::json j = {{"step", step_},
+                      {"epoch", epochs_.epoch_at(step_)},  // as transformers logs it: a float
                       {"objective", objective},
                       {"f_sft", num(r.f_sft)},
                       {"f_dpo", num(r.f_dpo)},
@@ -403,6 +426,7 @@ void Trainer::log_step(const StepRecord& r) {
 void Trainer::log_eval(const EvalResult& e) {
   nlohmann::json j = e.to_json();
   j["step"] = step_;
+  j["epoch"] = epochs_.epoch_at(step_);
   j["eval"] = true;
   j["train_seconds"] = train_seconds_;
   log_line(j);
@@ -471,9 +495,10 @@ EvalResult Trainer::train(int64_t until) {
   ProgressBar bar(cfg_.strategy, cfg_.max_steps);
   while (step_ < stop) {
     const StepRecord r = run_step();
-    if (step_ % cfg_.logging_steps == 0 || step_ == cfg_.max_steps) log_step(r);
-    if (cfg_.eval_steps > 0 && step_ % cfg_.eval_steps == 0 && step_ < cfg_.max_steps) log_eval(evaluate());
-    if (cfg_.save_steps > 0 && step_ % cfg_.save_steps == 0 && step_ < cfg_.max_steps) save(checkpoint_dir());
+    if (due(cfg_.logging_strategy, cfg_.logging_steps) || step_ == cfg_.max_steps) log_step(r);
+    const bool last = step_ == cfg_.max_steps;  // the final evaluation and checkpoint follow the loop
+    if (!last && due(cfg_.resolved_eval_strategy(), cfg_.resolved_eval_steps())) log_eval(evaluate());
+    if (!last && due(cfg_.resolved_save_strategy(), cfg_.save_steps)) save(checkpoint_dir());
     if (cfg_.progress) {
       std::string status;
       char part[48];

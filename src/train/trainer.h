@@ -19,6 +19,8 @@
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "strategies/strategy.h"
+#include "train/epoch_plan.h"
+#include "train/metrics_sinks.h"
 #include "train/train_config.h"
 
 namespace tandem {
@@ -67,6 +69,7 @@ class Trainer {
   void log_step(const StepRecord& r);
   void log_eval(const EvalResult& e);
   void log_line(const nlohmann::json& j);
+  bool due(const std::string& strategy, int64_t every) const;  // an eval/save/log interval ends at step_
   [[noreturn]] void stop_on_unwritable_log(const std::string& why, const nlohmann::json& line);
   nlohmann::json state() const;
   std::string checkpoint_dir() const;  // of the current step
@@ -87,6 +90,9 @@ class Trainer {
   AdamW optimizer_;
   std::vector<ParamRef> params_;
   LrSchedule schedule_;
+  EpochPlan epochs_;  // max_steps resolved from num_train_epochs, and where epochs end (eval/save "epoch")
+  std::unique_ptr<MetricsSinks> sinks_;  // report_to's csv and tensorboard; metrics.jsonl is log_line's own
+  bool jsonl_ = true;                    // report_to includes jsonl
 
   int64_t step_ = 0, tokens_ = 0, sft_updates_ = 0, dpo_updates_ = 0;
   double train_seconds_ = 0;
