@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -191,9 +192,12 @@ TEST(EpochPlan, EpochsEndAtTheFirstStepPastEachBoundary) {
 
 // The toy task with `overrides` on top of: 64 examples per set in batches of 16, so an epoch of one dataset is
 // 4 steps, and a warmup of a quarter of the steps.
-TrainConfig toy_config(const std::string& name, std::vector<std::string> overrides) {
+TrainConfig toy_config_of(const std::string& task, std::vector<std::string> overrides) {
   overrides.insert(overrides.begin(), {"per_device_train_batch_size=16", "warmup_steps=0", "warmup_ratio=0.25"});
-  return TrainConfig::from_toml_string(make_task(name), overrides);
+  return TrainConfig::from_toml_string(task, overrides);
+}
+TrainConfig toy_config(const std::string& name, std::vector<std::string> overrides) {
+  return toy_config_of(make_task(name), std::move(overrides));  // a fresh task folder
 }
 
 std::vector<int64_t> steps_of(const std::vector<nlohmann::json>& lines, bool eval) {
@@ -292,6 +296,46 @@ TEST(TrlTraining, ReportToCsvAndTensorBoardReadBackAsMetricsJsonl) {
   while (fgets(buf, sizeof buf, pipe)) out += buf;
   EXPECT_EQ(pclose(pipe), 0) << out;
   EXPECT_EQ(out.rfind("ok: 10 events", 0), 0u) << out;  // file_version + 9 lines
+}
+
+// metrics.csv as rows of column -> cell, without the timing columns (they differ between runs).
+std::vector<std::map<std::string, std::string>> csv_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  const std::vector<std::string> header = split_csv_row(line);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> cells = split_csv_row(line);
+    EXPECT_EQ(cells.size(), header.size()) << line;
+    auto& row = rows.emplace_back();
+    for (size_t c = 0; c < header.size() && c < cells.size(); ++c)
+      if (header[c] != "step_seconds" && header[c] != "train_seconds" && header[c] != "peak_memory_mib")
+        row[header[c]] = cells[c];
+  }
+  return rows;
+}
+
+TEST(TrlTraining, ResumedCsvKeepsTheRowsUpToTheCheckpoint) {
+  // ALRIGHT at lambda 0.5 over two 4-step datasets: an epoch is max(4 / 0.5, 4 / 0.5) = 8 steps.
+  const std::vector<std::string> common = {"max_steps=10", "strategy=alright", "eval_strategy=epoch",
+                                           "report_to=[\"jsonl\", \"csv\"]"};
+  const auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), common.begin(), common.end());
+    return extra;
+  };
+  Trainer straight(toy_config("trl_csv_straight", common));
+  straight.train();
+  const std::string task = make_task("trl_csv_resumed");
+  Trainer first(toy_config_of(task, with({"save_steps=3"})));
+  first.train(8);  // "crashes" after step 8 and its epoch-end evaluation; the last checkpoint is step 6
+  Trainer second(toy_config_of(task, with({"save_steps=3", "resume_from_checkpoint=latest"})));
+  ASSERT_EQ(second.step(), 6);
+  second.train();
+  const auto a = csv_rows(fs::temp_directory_path() / "tandem_trainer_trl_csv_straight/run/metrics.csv");
+  const auto b = csv_rows(fs::temp_directory_path() / "tandem_trainer_trl_csv_resumed/run/metrics.csv");
+  EXPECT_EQ(a.size(), 1u + 10u + 1u + 1u);  // start eval, 10 steps, the eval at the end of epoch 1 (step 8), final
+  EXPECT_EQ(a, b);
 }
 
 TEST(TrlTraining, ReportToNoneWritesNoMetricsFiles) {
