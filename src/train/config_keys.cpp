@@ -82,7 +82,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 std::string unknown_key_message(const std::string& key, const std::vector<std::string>& known) {
   const auto& trl = unsupported_trl_keys();
   if (auto it = trl.find(key); it != trl.end())
-    return "'" + key + "' is a TRL/transformers key that Tandem does not support (" + it->second + ")";
+    return "'" + key + "' is a TRL/transformers key that Tandem does not support: " + it->second;
   std::string best;
   size_t best_distance = SIZE_MAX;
   for (const std::string& k : known)

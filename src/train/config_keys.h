@@ -10,7 +10,7 @@ namespace tandem {
 size_t edit_distance(const std::string& a, const std::string& b);
 
 // "unknown key 'learning_rat' (did you mean 'learning_rate'?)", or "'deepspeed' is a TRL/transformers key that
-// Tandem does not support (...)", or just "unknown key 'x'" when nothing is near. `known` are the supported keys.
+// Tandem does not support: <why>", or just "unknown key 'x'" when nothing is near. `known` are the supported keys.
 std::string unknown_key_message(const std::string& key, const std::vector<std::string>& known);
 
 }  // namespace tandem
