@@ -231,6 +231,22 @@ TEST(TrlTraining, EvalAndSaveByEpoch) {
   EXPECT_TRUE(fs::exists(dir + "/checkpoint-12/trainer_state.json"));
 }
 
+TEST(TrlTraining, StepsStrategyFallsBackToLoggingStepsAndLoggingNoKeepsTheLastStep) {
+  const std::string dir = fs::temp_directory_path() / "tandem_trainer_trl_intervals/run";
+  // transformers: eval_strategy = "steps" without eval_steps evaluates every logging_steps.
+  Trainer(toy_config("trl_intervals", {"max_steps=6", "strategy=sft", "eval_strategy=steps", "logging_steps=3"}))
+      .train();
+  auto lines = metrics(dir);
+  EXPECT_EQ(steps_of(lines, true), (std::vector<int64_t>{0, 3, 6}));
+  EXPECT_EQ(steps_of(lines, false), (std::vector<int64_t>{3, 6}));
+  Trainer(toy_config("trl_intervals", {"max_steps=6", "strategy=sft", "logging_strategy=no", "eval_steps=2",
+                                       "eval_strategy=no"}))
+      .train();
+  lines = metrics(dir);
+  EXPECT_EQ(steps_of(lines, true), (std::vector<int64_t>{0, 6}));  // "no" ignores eval_steps, as transformers
+  EXPECT_EQ(steps_of(lines, false), (std::vector<int64_t>{6}));
+}
+
 TEST(TrlTraining, SequentialEpochsRunEachStageForItsDataset) {
   const std::string dir = fs::temp_directory_path() / "tandem_trainer_trl_seq_epochs/run";
   Trainer t(toy_config("trl_seq_epochs", {"max_steps=-1", "num_train_epochs=1", "strategy=sequential",
