@@ -7,10 +7,14 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli_run.h"
 #include "data/text_formats.h"
 #include "data/tokenizer_dir.h"
 #include "expect_error.h"
 #include "io/atomic_file.h"
+#include "io/hf_checkpoint.h"
+#include "model/generate.h"
+#include "model/lora.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer_folder.h"
 #include "train/checkpoint_folders.h"
@@ -71,6 +75,55 @@ TEST(RunOutputs, CheckpointsCarryTheTokenizerAndAGenerationConfig) {
     ASSERT_TRUE(loaded && loaded->chat_template) << ckpt;
     EXPECT_EQ(loaded->eos_id, eos);
   }
+}
+
+// `tandem generate` on what training saved: a LoRA checkpoint needs its base (--base), and then answers as the
+// base with the adapters applied unmerged through the library's generate(); merge-lora's folder (which takes the
+// tokenizer along) answers the same.
+TEST(RunOutputs, GenerateRunsOnALoraCheckpointWithItsBaseAndOnItsMergedFolder) {
+  fs::path tok;
+  const fs::path task = fs::temp_directory_path() / "tandem_trainer_lora_generate";
+  const std::string base_task = make_task("lora_generate");
+  std::vector<std::string> overrides = with_tokenizer(task, &tok);
+  LlamaModel random(ModelConfig::from_file((task / "config280.json").string()));
+  Rng rng(7);
+  init_random(random.weights(), rng);
+  const fs::path base = task / "base";
+  save_model(random, base.string());
+  overrides[0] = "model_config=\"\"";
+  overrides.push_back("model_name_or_path=\"" + base.string() + "\"");
+  for (const char* o : {"use_peft=true", "lora_r=4", "max_steps=2", "learning_rate=0.05"}) overrides.push_back(o);
+  Trainer(TrainConfig::from_toml_string(base_task, overrides)).train();
+  const fs::path ckpt = task / "run/checkpoint-2";
+  ASSERT_TRUE(fs::exists(ckpt / "adapter_config.json") && fs::exists(ckpt / "tokenizer.json"));
+
+  const fs::path cwd = task / "cwd";
+  fs::create_directories(cwd);
+  auto r = testing::run_tandem(cwd, "generate '" + ckpt.string() + "' --prompt 'hello there' --max-new-tokens 6");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--base"), std::string::npos) << r.err;
+
+  auto model = load_model(base.string());
+  model->set_lora(load_peft_adapter(ckpt.string(), model->config()));
+  const auto t = load_tokenizer_dir(ckpt.string());
+  GenerationConfig g;
+  g.max_new_tokens = 6;
+  g.stop_tokens = {t->tokenizer.token_id("<|endoftext|>"), t->tokenizer.token_id("<|im_end|>")};
+  Rng unused(0);
+  std::vector<int32_t> ids = generate(
+      *model, t->tokenizer.encode("<|im_start|>user\nhello there<|im_end|>\n<|im_start|>assistant\n"), g, unused);
+  if (!ids.empty() && (ids.back() == g.stop_tokens[0] || ids.back() == g.stop_tokens[1])) ids.pop_back();
+  const std::string expected = t->tokenizer.decode(ids) + "\n";
+
+  r = testing::run_tandem(cwd, "generate '" + ckpt.string() + "' --base '" + base.string() +
+                                   "' --prompt 'hello there' --max-new-tokens 6");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+  const fs::path merged = task / "merged";
+  ASSERT_EQ(testing::run_tandem(cwd, "merge-lora '" + base.string() + "' '" + ckpt.string() + "' '" + merged.string() + "'").status, 0);
+  r = testing::run_tandem(cwd, "generate '" + merged.string() + "' --prompt 'hello there' --max-new-tokens 6");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
 }
 
 struct DataCounts {
