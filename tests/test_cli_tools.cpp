@@ -117,6 +117,24 @@ TEST_F(CliTools, TrainTokenizerWritesACompleteFolderCreatingParents) {
   }
   EXPECT_EQ(dir->chat_template->render({{"user", "hi", std::nullopt}, {"assistant", "yo", std::nullopt}}, true),
             "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n<|im_start|>assistant\n");
+
+  // The folder's template as @huggingface/jinja (transformers.js) renders it = `tandem chat-template` on it.
+  write(d / "messages.json", R"([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
+                                 {"role": "assistant", "content": "yo"}, {"role": "user", "content": "again"}])");
+  const std::string config = (tok / "tokenizer_config.json").string(), messages = (d / "messages.json").string();
+  const std::string jinja = (d / "jinja.txt").string();
+  const std::string node =
+      "cd '" + std::string(TANDEM_HF_DIR) + "' && node --input-type=module -e '"
+      "import { Template } from \"@huggingface/jinja\"; import { readFileSync } from \"node:fs\";"
+      "const cfg = JSON.parse(readFileSync(process.argv[1], \"utf8\"));"
+      "const messages = JSON.parse(readFileSync(process.argv[2], \"utf8\"));"
+      "process.stdout.write(new Template(cfg.chat_template).render({messages, add_generation_prompt: true}));' '" +
+      config + "' '" + messages + "' > '" + jinja + "'";
+  ASSERT_EQ(std::system(node.c_str()), 0) << "failed: " << node << " (node and tests/hf/node_modules are needed)";
+  const auto r2 = run_tandem(d, "chat-template '" + config + "' '" + messages + "' --generation-prompt");
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  EXPECT_EQ(r2.out, slurp(jinja));
+  EXPECT_NE(r2.out.find("<|im_start|>user\nagain<|im_end|>\n<|im_start|>assistant\n"), std::string::npos) << r2.out;
 }
 
 TEST_F(CliTools, TrainTokenizerToAJsonFileWritesOnlyTokenizerJson) {
