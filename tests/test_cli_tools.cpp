@@ -192,7 +192,9 @@ TEST_F(CliTools, GreedyGenerateEqualsFullForwardGreedyDecoding) {
     const std::string text = "hello tandem";
     const std::string prompt =
         templated ? "<|im_start|>user\n" + text + "<|im_end|>\n<|im_start|>assistant\n" : text;  // ChatML by hand
-    const std::vector<int32_t> expected = greedy_full_forward(*model, tok->tokenizer.encode(prompt), 12, stops);
+    // Raw text is encoded as transformers' tokenizer(text) does, with the post-processor's special tokens.
+    const std::vector<int32_t> expected =
+        greedy_full_forward(*model, tok->tokenizer.encode(prompt, /*add_special_tokens=*/!templated), 12, stops);
     const auto r = run_tandem(d, "generate '" + (kRoot / "model").string() + "' --prompt '" + text +
                                      "' --max-new-tokens 12" + (templated ? "" : " --no-chat-template"));
     ASSERT_EQ(r.status, 0) << r.err;

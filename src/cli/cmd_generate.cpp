@@ -46,7 +46,9 @@ int cmd_generate(int argc, char** argv) {
       templated ? m.tokenizer->chat_template->render({{"user", text, std::nullopt}}, /*add_generation_prompt=*/true)
                 : text;
   Rng rng(uint64_t(args.integer("seed", 0)));
-  std::printf("%s\n", reply(m, m.tokenizer->tokenizer.encode(prompt), g, rng).c_str());
+  // As transformers: a rendered template already holds its special tokens; raw text gets the post-processor's
+  // (a BOS for Llama-style tokenizers).
+  std::printf("%s\n", reply(m, m.tokenizer->tokenizer.encode(prompt, /*add_special_tokens=*/!templated), g, rng).c_str());
   return 0;
 }
 
