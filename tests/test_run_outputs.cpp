@@ -79,7 +79,7 @@ TEST(RunOutputs, CheckpointsCarryTheTokenizerAndAGenerationConfig) {
 
 // `tandem generate` on what training saved: a LoRA checkpoint needs its base (--base), and then answers as the
 // base with the adapters applied unmerged through the library's generate(); merge-lora's folder (which takes the
-// tokenizer along) answers the same.
+// tokenizer along) and the run's save_merged_model folder answer the same.
 TEST(RunOutputs, GenerateRunsOnALoraCheckpointWithItsBaseAndOnItsMergedFolder) {
   fs::path tok;
   const fs::path task = fs::temp_directory_path() / "tandem_trainer_lora_generate";
@@ -92,7 +92,8 @@ TEST(RunOutputs, GenerateRunsOnALoraCheckpointWithItsBaseAndOnItsMergedFolder) {
   save_model(random, base.string());
   overrides[0] = "model_config=\"\"";
   overrides.push_back("model_name_or_path=\"" + base.string() + "\"");
-  for (const char* o : {"use_peft=true", "lora_r=4", "max_steps=2", "learning_rate=0.05"}) overrides.push_back(o);
+  for (const char* o : {"use_peft=true", "lora_r=4", "max_steps=2", "learning_rate=0.05", "save_merged_model=true"})
+    overrides.push_back(o);
   Trainer(TrainConfig::from_toml_string(base_task, overrides)).train();
   const fs::path ckpt = task / "run/checkpoint-2";
   ASSERT_TRUE(fs::exists(ckpt / "adapter_config.json") && fs::exists(ckpt / "tokenizer.json"));
@@ -122,6 +123,10 @@ TEST(RunOutputs, GenerateRunsOnALoraCheckpointWithItsBaseAndOnItsMergedFolder) {
   const fs::path merged = task / "merged";
   ASSERT_EQ(testing::run_tandem(cwd, "merge-lora '" + base.string() + "' '" + ckpt.string() + "' '" + merged.string() + "'").status, 0);
   r = testing::run_tandem(cwd, "generate '" + merged.string() + "' --prompt 'hello there' --max-new-tokens 6");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+  // save_merged_model's folder carries the tokenizer too.
+  r = testing::run_tandem(cwd, "generate '" + (task / "run/merged").string() + "' --prompt 'hello there' --max-new-tokens 6");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected);
 }

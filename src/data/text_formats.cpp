@@ -92,13 +92,13 @@ void for_each_line(const std::string& path, Fn&& fn) {
   TANDEM_CHECK(in, path, ": cannot open");
   std::string line;
   int64_t n = 0;
-  bool seen_object = false;
+  bool first_line_seen = false;
   while (std::getline(in, line)) {
     ++n;
     const size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
-    if (line[first] == '[' && !seen_object) fail_json_array_not_jsonl(path);  // a .json list, not JSONL
-    seen_object = true;
+    if (line[first] == '[' && !first_line_seen) fail_json_array_not_jsonl(path);  // a .json list, not JSONL
+    first_line_seen = true;
     const std::string where = path + ":" + std::to_string(n);
     json j;
     try {

@@ -19,6 +19,7 @@
 #include "train/memory_check.h"
 #include "train/reference.h"
 #include "train/run_summary.h"
+#include "train/tokenizer_files.h"
 
 namespace tandem {
 
@@ -496,6 +497,7 @@ EvalResult Trainer::train(int64_t until) {
     copy_values(merged.weights(), model_->weights());
     merge_lora(merged.weights(), model_->lora());
     save_model(merged, cfg_.output_dir + "/merged", model_->bf16());
+    if (tokenizer_) write_tokenizer_files(tokenizer_->dir, cfg_.output_dir + "/merged");  // usable alone
   }
   nlohmann::json summary = {{"final", final_eval.to_json()},
                             {"steps", step_},
