@@ -62,16 +62,19 @@ const std::vector<Command>& commands() {
       {"generate", "continue a prompt with a model folder or checkpoint (KV-cached decoding)",
        "tandem generate MODEL_DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] "
        "[--no-chat-template] [--base DIR]\n"
-       "  MODEL_DIR           a Hugging Face folder or a Tandem checkpoint (a LoRA adapter needs --base DIR)\n"
-       "  --base DIR          the base model of a LoRA adapter checkpoint\n"
+       "  MODEL_DIR           a Hugging Face folder or a Tandem checkpoint (LoRA adapters are merged)\n"
+       "  --base DIR          the base model of a LoRA adapter checkpoint (default: the adapter's\n"
+       "                      base_model_name_or_path, when that folder exists)\n"
        "  --max-new-tokens N  default 64\n"
        "  --temperature T     default 0 (greedy)\n"
        "  --top-p P           default 1\n"
+       "  --seed S            sampling seed, default 0\n"
        "  --no-chat-template  feed TEXT as is instead of as one user turn",
        cmd_generate},
       {"chat", "talk to a model: user turns from stdin, rendered with its chat template (/reset, /exit)",
        "tandem chat MODEL_DIR [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] [--base DIR]\n"
-       "  one user turn per line of stdin; /reset forgets the conversation, /exit (or end of input) quits",
+       "  one user turn per line of stdin; /reset forgets the conversation, /exit (or end of input) quits\n"
+       "  options as for tandem generate (greedy by default); --base DIR for a LoRA adapter checkpoint",
        cmd_chat},
       {"info", "print a Hugging Face model folder's architecture, parameter count and step memory",
        "tandem info MODEL_DIR [--batch B] [--seq T] [--recompute]", cmd_info},
