@@ -1,25 +1,30 @@
 // Tokenizer commands:
-//   tandem train-tokenizer --out tokenizer.json [--vocab-size N] [--special A,B] [--pattern qwen2|llama3|gpt2] FILE...
+//   tandem train-tokenizer --out DIR|FILE.json [--vocab-size N] [--special A,B] [--pattern P] [--text-field F] FILE...
 //   tandem tokenize TOKENIZER_JSON TEXT          token ids, then the decoded text
 //   tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/command_table.h"
 #include "cli/commands.h"
+#include "data/training_text.h"
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer_folder.h"
 
 namespace tandem {
 
 int cmd_train_tokenizer(int argc, char** argv) {
   BpeTrainerOptions o;
-  std::string out;
+  o.special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};  // EOS and the ChatML markers
+  std::string out, text_field;
   std::vector<std::string> files;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
@@ -29,6 +34,7 @@ int cmd_train_tokenizer(int argc, char** argv) {
     };
     if (a == "--out") out = value();
     else if (a == "--vocab-size") o.vocab_size = std::stoll(value());
+    else if (a == "--text-field") text_field = value();
     else if (a == "--pattern") {
       const std::string p = value();
       TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2", "--pattern must be qwen2, llama3 or gpt2, got ", p);
@@ -41,16 +47,21 @@ int cmd_train_tokenizer(int argc, char** argv) {
     } else if (a.rfind("--", 0) == 0) fail("unknown option ", a);
     else files.push_back(a);
   }
-  TANDEM_CHECK(!out.empty() && !files.empty(), "usage: tandem train-tokenizer --out tokenizer.json [--vocab-size N] "
-                                               "[--special A,B] [--pattern qwen2|llama3|gpt2] FILE...");
-  std::vector<std::string> lines;
-  for (const auto& f : files) {
-    std::istringstream in(read_file(f));
-    for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
+  TANDEM_CHECK(!out.empty() && !files.empty(), "usage: ", find_command("train-tokenizer")->usage);
+  const std::vector<std::string> texts = tokenizer_training_texts(files, text_field);
+  const std::string tokenizer_json = train_bpe(texts, o);
+  // --out FILE.json: only tokenizer.json (the behaviour before tokenizer folders); anything else is a folder.
+  const bool single_file = out.ends_with(".json");
+  if (single_file) {
+    if (const auto parent = std::filesystem::path(out).parent_path(); !parent.empty())
+      std::filesystem::create_directories(parent);
+    write_file_atomic(out, tokenizer_json);
+  } else {
+    write_tokenizer_folder(out, tokenizer_json, o.special_tokens);
   }
-  write_file_atomic(out, train_bpe(lines, o));
-  std::printf("wrote %s (%lld tokens, %zu lines of training text)\n", out.c_str(),
-              (long long)BpeTokenizer::from_file(out).vocab_size(), lines.size());
+  const std::string json_path = single_file ? out : out + "/tokenizer.json";
+  std::printf("wrote %s (%lld tokens, %zu training texts)\n", single_file ? out.c_str() : (out + "/").c_str(),
+              (long long)BpeTokenizer::from_file(json_path).vocab_size(), texts.size());
   return 0;
 }
 

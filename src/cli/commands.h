@@ -15,5 +15,9 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_chat_template(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_report(int argc, char** argv);
+int cmd_inspect_data(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
+int cmd_version(int argc, char** argv);
 
 }  // namespace tandem

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "data/training_text.h"
 
 namespace tandem {
 
@@ -91,9 +92,13 @@ void for_each_line(const std::string& path, Fn&& fn) {
   TANDEM_CHECK(in, path, ": cannot open");
   std::string line;
   int64_t n = 0;
+  bool first_line_seen = false;
   while (std::getline(in, line)) {
     ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    if (line[first] == '[' && !first_line_seen) fail_json_array_not_jsonl(path);  // a .json list, not JSONL
+    first_line_seen = true;
     const std::string where = path + ":" + std::to_string(n);
     json j;
     try {

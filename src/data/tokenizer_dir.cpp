@@ -21,7 +21,7 @@ std::string eos_token(const nlohmann::json& cfg, const std::string& path) {
 std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool use_chat_template) {
   namespace fs = std::filesystem;
   if (!fs::exists(dir + "/tokenizer.json")) return nullptr;
-  auto t = std::make_unique<TokenizerDir>(TokenizerDir{BpeTokenizer::from_file(dir + "/tokenizer.json"), {}, -1});
+  auto t = std::make_unique<TokenizerDir>(TokenizerDir{BpeTokenizer::from_file(dir + "/tokenizer.json"), {}, -1, dir});
   // A missing tokenizer_config.json means no chat template and no EOS; a broken one is an error, not the same.
   const std::string cfg_path = dir + "/tokenizer_config.json";
   if (!fs::exists(cfg_path)) return t;

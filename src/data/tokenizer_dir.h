@@ -14,6 +14,7 @@ struct TokenizerDir {
   BpeTokenizer tokenizer;
   std::optional<ChatTemplate> chat_template;  // when tokenizer_config.json has one (and use_chat_template)
   int32_t eos_id = -1;                        // tokenizer_config.json's eos_token
+  std::string dir;                            // the folder it was loaded from (checkpoints copy its files)
   TextEncoder encoder() const { return {&tokenizer, chat_template ? &*chat_template : nullptr, eos_id}; }
 };
 

@@ -9,6 +9,7 @@
 #include "io/hf_checkpoint.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "train/tokenizer_files.h"
 
 namespace tandem {
 
@@ -17,7 +18,9 @@ namespace fs = std::filesystem;
 namespace {
 
 void write_checkpoint_files(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
-                            const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
+                            const std::vector<ParamRef>& params, const nlohmann::json& trainer_state,
+                            const std::string& tokenizer_dir) {
+  if (!tokenizer_dir.empty()) write_tokenizer_files(tokenizer_dir, dir);
   if (model.has_lora())
     save_peft_adapter(model.lora(), dir);  // the base is frozen: only the adapter changes
   else
@@ -38,14 +41,16 @@ void write_checkpoint_files(const std::string& dir, const LlamaModel& model, Ada
 }  // namespace
 
 void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
-                     const std::vector<ParamRef>& params, const nlohmann::json& trainer_state) {
+                     const std::vector<ParamRef>& params, const nlohmann::json& trainer_state,
+                     const std::string& tokenizer_dir) {
   CrashPointScope crash_points;
   const std::string tmp = temp_checkpoint_folder(dir);
   try {
     fs::create_directories(parent_dir(dir));
     if (fs::exists(tmp)) remove_tree(tmp);  // this process's own, from a save that failed before
     make_dir_durably(tmp);
-    write_checkpoint_files(tmp, model, optimizer, params, trainer_state);  // each file fsynced, then the folder
+    // each file fsynced, then the folder
+    write_checkpoint_files(tmp, model, optimizer, params, trainer_state, tokenizer_dir);
     write_checkpoint_manifest(tmp);
     publish_checkpoint(tmp, dir);
   } catch (const std::exception& e) {

@@ -19,6 +19,8 @@
 #include "train/checkpoint.h"
 #include "train/memory_check.h"
 #include "train/reference.h"
+#include "train/run_summary.h"
+#include "train/tokenizer_files.h"
 
 namespace tandem {
 
@@ -204,6 +206,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   schedule_.validate();
 
   fs::create_directories(cfg_.output_dir);
+  report_run_start({cfg_, *model_, params_, sft_, pref_, trunc_, sc.ideal_mode});  // stderr + run_info.json
   metrics_path_ = cfg_.output_dir + "/metrics.jsonl";
   const std::string resume = checkpoint_to_resume(cfg_);
   // Reference log-probs come from the initial weights (before a resume replaces them), via the cache; with LoRA
@@ -485,7 +488,7 @@ std::string Trainer::checkpoint_dir() const { return cfg_.output_dir + "/checkpo
 void Trainer::save(const std::string& dir, bool sync_log) {
   // The log up to this step reaches the disk before the checkpoint does, so a resume after a power loss finds it.
   if (sync_log && fs::exists(metrics_path_)) sync_file(metrics_path_);
-  save_checkpoint(dir, *model_, optimizer_, params_, state());
+  save_checkpoint(dir, *model_, optimizer_, params_, state(), tokenizer_ ? tokenizer_->dir : "");
   if (cfg_.save_total_limit > 0) remove_old_checkpoints(cfg_.output_dir, cfg_.save_total_limit, dir);
 }
 
@@ -519,6 +522,7 @@ EvalResult Trainer::train(int64_t until) {
     copy_values(merged.weights(), model_->weights());
     merge_lora(merged.weights(), model_->lora());
     save_model(merged, cfg_.output_dir + "/merged", model_->bf16());
+    if (tokenizer_) write_tokenizer_files(tokenizer_->dir, cfg_.output_dir + "/merged");  // usable alone
   }
   nlohmann::json summary = {{"final", final_eval.to_json()},
                             {"steps", step_},

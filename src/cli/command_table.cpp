@@ -1,0 +1,116 @@
+#include "cli/command_table.h"
+
+#include <cstring>
+
+#include "cli/commands.h"
+
+namespace tandem {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"train", "joint SFT + preference training (strategy = sft|dpo|sequential|mix|alright|maxright)",
+       "tandem train CONFIG.toml [key=value ...]\n"
+       "  key=value           override a config key (TOML value syntax: strings in quotes)\n"
+       "  prints a start-up summary on stderr (also written to OUTPUT_DIR/run_info.json)",
+       cmd_train},
+      {"eval", "f_SFT, f_DPO and reward accuracy of a checkpoint (DPO reference: the config's model)",
+       "tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...]\n"
+       "  --checkpoint DIR    weights to evaluate (default: the config's model)",
+       cmd_eval},
+      {"sweep", "every method x lambda x seed, plus single-objective runs for the ideal point",
+       "tandem sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [key=value ...]\n"
+       "  --methods LIST      comma-separated, default sequential,mix,alright,maxright\n"
+       "  --lambdas LIST      default 0.25,0.5,0.75\n"
+       "  --seeds LIST        default 0,1,2\n"
+       "  --out DIR           default runs/sweep",
+       cmd_sweep},
+      {"demo", "the forgetting testbed: pretrain (cached), sweep all methods, judge, write report.html",
+       "tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST]\n"
+       "  --out DIR           default runs/demo\n"
+       "  --cache DIR         where the pretrained base is kept, default runs/cache",
+       cmd_demo},
+      {"report", "the HTML report (plots, table) of a sweep",
+       "tandem report SWEEP_DIR [--out FILE]\n"
+       "  --out FILE          default SWEEP_DIR/report.html",
+       cmd_report},
+      {"toy-task", "write a tiny task where SFT (reverse) and preferences (copy) conflict, with a train.toml",
+       "tandem toy-task DIR [--examples N] [--seed S]", cmd_toy_task},
+      {"overfit", "train a tiny random Llama to memorise a sentence; logs DIR/metrics.jsonl, saves DIR/model",
+       "tandem overfit [--out DIR] [--steps N] [--lr X] [--seed S]\n"
+       "  --out DIR           default runs/overfit",
+       cmd_overfit},
+      {"merge-lora", "merge a PEFT LoRA adapter into its base and save a plain Hugging Face model",
+       "tandem merge-lora BASE_DIR ADAPTER_DIR OUT_DIR [--bf16]", cmd_merge_lora},
+      {"train-tokenizer", "learn a byte-level BPE and write a Hugging Face tokenizer folder",
+       "tandem train-tokenizer --out DIR [--vocab-size N] [--special A,B] [--pattern qwen2|llama3|gpt2] "
+       "[--text-field NAME] TEXT...\n"
+       "  --out DIR           a folder (created): tokenizer.json, tokenizer_config.json (EOS, pad, ChatML\n"
+       "                      chat_template), special_tokens_map.json; --out FILE.json writes tokenizer.json only\n"
+       "  --special A,B       special tokens, default <|endoftext|>,<|im_start|>,<|im_end|>\n"
+       "  --text-field NAME   learn from field NAME of each line of JSONL inputs (JSONL is refused without it)",
+       cmd_train_tokenizer},
+      {"tokenize", "token ids of TEXT, and their decoding", "tandem tokenize TOKENIZER_JSON TEXT", cmd_tokenize},
+      {"chat-template", "render a conversation with the model's chat template",
+       "tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]", cmd_chat_template},
+      {"inspect-data", "show the first examples as the model sees them: tokens, prompt mask, truncation",
+       "tandem inspect-data CONFIG.toml [--dataset sft|preference|both] [--n N] [--ids] [key=value ...]\n"
+       "  --dataset WHICH     default both\n"
+       "  --n N               examples per dataset, default 3\n"
+       "  --ids               print each token's id after it\n"
+       "  prompt tokens are shown dim in a terminal and as [prompt] text otherwise; completion tokens bold",
+       cmd_inspect_data},
+      {"generate", "continue a prompt with a model folder or checkpoint (KV-cached decoding)",
+       "tandem generate MODEL_DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] "
+       "[--no-chat-template] [--base DIR]\n"
+       "  MODEL_DIR           a Hugging Face folder or a Tandem checkpoint (LoRA adapters are merged)\n"
+       "  --base DIR          the base model of a LoRA adapter checkpoint (default: the adapter's\n"
+       "                      base_model_name_or_path, when that folder exists)\n"
+       "  --max-new-tokens N  default 64\n"
+       "  --temperature T     default 0 (greedy)\n"
+       "  --top-p P           default 1\n"
+       "  --seed S            sampling seed, default 0\n"
+       "  --no-chat-template  feed TEXT as is instead of as one user turn",
+       cmd_generate},
+      {"chat", "talk to a model: user turns from stdin, rendered with its chat template (/reset, /exit)",
+       "tandem chat MODEL_DIR [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] [--base DIR]\n"
+       "  one user turn per line of stdin; /reset forgets the conversation, /exit (or end of input) quits\n"
+       "  options as for tandem generate (greedy by default); --base DIR for a LoRA adapter checkpoint",
+       cmd_chat},
+      {"info", "print a Hugging Face model folder's architecture, parameter count and step memory",
+       "tandem info MODEL_DIR [--batch B] [--seq T] [--recompute]", cmd_info},
+      {"version", "Tandem's version, git commit, compiler, backends and precisions",
+       "tandem version   (also: tandem --version)", cmd_version},
+  };
+  return table;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
+  return false;
+}
+
+std::string command_help(const Command& c) {
+  const std::string usage = c.usage;
+  const size_t eol = usage.find('\n');
+  std::string out = "usage: " + usage.substr(0, eol) + "\n\n" + c.summary + "\n";
+  if (eol != std::string::npos) out += "\noptions:\n" + usage.substr(eol + 1) + "\n";
+  return out;
+}
+
+std::string overview() {
+  std::string out = "usage: tandem <command> [options]   (tandem <command> --help: its options)\ncommands:\n";
+  for (const auto& c : commands()) {
+    const std::string usage = c.usage;
+    out += "  " + usage.substr(0, usage.find('\n')) + "\n          " + c.summary + "\n";
+  }
+  return out + "  tandem --version\n";
+}
+
+}  // namespace tandem

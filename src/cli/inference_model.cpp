@@ -1,0 +1,74 @@
+#include "cli/inference_model.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/check.h"
+#include "io/hf_checkpoint.h"
+#include "io/json_file.h"
+#include "model/lora.h"
+
+namespace tandem {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::unique_ptr<LlamaModel> load_weights_of(const std::string& dir, const std::string& base_dir) {
+  const std::string adapter_cfg = dir + "/adapter_config.json";
+  if (!fs::exists(adapter_cfg)) {
+    TANDEM_CHECK(fs::exists(dir + "/config.json"), dir,
+                 ": not a model folder (no config.json) nor a LoRA checkpoint (no adapter_config.json)");
+    return load_model(dir);
+  }
+  std::string base = base_dir;
+  if (base.empty()) base = json_get_or<std::string>(read_json_file(adapter_cfg), "base_model_name_or_path", "", adapter_cfg);
+  TANDEM_CHECK(!base.empty() && fs::exists(base + "/config.json"), dir,
+               " is a LoRA adapter checkpoint; its base model is needed: pass --base DIR (the run's "
+               "model_name_or_path)");
+  auto model = load_model(base);
+  merge_lora(model->weights(), load_peft_adapter(dir, model->config()));
+  return model;
+}
+
+void add_stop(std::vector<int32_t>& stops, int32_t id) {
+  if (id >= 0 && std::find(stops.begin(), stops.end(), id) == stops.end()) stops.push_back(id);
+}
+}  // namespace
+
+InferenceModel load_inference_model(const std::string& dir, const std::string& base_dir) {
+  InferenceModel m;
+  m.model = load_weights_of(dir, base_dir);
+  m.tokenizer = load_tokenizer_dir(dir);
+  if (!m.tokenizer && !base_dir.empty()) m.tokenizer = load_tokenizer_dir(base_dir);
+  TANDEM_CHECK(m.tokenizer, dir, " has no tokenizer.json (checkpoints saved by this version carry one; copy the "
+                                 "tokenizer files of the model the run started from into it)");
+  add_stop(m.stop_tokens, m.tokenizer->eos_id);
+  const std::string gen = m.tokenizer->dir + "/generation_config.json";
+  if (fs::exists(gen)) {
+    const nlohmann::json g = read_json_file(gen);
+    if (g.is_object() && g.contains("eos_token_id")) {  // an id or a list of ids
+      const nlohmann::json& e = g["eos_token_id"];
+      for (const auto& id : e.is_array() ? e : nlohmann::json::array({e}))
+        if (id.is_number_integer()) add_stop(m.stop_tokens, id.get<int32_t>());
+    }
+  }
+  // End-of-turn markers of the chat formats: a reply ends there even when EOS is another token.
+  for (const char* t : {"<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<end_of_turn>"})
+    add_stop(m.stop_tokens, m.tokenizer->tokenizer.token_id(t));
+  return m;
+}
+
+std::string reply(const InferenceModel& m, const std::vector<int32_t>& prompt, const GenerationConfig& cfg, Rng& rng) {
+  const int64_t limit = m.model->config().max_position_embeddings;
+  TANDEM_CHECK(int64_t(prompt.size()) + cfg.max_new_tokens <= limit, "the prompt (", prompt.size(),
+               " tokens) plus --max-new-tokens ", cfg.max_new_tokens, " exceeds the model's max_position_embeddings ",
+               limit, " (in chat: /reset starts a new conversation)");
+  GenerationConfig c = cfg;
+  c.stop_tokens = m.stop_tokens;
+  std::vector<int32_t> out = generate(*m.model, prompt, c, rng);
+  if (!out.empty() && std::find(c.stop_tokens.begin(), c.stop_tokens.end(), out.back()) != c.stop_tokens.end())
+    out.pop_back();
+  return m.tokenizer->tokenizer.decode(out);
+}
+
+}  // namespace tandem
