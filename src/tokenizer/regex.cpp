@@ -157,6 +157,48 @@ struct Inst {
 struct Regex::Program {
   std::vector<Inst> code;
   std::vector<CharClass> classes;
+  // When every match starts by consuming a character: the instructions that can consume it. A search skips the
+  // positions none of them accepts without starting an attempt there.
+  bool first_filter = false;
+  std::vector<uint32_t> first;
+
+  bool accepts(const Inst& in, char32_t c) const {
+    switch (in.op) {
+      case Op::kChar: return (in.flag ? case_fold(c) : c) == in.x;
+      case Op::kClass: return classes[in.x].matches(c);
+      case Op::kAny: return c != '\n';
+      default: return false;
+    }
+  }
+  bool can_start(char32_t c) const {
+    for (uint32_t pc : first)
+      if (accepts(code[pc], c)) return true;
+    return false;
+  }
+  void find_first_instructions() {
+    std::vector<uint8_t> seen(code.size());
+    std::vector<uint32_t> work{0};
+    while (!work.empty()) {
+      const uint32_t pc = work.back();
+      work.pop_back();
+      if (seen[pc]) continue;
+      seen[pc] = 1;
+      const Inst& in = code[pc];
+      if (in.op == Op::kSplit) {
+        work.push_back(in.x);
+        work.push_back(in.y);
+      } else if (in.op == Op::kJmp) {
+        work.push_back(in.x);
+      } else if (in.op == Op::kChar || in.op == Op::kClass || in.op == Op::kAny) {
+        first.push_back(pc);
+      } else {  // a match, an assertion or a lookahead can come first: no filter
+        first.clear();
+        return;
+      }
+    }
+    first_filter = first.size() <= 8;  // past that, checking costs about what an attempt does
+    if (!first_filter) first.clear();
+  }
 };
 
 namespace {
@@ -574,8 +616,10 @@ class Machine {
   std::optional<std::pair<size_t, size_t>> search(size_t from) {
     level(0).memo.start(prog_.code.size(), from);
     std::optional<std::pair<size_t, size_t>> found;
-    for (size_t s = from; s <= text_.size() && !found; ++s)
+    for (size_t s = from; s <= text_.size() && !found; ++s) {
+      if (prog_.first_filter && (s == text_.size() || !prog_.can_start(text_[s]))) continue;
       if (auto end = run(0, s, 0)) found = std::pair(s, *end);
+    }
     level(0).memo.clear();
     return found;
   }
@@ -675,6 +719,7 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern) {
   auto program = std::make_shared<Program>();
   const Node root = Parser(pattern_, *program).parse();
   Compiler(pattern_, *program).compile(root);
+  program->find_first_instructions();
   program_ = std::move(program);
 }
 
