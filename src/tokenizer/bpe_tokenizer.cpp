@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "core/check.h"
+#include "tokenizer/decoder.h"
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -51,64 +52,112 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && size_t(id) < special_.size() && special_[id]; }
 
-void BpeTokenizer::encode_piece(const std::string& bytes, std::vector<int32_t>& out) const {
-  if (ignore_merges_) {
-    auto it = vocab_.find(bytes);
+std::vector<int32_t> BpeTokenizer::initial_symbols(const std::string& piece) const {
+  std::vector<int32_t> ids;
+  if (model_ == Model::kByteLevelBpe) {
+    for (char c : piece) ids.push_back(byte_id_[uint8_t(c)]);
+    return ids;
+  }
+  // One symbol per character, as the HF library's BPE::merge_word: a character outside the vocabulary becomes its
+  // byte-fallback tokens or, failing that, unk (runs of unknown characters fuse into one unk with fuse_unk). Like
+  // the library, a pending unk is emitted only at the next known character or the end.
+  bool pending_unk = false;
+  for (size_t i = 0; i < piece.size();) {
+    const uint8_t lead = uint8_t(piece[i]);
+    const size_t len = std::min(piece.size() - i, size_t(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4));
+    auto it = vocab_.find(piece.substr(i, len));
+    if (it != vocab_.end()) {
+      if (pending_unk) ids.push_back(unk_id_);
+      pending_unk = false;
+      ids.push_back(it->second);
+    } else if (byte_fallback_) {  // the reader made sure all 256 byte tokens exist
+      for (size_t k = i; k < i + len; ++k) ids.push_back(byte_fallback_id_[uint8_t(piece[k])]);
+    } else if (unk_id_ >= 0) {
+      if (pending_unk && !fuse_unk_) ids.push_back(unk_id_);
+      pending_unk = true;
+    }
+    i += len;
+  }
+  if (pending_unk) ids.push_back(unk_id_);
+  return ids;
+}
+
+void BpeTokenizer::encode_piece(const std::string& piece, std::vector<int32_t>& out) const {
+  if (ignore_merges_ && model_ != Model::kUnigram) {
+    auto it = vocab_.find(piece);
     if (it != vocab_.end()) {
       out.push_back(it->second);
       return;
     }
   }
-  auto cached = cache_.find(bytes);
-  if (cached != cache_.end()) {
-    out.insert(out.end(), cached->second.begin(), cached->second.end());
-    return;
-  }
-  // Symbols in a linked list; a min-heap of candidate merges by (rank, position), validated when popped.
-  const int n = int(bytes.size());
-  std::vector<int32_t> id(n);
-  std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) {
-    id[i] = byte_id_[uint8_t(bytes[i])];
-    prev[i] = i - 1;
-    next[i] = i + 1 < n ? i + 1 : -1;
-  }
-  struct Candidate {
-    int32_t rank;
-    int pos;
-    int32_t left, right;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
-  auto push = [&](int i) {
-    if (i < 0 || next[i] < 0) return;
-    auto it = merges_.find((uint64_t(uint32_t(id[i])) << 32) | uint32_t(id[next[i]]));
-    if (it != merges_.end()) heap.push({it->second.rank, i, id[i], id[next[i]]});
-  };
-  for (int i = 0; i + 1 < n; ++i) push(i);
-  while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
-    const int i = c.pos;
-    if (id[i] != c.left || next[i] < 0 || id[next[i]] != c.right) continue;  // stale
-    const int j = next[i];
-    id[i] = merges_.at((uint64_t(uint32_t(c.left)) << 32) | uint32_t(c.right)).merged;
-    id[j] = -1;
-    next[i] = next[j];
-    if (next[j] >= 0) prev[next[j]] = i;
-    push(prev[i]);
-    push(i);
+  // SentencePiece-style files have no pre-tokenizer splitting text into words, so pieces can be whole paragraphs:
+  // only short ones (words) are worth caching, as in the HF library.
+  const bool cacheable = piece.size() < 256;
+  if (cacheable) {
+    auto cached = cache_.find(piece);
+    if (cached != cache_.end()) {
+      out.insert(out.end(), cached->second.begin(), cached->second.end());
+      return;
+    }
   }
   std::vector<int32_t> ids;
-  for (int i = 0; i >= 0; i = next[i]) ids.push_back(id[i]);
-  if (cache_.size() > 200000) cache_.clear();
-  cache_.emplace(bytes, ids);
+  if (model_ == Model::kUnigram) {
+    unigram_.encode(piece, ids);
+  } else {
+    // Symbols in a linked list; a min-heap of candidate merges by (rank, position), validated when popped.
+    std::vector<int32_t> id = initial_symbols(piece);
+    const int n = int(id.size());
+    std::vector<int> prev(n), next(n);
+    for (int i = 0; i < n; ++i) {
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    struct Candidate {
+      int32_t rank;
+      int pos;
+      int32_t left, right;
+      bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+    auto push = [&](int i) {
+      if (i < 0 || next[i] < 0) return;
+      auto it = merges_.find((uint64_t(uint32_t(id[i])) << 32) | uint32_t(id[next[i]]));
+      if (it != merges_.end()) heap.push({it->second.rank, i, id[i], id[next[i]]});
+    };
+    for (int i = 0; i + 1 < n; ++i) push(i);
+    while (!heap.empty()) {
+      const Candidate c = heap.top();
+      heap.pop();
+      const int i = c.pos;
+      if (id[i] != c.left || next[i] < 0 || id[next[i]] != c.right) continue;  // stale
+      const int j = next[i];
+      id[i] = merges_.at((uint64_t(uint32_t(c.left)) << 32) | uint32_t(c.right)).merged;
+      id[j] = -1;
+      next[i] = next[j];
+      if (next[j] >= 0) prev[next[j]] = i;
+      push(prev[i]);
+      push(i);
+    }
+    for (int i = 0; n > 0 && i >= 0; i = next[i]) ids.push_back(id[i]);
+  }
+  if (cacheable) {
+    if (cache_.size() > 200000) cache_.clear();
+    cache_.emplace(piece, ids);
+  }
   out.insert(out.end(), ids.begin(), ids.end());
 }
 
-void BpeTokenizer::encode_segment(std::string_view text, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  std::string normalized = nfc_ ? nfc(text) : std::string(text);
+  if (model_ != Model::kByteLevelBpe) {
+    // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
+    std::vector<SpPiece> pieces{{normalize(normalizers_, utf8_lossy(std::string(text))), at_input_start}};
+    sp_pre_tokenize(sp_pre_tokenizers_, pieces);
+    for (const SpPiece& piece : pieces) encode_piece(piece.text, out);
+    return;
+  }
+  std::string normalized = normalize(normalizers_, text);
+  if (normalized.empty()) return;
   if (add_prefix_space_ && normalized[0] != ' ') normalized.insert(0, 1, ' ');
   const std::u32string chars = utf8_decode(normalized);
   if (!has_split_) {
@@ -139,23 +188,43 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
       while (seg_end > start && is_whitespace(char32_t(uint8_t(text[seg_end - 1])))) --seg_end;
     if (hit->rstrip)
       while (after < text.size() && is_whitespace(char32_t(uint8_t(text[after])))) ++after;
-    encode_segment(text.substr(start, seg_end - start), out);
+    encode_segment(text.substr(start, seg_end - start), start == 0, out);
     out.push_back(hit->id);
     start = i = after;
   }
-  encode_segment(text.substr(start), out);
+  encode_segment(text.substr(start), start == 0, out);
   if (add_special_tokens) out.insert(out.end(), suffix_ids_.begin(), suffix_ids_.end());
   return out;
 }
 
+std::string BpeTokenizer::token_string(int32_t id) const {
+  const std::string& raw = id_to_token_[size_t(id)];
+  if (model_ != Model::kByteLevelBpe) return raw;
+  auto it = vocab_.find(raw);
+  if (it == vocab_.end() || it->second != id) return raw;  // an added token: its text
+  std::string byte_level;
+  for (char c : raw) utf8_append(byte_level, byte_to_unicode()[uint8_t(c)]);
+  return byte_level;
+}
+
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
-  std::string bytes;
   for (int32_t id : ids) {
     TANDEM_CHECK(id >= 0 && id < vocab_size(), "decode: token id ", id, " outside the vocabulary of ", vocab_size());
-    if (skip_special_tokens && special_[id]) continue;
-    bytes += id_to_token_[id];
+    TANDEM_CHECK(!id_to_token_[size_t(id)].empty(), "decode: token id ", id, " names no token");
   }
-  return utf8_encode(utf8_decode(bytes));  // invalid UTF-8 (a split multi-byte char) becomes U+FFFD
+  if (model_ == Model::kByteLevelBpe && (!has_decoder_ || byte_level_decoder_only_)) {
+    std::string bytes;
+    for (int32_t id : ids)
+      if (!(skip_special_tokens && special_[size_t(id)])) bytes += id_to_token_[size_t(id)];
+    return utf8_encode(utf8_decode(bytes));  // invalid UTF-8 (a split multi-byte char) becomes U+FFFD
+  }
+  std::vector<std::string> tokens;
+  for (int32_t id : ids)
+    if (!(skip_special_tokens && special_[size_t(id)])) tokens.push_back(token_string(id));
+  if (has_decoder_) return run_decoders(decoders_, std::move(tokens));
+  std::string joined;  // no decoder: the HF library joins the tokens with spaces
+  for (size_t k = 0; k < tokens.size(); ++k) joined += (k ? " " : "") + tokens[k];
+  return joined;
 }
 
 }  // namespace tandem

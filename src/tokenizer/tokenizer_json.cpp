@@ -2,6 +2,7 @@
 // the id -> token table, so each is an integer in [0, kMaxTokenId] that names one token only; merges name tokens of
 // the vocabulary; every field has the JSON type it should. Errors name the file and the token or id.
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -9,6 +10,8 @@
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/byte_fallback.h"
+#include "tokenizer/tokenizer_json_components.h"
 
 namespace tandem {
 
@@ -34,13 +37,30 @@ class TokenizerJsonReader {
   void read(const json& j) {
     TANDEM_CHECK(j.is_object(), source_, ": expected a JSON object, got ", json_excerpt(j));
     const auto& model = j.at("model");
-    read_model_settings(model);
-    read_vocab(model.at("vocab"));
-    read_merges(model.at("merges"));
+    const auto& pre = j.at("pre_tokenizer");
+    TANDEM_CHECK(model.is_object(), source_, ": model must be an object, got ", json_excerpt(model));
+    const std::string type = json_get<std::string>(model, "type", source_ + ": model");
+    if (type == "Unigram") {
+      t_.model_ = BpeTokenizer::Model::kUnigram;
+      read_unigram(model);
+    } else {
+      expect(type == "BPE", source_, "model.type '" + type + "' is not supported (BPE or Unigram)");
+      // HF has no byte-level model: a ByteLevel pre-tokenizer makes BPE byte-level. Without one, BPE runs over
+      // characters (SentencePiece-style: Llama-2, Mistral, Gemma).
+      t_.model_ = has_byte_level_step(pre) ? BpeTokenizer::Model::kByteLevelBpe : BpeTokenizer::Model::kBpe;
+      read_model_settings(model);
+      read_vocab(model.at("vocab"));
+      read_merges(model.at("merges"));
+      read_unk_and_byte_fallback(model);
+    }
     read_added_tokens(j.value("added_tokens", json::array()));
-    read_normalizer(j);
-    read_pre_tokenizer(j.at("pre_tokenizer"));
+    t_.normalizers_ = read_normalizers(j.value("normalizer", json()), source_);
+    if (t_.model_ == BpeTokenizer::Model::kByteLevelBpe)
+      read_pre_tokenizer(pre);
+    else
+      t_.sp_pre_tokenizers_ = read_sp_pre_tokenizers(pre, source_);
     read_post_processor(j);
+    read_decoder(j.value("decoder", json()));
   }
 
  private:
@@ -65,8 +85,10 @@ class TokenizerJsonReader {
   }
 
   void read_model_settings(const json& model) {
-    expect(model.value("type", "") == "BPE", source_, "model.type must be BPE");
-    expect(!model.value("byte_fallback", false), source_, "model.byte_fallback is not supported (byte-level BPE only)");
+    t_.byte_fallback_ = json_get_or<bool>(model, "byte_fallback", false, source_ + ": model");
+    expect(!t_.byte_fallback_ || t_.model_ == BpeTokenizer::Model::kBpe, source_,
+           "model.byte_fallback true is not supported with a ByteLevel pre-tokenizer (its vocabulary has all bytes)");
+    t_.fuse_unk_ = json_get_or<bool>(model, "fuse_unk", false, source_ + ": model");
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
       expect(!model.contains(key) || model[key].is_null() || model[key] == "", source_,
              std::string("model.") + key + " is not supported");
@@ -74,18 +96,19 @@ class TokenizerJsonReader {
     t_.ignore_merges_ = model.value("ignore_merges", false);
   }
 
-  // Vocabulary: byte-level strings -> ids.
+  // Vocabulary: byte-level strings (or, for kBpe, plain UTF-8 strings) -> ids.
   void read_vocab(const json& vocab) {
+    const bool byte_level = t_.model_ == BpeTokenizer::Model::kByteLevelBpe;
     TANDEM_CHECK(vocab.is_object(), source_, ": model.vocab must be an object of token -> id, got ",
                  json_excerpt(vocab));
     for (const auto& [token, id_value] : vocab.items()) {
       TANDEM_CHECK(!token.empty(), source_, ": model.vocab holds an empty token");
       const int32_t id = id_of(id_value, "model.vocab", token);
-      const std::string bytes = byte_level_to_bytes(token, source_);
+      const std::string bytes = byte_level ? byte_level_to_bytes(token, source_) : token;
       name_id(id, bytes, "model.vocab");
       t_.vocab_[bytes] = id;
     }
-    for (int b = 0; b < 256; ++b) {
+    for (int b = 0; byte_level && b < 256; ++b) {
       auto it = t_.vocab_.find(std::string(1, char(b)));
       expect(it != t_.vocab_.end(), source_, "vocabulary lacks byte " + std::to_string(b) + " (not byte-level BPE?)");
       t_.byte_id_[b] = it->second;
@@ -109,7 +132,9 @@ class TokenizerJsonReader {
         a = m[0].get<std::string>();
         b = m[1].get<std::string>();
       }
-      const std::string ab = byte_level_to_bytes(a, source_), bb = byte_level_to_bytes(b, source_);
+      const bool byte_level = t_.model_ == BpeTokenizer::Model::kByteLevelBpe;
+      const std::string ab = byte_level ? byte_level_to_bytes(a, source_) : a;
+      const std::string bb = byte_level ? byte_level_to_bytes(b, source_) : b;
       auto ia = t_.vocab_.find(ab), ib = t_.vocab_.find(bb), ic = t_.vocab_.find(ab + bb);
       const std::string missing = ia == t_.vocab_.end() ? a : ib == t_.vocab_.end() ? b : a + b;
       expect(ia != t_.vocab_.end() && ib != t_.vocab_.end() && ic != t_.vocab_.end(), source_,
@@ -117,6 +142,69 @@ class TokenizerJsonReader {
       const uint64_t key = (uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second);
       t_.merges_.emplace(key, BpeTokenizer::Merge{rank++, ic->second});
     }
+  }
+
+  // kBpe: unk_token names a vocabulary token; byte_fallback needs the 256 tokens "<0x00>".."<0xFF>" (real files
+  // have them all; requiring them keeps encoding free of a second fallback path).
+  void read_unk_and_byte_fallback(const json& model) {
+    const std::string unk = json_get_or<std::string>(model, "unk_token", "", source_ + ": model");
+    if (!unk.empty()) {
+      auto it = t_.vocab_.find(unk);
+      TANDEM_CHECK(it != t_.vocab_.end() && t_.model_ == BpeTokenizer::Model::kBpe, source_, ": model.unk_token ",
+                   quoted(unk), it == t_.vocab_.end() ? " is not in model.vocab" : " is not supported with ByteLevel");
+      t_.unk_id_ = it->second;
+    }
+    for (int b = 0; t_.byte_fallback_ && b < 256; ++b) {
+      const std::string name = byte_fallback_token(uint8_t(b));
+      auto it = t_.vocab_.find(name);
+      TANDEM_CHECK(it != t_.vocab_.end(), source_, ": model.byte_fallback is true but model.vocab lacks the byte token ",
+                   quoted(name));
+      t_.byte_fallback_id_[b] = it->second;
+    }
+  }
+
+  // Unigram: vocab is [[piece, score], ...] with ids by position; unk_id null or an index; byte_fallback.
+  void read_unigram(const json& model) {
+    for (const auto& [key, value] : model.items())
+      TANDEM_CHECK(key == "type" || key == "vocab" || key == "unk_id" || key == "byte_fallback", source_,
+                   ": model (Unigram) has key '", key, "', which is not supported");
+    const json& vocab = model.at("vocab");
+    TANDEM_CHECK(vocab.is_array() && !vocab.empty(), source_,
+                 ": model.vocab of a Unigram model must be a non-empty array of [piece, score], got ",
+                 json_excerpt(vocab));
+    TANDEM_CHECK(vocab.size() <= size_t(kMaxTokenId) + 1, source_, ": model.vocab has ", vocab.size(),
+                 " pieces, more than ", kMaxTokenId + 1);
+    for (size_t id = 0; id < vocab.size(); ++id) {
+      const json& entry = vocab[id];
+      TANDEM_CHECK(entry.is_array() && entry.size() == 2 && entry[0].is_string(), source_, ": model.vocab entry ", id,
+                   " must be [piece, score], got ", json_excerpt(entry));
+      const std::string piece = entry[0].get<std::string>();
+      TANDEM_CHECK(!piece.empty(), source_, ": model.vocab entry ", id, " is an empty piece");
+      const bool finite = entry[1].is_number() && std::isfinite(entry[1].get<double>());
+      TANDEM_CHECK(finite, source_, ": model.vocab piece ", quoted(piece), " (id ", id,
+                   ") has score ", json_excerpt(entry[1]), "; scores must be finite numbers");
+      name_id(int32_t(id), piece, "model.vocab");
+      t_.vocab_[piece] = int32_t(id);  // a repeated piece resolves to its last id, as in the HF library
+      t_.unigram_.add_piece(piece, entry[1].get<double>());
+    }
+    const json unk = model.value("unk_id", json());
+    if (!unk.is_null()) {
+      const bool ok = unk.is_number_unsigned() && unk.get<uint64_t>() < vocab.size();
+      TANDEM_CHECK(ok, source_, ": model.unk_id is ", json_excerpt(unk), "; it must be null or an index into ",
+                   "model.vocab, [0, ", vocab.size() - 1, "]");
+      t_.unigram_.set_unk_id(int32_t(unk.get<uint64_t>()));
+    }
+    t_.unigram_.set_byte_fallback(json_get_or<bool>(model, "byte_fallback", false, source_ + ": model"));
+  }
+
+  // Decoder: the byte-level families' ByteLevel keeps the raw-byte path; anything else runs decoder.h.
+  void read_decoder(const json& decoder) {
+    t_.decoders_ = read_decoders(decoder, source_);
+    t_.has_decoder_ = !decoder.is_null();
+    t_.byte_level_decoder_only_ =
+        t_.has_decoder_ && std::all_of(t_.decoders_.begin(), t_.decoders_.end(), [](const DecoderStep& d) {
+          return d.kind == DecoderStep::Kind::kByteLevel;
+        });
   }
 
   void read_added_tokens(const json& list) {
@@ -143,14 +231,6 @@ class TokenizerJsonReader {
     });
     for (size_t k = 0; k < t_.added_.size(); ++k)
       t_.added_by_first_byte_[uint8_t(t_.added_[k].content[0])].push_back(int(k));
-  }
-
-  // Normalizer: none or NFC.
-  void read_normalizer(const json& j) {
-    if (!j.contains("normalizer") || j["normalizer"].is_null()) return;
-    const auto type = j["normalizer"].value("type", "");
-    expect(type == "NFC", source_, "normalizer '" + type + "' is not supported (NFC or none)");
-    t_.nfc_ = true;
   }
 
   // Pre-tokenizer: ByteLevel (optionally with the GPT-2 regex), or Sequence[Split(regex), ByteLevel].
