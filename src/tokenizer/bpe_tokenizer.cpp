@@ -153,7 +153,26 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
     // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
     std::vector<SpPiece> pieces{{normalize(normalizers_, utf8_lossy(std::string(text))), at_input_start}};
     sp_pre_tokenize(sp_pre_tokenizers_, pieces);
-    for (const SpPiece& piece : pieces) encode_piece(piece.text, out);
+    static const std::string kMeta = "\u2581";
+    for (const SpPiece& piece : pieces) {
+      if (model_ != Model::kBpe || !words_are_independent_) {
+        encode_piece(piece.text, out);
+        continue;
+      }
+      const std::string& t = piece.text;
+      size_t word = 0;
+      for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
+        size_t prev = i - 1;  // the character before the "▁"
+        while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
+        const char32_t before = utf8_decode(std::string_view(t).substr(prev, i - prev))[0];
+        if (before == U'\u2581' || std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) !=
+                                        word_joining_chars_.end())
+          continue;  // "▁▁", or a merge may join the words: one word
+        encode_piece(t.substr(word, i - word), out);
+        word = i;
+      }
+      encode_piece(t.substr(word), out);
+    }
     return;
   }
   std::string normalized = normalize(normalizers_, text);
@@ -174,11 +193,16 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
   size_t start = 0, i = 0;
   while (i < text.size()) {
     const AddedToken* hit = nullptr;
-    for (int k : added_by_first_byte_[uint8_t(text[i])])
-      if (text.compare(i, added_[k].content.size(), added_[k].content) == 0) {
-        hit = &added_[k];
-        break;
+    if (!added_by_first_byte_[uint8_t(text[i])].empty()) {
+      // The longest added token at i, walking the trie (Gemma-3 has 6000+ tokens starting with '<').
+      int32_t node = 0;
+      for (size_t j = i; j < text.size(); ++j) {
+        auto it = added_trie_.find((uint64_t(uint32_t(node)) << 8) | uint8_t(text[j]));
+        if (it == added_trie_.end()) break;
+        node = it->second;
+        if (added_at_node_[size_t(node)] >= 0) hit = &added_[size_t(added_at_node_[size_t(node)])];
       }
+    }
     if (!hit) {
       ++i;
       continue;

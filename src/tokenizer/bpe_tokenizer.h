@@ -60,6 +60,8 @@ class BpeTokenizer {
   int32_t byte_id_[256];
   std::vector<AddedToken> added_;                   // longest first
   std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
+  std::unordered_map<uint64_t, int32_t> added_trie_;  // (node << 8 | byte) -> child; node 0 is the root
+  std::vector<int32_t> added_at_node_{-1};            // per trie node: the index into added_ ending there, or -1
   Model model_ = Model::kByteLevelBpe;
   std::vector<NormalizerStep> normalizers_;
   std::vector<SpPreTokenizerStep> sp_pre_tokenizers_;  // kBpe / kUnigram
@@ -70,6 +72,11 @@ class BpeTokenizer {
   int32_t unk_id_ = -1;                              // kBpe: the unk_token's id, or -1
   int32_t byte_fallback_id_[256];                    // kBpe with byte_fallback: the ids of "<0x00>".."<0xFF>"
   UnigramModel unigram_;
+  // kBpe: a merge joins a "▁"-initial symbol to the symbol before it only when that symbol ends in "▁" or in one
+  // of word_joining_chars_ (the last characters of the few merges that do). Elsewhere no merge crosses a "▁" that
+  // follows another character, so a piece encodes as its words one by one (each cacheable) with the same ids.
+  bool words_are_independent_ = false;
+  std::vector<char32_t> word_joining_chars_;
   bool ignore_merges_ = false, add_prefix_space_ = false, byte_level_regex_ = false;
   bool has_split_ = false;
   SplitPattern split_ = SplitPattern::kGpt2;

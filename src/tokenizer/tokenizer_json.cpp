@@ -12,6 +12,7 @@
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/byte_fallback.h"
 #include "tokenizer/tokenizer_json_components.h"
+#include "tokenizer/unicode.h"
 
 namespace tandem {
 
@@ -94,6 +95,7 @@ class TokenizerJsonReader {
              std::string("model.") + key + " is not supported");
     expect(!model.contains("dropout") || model["dropout"].is_null(), source_, "BPE dropout is not supported");
     t_.ignore_merges_ = model.value("ignore_merges", false);
+    t_.words_are_independent_ = !t_.ignore_merges_;  // ignore_merges looks the whole piece up first
   }
 
   // Vocabulary: byte-level strings (or, for kBpe, plain UTF-8 strings) -> ids.
@@ -141,6 +143,12 @@ class TokenizerJsonReader {
              "merge " + quoted(a + " " + b) + " uses token " + quoted(missing) + ", which is not in model.vocab");
       const uint64_t key = (uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second);
       t_.merges_.emplace(key, BpeTokenizer::Merge{rank++, ic->second});
+      // A merge whose right side starts with "▁" and whose left side does not end with one joins a word to the
+      // next (Gemma-3 has one: ">" + "▁</"); see BpeTokenizer::words_are_independent_.
+      static const std::string kMeta = "\u2581";
+      if (b.compare(0, kMeta.size(), kMeta) == 0 &&
+          (a.size() < kMeta.size() || a.compare(a.size() - kMeta.size(), kMeta.size(), kMeta) != 0))
+        word_joining_lefts_.push_back(a);
     }
   }
 
@@ -153,6 +161,13 @@ class TokenizerJsonReader {
       TANDEM_CHECK(it != t_.vocab_.end() && t_.model_ == BpeTokenizer::Model::kBpe, source_, ": model.unk_token ",
                    quoted(unk), it == t_.vocab_.end() ? " is not in model.vocab" : " is not supported with ByteLevel");
       t_.unk_id_ = it->second;
+    }
+    // Words encode one by one unless a word-joining merge starts from a byte-fallback or unk symbol, whose text is
+    // not the text it covers.
+    for (const std::string& a : word_joining_lefts_) {
+      if (byte_of_fallback_token(a) || a == unk) t_.words_are_independent_ = false;
+      const std::u32string chars = utf8_decode(a);
+      t_.word_joining_chars_.push_back(chars.empty() ? U'\0' : chars.back());
     }
     for (int b = 0; t_.byte_fallback_ && b < 256; ++b) {
       const std::string name = byte_fallback_token(uint8_t(b));
@@ -229,8 +244,18 @@ class TokenizerJsonReader {
     std::stable_sort(t_.added_.begin(), t_.added_.end(), [](const auto& x, const auto& y) {
       return x.content.size() > y.content.size();
     });
-    for (size_t k = 0; k < t_.added_.size(); ++k)
-      t_.added_by_first_byte_[uint8_t(t_.added_[k].content[0])].push_back(int(k));
+    for (size_t k = 0; k < t_.added_.size(); ++k) {
+      const std::string& content = t_.added_[k].content;
+      t_.added_by_first_byte_[uint8_t(content[0])].push_back(int(k));
+      int32_t node = 0;
+      for (char c : content) {
+        auto [it, added] = t_.added_trie_.emplace((uint64_t(uint32_t(node)) << 8) | uint8_t(c),
+                                                  int32_t(t_.added_at_node_.size()));
+        if (added) t_.added_at_node_.push_back(-1);
+        node = it->second;
+      }
+      if (t_.added_at_node_[size_t(node)] < 0) t_.added_at_node_[size_t(node)] = int32_t(k);  // longest-first order
+    }
   }
 
   // Pre-tokenizer: ByteLevel (optionally with the GPT-2 regex), or Sequence[Split(regex), ByteLevel].
@@ -287,6 +312,7 @@ class TokenizerJsonReader {
 
   BpeTokenizer& t_;
   const std::string& source_;
+  std::vector<std::string> word_joining_lefts_;  // left sides of merges that join a word to the next
 };
 
 BpeTokenizer BpeTokenizer::from_file(const std::string& path) { return from_json_text(read_file(path), path); }
