@@ -271,13 +271,15 @@ TEST_F(HostileTokenizer, UnsupportedComponentsAreNamed) {
   expect_rejected(with("decoder", json::array()), {"decoder must be an object"});
 }
 
-TEST_F(HostileTokenizer, DecodingIdsThatNameNoTokenIsAnError) {
+TEST_F(HostileTokenizer, DecodingIdsInAGapOrOutsideTheVocabulary) {
   json j = small_unigram();
   j["added_tokens"] = {{{"id", 9}, {"content", "<x>"}, {"special", true}}};  // ids 5..8 name nothing
   const BpeTokenizer t = BpeTokenizer::from_json_text(j.dump());
-  expect_error([&] { t.decode({6}); }, {"token id 6 names no token"});
+  EXPECT_EQ(t.decode({6, 4, 3, 9}, /*skip_special_tokens=*/true), "ab");  // a gap is skipped, as in the HF library
+  EXPECT_EQ(t.decode({4, 3, 9}), "ab<x>");
   expect_error([&] { t.decode({10}); }, {"token id 10 outside the vocabulary"});
-  EXPECT_EQ(t.decode({4, 3, 9}, /*skip_special_tokens=*/true), "ab");
+  expect_error([&] { t.decode({-3}); }, {"token id -3 outside the vocabulary"});
+  EXPECT_EQ(t.token_id("\u0120a"), -1);  // no byte-level reading of a SentencePiece vocabulary
 }
 
 // `tandem chat-template CONFIG MESSAGES`: a messages file of the wrong shape is an error naming it and the key.

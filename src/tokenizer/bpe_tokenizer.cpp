@@ -42,6 +42,7 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
     if (a.content == token) return a.id;
   auto it = vocab_.find(std::string(token));
   if (it != vocab_.end()) return it->second;
+  if (model_ != Model::kByteLevelBpe) return -1;
   try {
     auto jt = vocab_.find(byte_level_to_bytes(std::string(token), "token_id"));
     return jt == vocab_.end() ? -1 : jt->second;
@@ -232,19 +233,19 @@ std::string BpeTokenizer::token_string(int32_t id) const {
 }
 
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
-  for (int32_t id : ids) {
+  for (int32_t id : ids)
     TANDEM_CHECK(id >= 0 && id < vocab_size(), "decode: token id ", id, " outside the vocabulary of ", vocab_size());
-    TANDEM_CHECK(!id_to_token_[size_t(id)].empty(), "decode: token id ", id, " names no token");
-  }
+  // An id inside the table that names no token (a gap in the file's ids) is skipped, as the HF library does.
+  auto kept = [&](int32_t id) { return !id_to_token_[size_t(id)].empty() && !(skip_special_tokens && special_[size_t(id)]); };
   if (model_ == Model::kByteLevelBpe && (!has_decoder_ || byte_level_decoder_only_)) {
     std::string bytes;
     for (int32_t id : ids)
-      if (!(skip_special_tokens && special_[size_t(id)])) bytes += id_to_token_[size_t(id)];
+      if (kept(id)) bytes += id_to_token_[size_t(id)];
     return utf8_encode(utf8_decode(bytes));  // invalid UTF-8 (a split multi-byte char) becomes U+FFFD
   }
   std::vector<std::string> tokens;
   for (int32_t id : ids)
-    if (!(skip_special_tokens && special_[size_t(id)])) tokens.push_back(token_string(id));
+    if (kept(id)) tokens.push_back(token_string(id));
   if (has_decoder_) return run_decoders(decoders_, std::move(tokens));
   std::string joined;  // no decoder: the HF library joins the tokens with spaces
   for (size_t k = 0; k < tokens.size(); ++k) joined += (k ? " " : "") + tokens[k];
