@@ -61,6 +61,19 @@ TEST_P(SentencePieceParity, IdsAndDecodingMatchHuggingFaceTokenizers) {
 INSTANTIATE_TEST_SUITE_P(RealAndDerivedTokenizers, SentencePieceParity,
                          ::testing::Values("llama2", "gemma3", "unigram", "unigram_unk", "llama2_metaspace"));
 
+// Without a "▁" token, "▁" is an unknown character fused with its unknown neighbours, so text must not be cut into
+// words there. Expected ids from the HF library (node binding) on this same file: "x x" -> [0], "xa xa" -> [0,1,0,1].
+TEST(SentencePieceBpe, UnknownMetaspaceFusesAcrossWords) {
+  const json j = {{"model", {{"type", "BPE"}, {"vocab", {{"<unk>", 0}, {"a", 1}}}, {"merges", json::array()},
+                             {"unk_token", "<unk>"}, {"fuse_unk", true}}},
+                  {"normalizer", {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}},
+                  {"pre_tokenizer", nullptr}};
+  const BpeTokenizer tok = BpeTokenizer::from_json_text(j.dump());
+  EXPECT_EQ(tok.encode("x x"), (std::vector<int32_t>{0}));
+  EXPECT_EQ(tok.encode("a x"), (std::vector<int32_t>{1, 0}));
+  EXPECT_EQ(tok.encode("xa xa"), (std::vector<int32_t>{0, 1, 0, 1}));
+}
+
 // Expected splits from the HF library's tests (pre_tokenizers/metaspace.rs, split.rs).
 TEST(SentencePiecePreTokenizer, MetaspaceSplitsBeforeEachReplacement) {
   std::vector<SpPiece> pieces{{"Hey   friend!", true}};

@@ -163,7 +163,8 @@ class TokenizerJsonReader {
       t_.unk_id_ = it->second;
     }
     // Words encode one by one unless a word-joining merge starts from a byte-fallback or unk symbol, whose text is
-    // not the text it covers.
+    // not the text it covers, or "▁" itself is not a token (it would be unk, fused with its neighbours, or bytes).
+    if (t_.vocab_.find("\u2581") == t_.vocab_.end()) t_.words_are_independent_ = false;
     for (const std::string& a : word_joining_lefts_) {
       if (byte_of_fallback_token(a) || a == unk) t_.words_are_independent_ = false;
       const std::u32string chars = utf8_decode(a);
