@@ -196,6 +196,9 @@ TEST_F(HostileTokenizer, ByteFallbackNeedsEveryByteToken) {
   j = small_sentencepiece_bpe();
   j["model"]["unk_token"] = "<missing>";
   expect_rejected(j, {"model.unk_token \"<missing>\" is not in model.vocab"});
+  j = small_tokenizer();  // byte-level: every byte is a token, so unk_token is never used (and not checked)
+  j["model"]["unk_token"] = "<missing>";
+  EXPECT_EQ(BpeTokenizer::from_json_text(j.dump()).encode("ab"), (std::vector<int32_t>{256}));
   j = small_sentencepiece_bpe();
   j["model"]["byte_fallback"] = "yes";
   expect_rejected(j, {"key 'byte_fallback' must be true or false"});

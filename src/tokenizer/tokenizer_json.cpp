@@ -156,10 +156,10 @@ class TokenizerJsonReader {
   // have them all; requiring them keeps encoding free of a second fallback path).
   void read_unk_and_byte_fallback(const json& model) {
     const std::string unk = json_get_or<std::string>(model, "unk_token", "", source_ + ": model");
+    if (t_.model_ == BpeTokenizer::Model::kByteLevelBpe) return;  // every byte is a token: unk is never used
     if (!unk.empty()) {
       auto it = t_.vocab_.find(unk);
-      TANDEM_CHECK(it != t_.vocab_.end() && t_.model_ == BpeTokenizer::Model::kBpe, source_, ": model.unk_token ",
-                   quoted(unk), it == t_.vocab_.end() ? " is not in model.vocab" : " is not supported with ByteLevel");
+      TANDEM_CHECK(it != t_.vocab_.end(), source_, ": model.unk_token ", quoted(unk), " is not in model.vocab");
       t_.unk_id_ = it->second;
     }
     // Words encode one by one unless a word-joining merge starts from a byte-fallback or unk symbol, whose text is
