@@ -21,9 +21,11 @@ std::string component_type(const json& component, const std::string& where, cons
 
 void only_keys(const json& component, const std::string& what, const std::string& source,
                std::initializer_list<const char*> known) {
-  for (const auto& [key, value] : component.items())
+  for (auto it = component.begin(); it != component.end(); ++it) {
+    const std::string& key = it.key();  // not a structured binding: clang cannot capture those in the lambda
     TANDEM_CHECK(key == "type" || std::any_of(known.begin(), known.end(), [&](const char* k) { return key == k; }),
                  source, ": ", what, " has key '", key, "', which is not supported");
+  }
 }
 
 // A literal pattern {"String": "..."}; a Regex pattern is an error naming `what`.
