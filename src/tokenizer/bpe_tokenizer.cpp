@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "core/check.h"
+#include "tokenizer/decoder.h"
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -41,6 +42,7 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
     if (a.content == token) return a.id;
   auto it = vocab_.find(std::string(token));
   if (it != vocab_.end()) return it->second;
+  if (model_ != Model::kByteLevelBpe) return -1;
   try {
     auto jt = vocab_.find(byte_level_to_bytes(std::string(token), "token_id"));
     return jt == vocab_.end() ? -1 : jt->second;
@@ -51,64 +53,131 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && size_t(id) < special_.size() && special_[id]; }
 
-void BpeTokenizer::encode_piece(const std::string& bytes, std::vector<int32_t>& out) const {
-  if (ignore_merges_) {
-    auto it = vocab_.find(bytes);
+std::vector<int32_t> BpeTokenizer::initial_symbols(const std::string& piece) const {
+  std::vector<int32_t> ids;
+  if (model_ == Model::kByteLevelBpe) {
+    for (char c : piece) ids.push_back(byte_id_[uint8_t(c)]);
+    return ids;
+  }
+  // One symbol per character, as the HF library's BPE::merge_word: a character outside the vocabulary becomes its
+  // byte-fallback tokens or, failing that, unk (runs of unknown characters fuse into one unk with fuse_unk). Like
+  // the library, a pending unk is emitted only at the next known character or the end.
+  bool pending_unk = false;
+  for (size_t i = 0; i < piece.size();) {
+    const uint8_t lead = uint8_t(piece[i]);
+    const size_t len = std::min(piece.size() - i, size_t(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4));
+    auto it = vocab_.find(piece.substr(i, len));
+    if (it != vocab_.end()) {
+      if (pending_unk) ids.push_back(unk_id_);
+      pending_unk = false;
+      ids.push_back(it->second);
+    } else if (byte_fallback_) {  // the reader made sure all 256 byte tokens exist
+      for (size_t k = i; k < i + len; ++k) ids.push_back(byte_fallback_id_[uint8_t(piece[k])]);
+    } else if (unk_id_ >= 0) {
+      if (pending_unk && !fuse_unk_) ids.push_back(unk_id_);
+      pending_unk = true;
+    }
+    i += len;
+  }
+  if (pending_unk) ids.push_back(unk_id_);
+  return ids;
+}
+
+void BpeTokenizer::encode_piece(const std::string& piece, std::vector<int32_t>& out) const {
+  if (ignore_merges_ && model_ != Model::kUnigram) {
+    auto it = vocab_.find(piece);
     if (it != vocab_.end()) {
       out.push_back(it->second);
       return;
     }
   }
-  auto cached = cache_.find(bytes);
-  if (cached != cache_.end()) {
-    out.insert(out.end(), cached->second.begin(), cached->second.end());
-    return;
-  }
-  // Symbols in a linked list; a min-heap of candidate merges by (rank, position), validated when popped.
-  const int n = int(bytes.size());
-  std::vector<int32_t> id(n);
-  std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) {
-    id[i] = byte_id_[uint8_t(bytes[i])];
-    prev[i] = i - 1;
-    next[i] = i + 1 < n ? i + 1 : -1;
-  }
-  struct Candidate {
-    int32_t rank;
-    int pos;
-    int32_t left, right;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
-  auto push = [&](int i) {
-    if (i < 0 || next[i] < 0) return;
-    auto it = merges_.find((uint64_t(uint32_t(id[i])) << 32) | uint32_t(id[next[i]]));
-    if (it != merges_.end()) heap.push({it->second.rank, i, id[i], id[next[i]]});
-  };
-  for (int i = 0; i + 1 < n; ++i) push(i);
-  while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
-    const int i = c.pos;
-    if (id[i] != c.left || next[i] < 0 || id[next[i]] != c.right) continue;  // stale
-    const int j = next[i];
-    id[i] = merges_.at((uint64_t(uint32_t(c.left)) << 32) | uint32_t(c.right)).merged;
-    id[j] = -1;
-    next[i] = next[j];
-    if (next[j] >= 0) prev[next[j]] = i;
-    push(prev[i]);
-    push(i);
+  // SentencePiece-style files have no pre-tokenizer splitting text into words, so pieces can be whole paragraphs:
+  // only short ones (words) are worth caching, as in the HF library.
+  const bool cacheable = piece.size() < 256;
+  if (cacheable) {
+    auto cached = cache_.find(piece);
+    if (cached != cache_.end()) {
+      out.insert(out.end(), cached->second.begin(), cached->second.end());
+      return;
+    }
   }
   std::vector<int32_t> ids;
-  for (int i = 0; i >= 0; i = next[i]) ids.push_back(id[i]);
-  if (cache_.size() > 200000) cache_.clear();
-  cache_.emplace(bytes, ids);
+  if (model_ == Model::kUnigram) {
+    unigram_.encode(piece, ids);
+  } else {
+    // Symbols in a linked list; a min-heap of candidate merges by (rank, position), validated when popped.
+    std::vector<int32_t> id = initial_symbols(piece);
+    const int n = int(id.size());
+    std::vector<int> prev(n), next(n);
+    for (int i = 0; i < n; ++i) {
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    struct Candidate {
+      int32_t rank;
+      int pos;
+      int32_t left, right;
+      bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+    auto push = [&](int i) {
+      if (i < 0 || next[i] < 0) return;
+      auto it = merges_.find((uint64_t(uint32_t(id[i])) << 32) | uint32_t(id[next[i]]));
+      if (it != merges_.end()) heap.push({it->second.rank, i, id[i], id[next[i]]});
+    };
+    for (int i = 0; i + 1 < n; ++i) push(i);
+    while (!heap.empty()) {
+      const Candidate c = heap.top();
+      heap.pop();
+      const int i = c.pos;
+      if (id[i] != c.left || next[i] < 0 || id[next[i]] != c.right) continue;  // stale
+      const int j = next[i];
+      id[i] = merges_.at((uint64_t(uint32_t(c.left)) << 32) | uint32_t(c.right)).merged;
+      id[j] = -1;
+      next[i] = next[j];
+      if (next[j] >= 0) prev[next[j]] = i;
+      push(prev[i]);
+      push(i);
+    }
+    for (int i = 0; n > 0 && i >= 0; i = next[i]) ids.push_back(id[i]);
+  }
+  if (cacheable) {
+    if (cache_.size() > 200000) cache_.clear();
+    cache_.emplace(piece, ids);
+  }
   out.insert(out.end(), ids.begin(), ids.end());
 }
 
-void BpeTokenizer::encode_segment(std::string_view text, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  const std::string normalized = nfc_ ? nfc(text) : std::string(text);
+  if (model_ != Model::kByteLevelBpe) {
+    // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
+    std::vector<SpPiece> pieces{{normalize(normalizers_, utf8_lossy(std::string(text))), at_input_start}};
+    sp_pre_tokenize(sp_pre_tokenizers_, pieces);
+    static const std::string kMeta = "\u2581";
+    for (const SpPiece& piece : pieces) {
+      if (model_ != Model::kBpe || !words_are_independent_) {
+        encode_piece(piece.text, out);
+        continue;
+      }
+      const std::string& t = piece.text;
+      size_t word = 0;
+      for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
+        size_t prev = i - 1;  // the character before the "▁"
+        while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
+        const char32_t before = utf8_decode(std::string_view(t).substr(prev, i - prev))[0];
+        if (before == U'\u2581' || std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) !=
+                                        word_joining_chars_.end())
+          continue;  // "▁▁", or a merge may join the words: one word
+        encode_piece(t.substr(word, i - word), out);
+        word = i;
+      }
+      encode_piece(t.substr(word), out);
+    }
+    return;
+  }
+  const std::string normalized = normalize(normalizers_, text);
+  if (normalized.empty()) return;
   const std::u32string chars = utf8_decode(normalized);
   std::deque<std::u32string> added_text;  // ByteLevel's prefix spaces
   for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) encode_piece(utf8_encode(piece), out);
@@ -121,11 +190,16 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
   size_t start = 0, i = 0;
   while (i < text.size()) {
     const AddedToken* hit = nullptr;
-    for (int k : added_by_first_byte_[uint8_t(text[i])])
-      if (text.compare(i, added_[k].content.size(), added_[k].content) == 0) {
-        hit = &added_[k];
-        break;
+    if (!added_by_first_byte_[uint8_t(text[i])].empty()) {
+      // The longest added token at i, walking the trie (Gemma-3 has 6000+ tokens starting with '<').
+      int32_t node = 0;
+      for (size_t j = i; j < text.size(); ++j) {
+        auto it = added_trie_.find((uint64_t(uint32_t(node)) << 8) | uint8_t(text[j]));
+        if (it == added_trie_.end()) break;
+        node = it->second;
+        if (added_at_node_[size_t(node)] >= 0) hit = &added_[size_t(added_at_node_[size_t(node)])];
       }
+    }
     if (!hit) {
       ++i;
       continue;
@@ -135,23 +209,43 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
       while (seg_end > start && is_whitespace(char32_t(uint8_t(text[seg_end - 1])))) --seg_end;
     if (hit->rstrip)
       while (after < text.size() && is_whitespace(char32_t(uint8_t(text[after])))) ++after;
-    encode_segment(text.substr(start, seg_end - start), out);
+    encode_segment(text.substr(start, seg_end - start), start == 0, out);
     out.push_back(hit->id);
     start = i = after;
   }
-  encode_segment(text.substr(start), out);
+  encode_segment(text.substr(start), start == 0, out);
   if (add_special_tokens) out.insert(out.end(), suffix_ids_.begin(), suffix_ids_.end());
   return out;
 }
 
+std::string BpeTokenizer::token_string(int32_t id) const {
+  const std::string& raw = id_to_token_[size_t(id)];
+  if (model_ != Model::kByteLevelBpe) return raw;
+  auto it = vocab_.find(raw);
+  if (it == vocab_.end() || it->second != id) return raw;  // an added token: its text
+  std::string byte_level;
+  for (char c : raw) utf8_append(byte_level, byte_to_unicode()[uint8_t(c)]);
+  return byte_level;
+}
+
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
-  std::string bytes;
-  for (int32_t id : ids) {
+  for (int32_t id : ids)
     TANDEM_CHECK(id >= 0 && id < vocab_size(), "decode: token id ", id, " outside the vocabulary of ", vocab_size());
-    if (skip_special_tokens && special_[id]) continue;
-    bytes += id_to_token_[id];
+  // An id inside the table that names no token (a gap in the file's ids) is skipped, as the HF library does.
+  auto kept = [&](int32_t id) { return !id_to_token_[size_t(id)].empty() && !(skip_special_tokens && special_[size_t(id)]); };
+  if (model_ == Model::kByteLevelBpe && (!has_decoder_ || byte_level_decoder_only_)) {
+    std::string bytes;
+    for (int32_t id : ids)
+      if (kept(id)) bytes += id_to_token_[size_t(id)];
+    return utf8_encode(utf8_decode(bytes));  // invalid UTF-8 (a split multi-byte char) becomes U+FFFD
   }
-  return utf8_encode(utf8_decode(bytes));  // invalid UTF-8 (a split multi-byte char) becomes U+FFFD
+  std::vector<std::string> tokens;
+  for (int32_t id : ids)
+    if (kept(id)) tokens.push_back(token_string(id));
+  if (has_decoder_) return run_decoders(decoders_, std::move(tokens));
+  std::string joined;  // no decoder: the HF library joins the tokens with spaces
+  for (size_t k = 0; k < tokens.size(); ++k) joined += (k ? " " : "") + tokens[k];
+  return joined;
 }
 
 }  // namespace tandem

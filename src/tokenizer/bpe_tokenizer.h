@@ -1,7 +1,9 @@
-// Byte-level BPE from a Hugging Face tokenizer.json (Llama-3, Qwen2/Qwen3, GPT-2 families): added and special
-// tokens, NFC normalizer, Split + ByteLevel pre-tokenizers, merges by rank (ignore_merges honoured), the
-// ByteLevel / TemplateProcessing post-processors, and decoding. Unsupported settings are errors naming them; the
-// reader (tokenizer_json.cpp) checks every id and type, so a hostile file is an error, never a crash.
+// A Hugging Face tokenizer.json: byte-level BPE (Llama-3, Qwen2/Qwen3, GPT-2 families) and SentencePiece-style
+// files (Llama-2, Mistral, Gemma: BPE over characters with byte fallback; T5/ALBERT-style Unigram). Added and
+// special tokens; normalizers NFC / Prepend / Replace / Sequence; pre-tokenizers ByteLevel with Split regexes,
+// Metaspace, Split on a string; merges by rank (ignore_merges honoured); the ByteLevel / TemplateProcessing
+// post-processors; the decoders of decoder.h. Unsupported settings are errors naming them; the reader
+// (tokenizer_json.cpp) checks every id and type, so a hostile file is an error, never a crash.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -9,7 +11,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/decoder.h"
+#include "tokenizer/normalizer.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/sentencepiece_pretokenizer.h"
+#include "tokenizer/unigram.h"
 
 namespace tandem {
 
@@ -38,8 +44,14 @@ class BpeTokenizer {
     int32_t rank, merged;
   };
 
-  void encode_segment(std::string_view text, std::vector<int32_t>& out) const;
-  void encode_piece(const std::string& bytes, std::vector<int32_t>& out) const;
+  // kByteLevelBpe: vocabulary strings are GPT-2 byte-level and stored as raw bytes; kBpe: plain UTF-8 strings,
+  // characters missing from the vocabulary become byte-fallback tokens or unk; kUnigram: see unigram.h.
+  enum class Model { kByteLevelBpe, kBpe, kUnigram };
+
+  void encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const;
+  void encode_piece(const std::string& piece, std::vector<int32_t>& out) const;
+  std::vector<int32_t> initial_symbols(const std::string& piece) const;
+  std::string token_string(int32_t id) const;  // as the decoders see it
 
   std::unordered_map<std::string, int32_t> vocab_;   // raw bytes -> id (model vocabulary)
   std::vector<std::string> id_to_token_;            // raw bytes, or the text of added tokens
@@ -48,8 +60,25 @@ class BpeTokenizer {
   int32_t byte_id_[256];
   std::vector<AddedToken> added_;                   // longest first
   std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
-  bool nfc_ = false, ignore_merges_ = false;
-  PreTokenizer pre_tokenizer_;                      // Split / ByteLevel steps, in tokenizer.json order
+  std::unordered_map<uint64_t, int32_t> added_trie_;  // (node << 8 | byte) -> child; node 0 is the root
+  std::vector<int32_t> added_at_node_{-1};            // per trie node: the index into added_ ending there, or -1
+  Model model_ = Model::kByteLevelBpe;
+  std::vector<NormalizerStep> normalizers_;
+  std::vector<SpPreTokenizerStep> sp_pre_tokenizers_;  // kBpe / kUnigram
+  std::vector<DecoderStep> decoders_;
+  bool has_decoder_ = false;                         // none: tokens are joined with spaces, as in the HF library
+  bool byte_level_decoder_only_ = false;             // the byte-level families' decoder: raw bytes, joined
+  bool byte_fallback_ = false, fuse_unk_ = false;    // kBpe
+  int32_t unk_id_ = -1;                              // kBpe: the unk_token's id, or -1
+  int32_t byte_fallback_id_[256];                    // kBpe with byte_fallback: the ids of "<0x00>".."<0xFF>"
+  UnigramModel unigram_;
+  // kBpe: a merge joins a "▁"-initial symbol to the symbol before it only when that symbol ends in "▁" or in one
+  // of word_joining_chars_ (the last characters of the few merges that do). Elsewhere no merge crosses a "▁" that
+  // follows another character, so a piece encodes as its words one by one (each cacheable) with the same ids.
+  bool words_are_independent_ = false;
+  std::vector<char32_t> word_joining_chars_;
+  bool ignore_merges_ = false;
+  PreTokenizer pre_tokenizer_;                       // byte-level BPE: Split / ByteLevel steps, in tokenizer.json order
   std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
   mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };

