@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Token ids and encoding speed of the Hugging Face tokenizers library on the real Qwen3 and Llama-3
-# tokenizer.json files, for tests/test_tokenizer.cpp. usage: tests/hf/make_reference.sh OUT_DIR
+# tokenizer.json files (tests/test_tokenizer.cpp), and @huggingface/jinja's renderings of chat templates and Jinja
+# snippets (tests/test_chat_template.cpp, tests/test_jinja.cpp). usage: tests/hf/make_reference.sh OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
@@ -9,7 +10,7 @@ cd "$here"
 if [ ! -d node_modules/@anush008/tokenizers ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-stamp="$(cat package-lock.json corpus.json encode.mjs render.mjs | sha256sum | cut -c1-16)"
+stamp="$(cat package-lock.json corpus.json encode.mjs render.mjs conversations.json jinja_snippets.json templates/*.json | sha256sum | cut -c1-16)"
 [ -f "$out/hf.stamp" ] && [ "$(cat "$out/hf.stamp")" = "$stamp" ] && exit 0
 # Benchmark text: this repository's sources and docs plus the corpus, about 1 MB.
 bench="$out/bench.txt"
