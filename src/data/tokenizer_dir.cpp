@@ -34,7 +34,8 @@ std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool us
                  " is not a token of tokenizer.json");
   }
   // A template string, a list of named templates, or chat_template.jinja beside the config (as transformers reads).
-  if (use_chat_template && (cfg.contains("chat_template") || fs::exists(dir + "/chat_template.jinja")))
+  if (use_chat_template && ((cfg.contains("chat_template") && !cfg["chat_template"].is_null()) ||
+                            fs::exists(dir + "/chat_template.jinja")))
     t->chat_template = ChatTemplate::from_tokenizer_config(cfg_path);
   return t;
 }

@@ -140,6 +140,11 @@ ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path) {
   for (const char* key : kSpecialTokenKeys)
     if (j.contains(key))
       if (auto text = token_text(j[key])) t.special_tokens_[key] = *text;
+  if (j.contains("additional_special_tokens") && j["additional_special_tokens"].is_array()) {
+    t.additional_special_tokens_ = ojson::array();
+    for (const auto& tok : j["additional_special_tokens"])
+      if (auto text = token_text(tok)) t.additional_special_tokens_.push_back(*text);
+  }
   if (j.contains("added_tokens_decoder") && j["added_tokens_decoder"].is_object())
     for (const auto& [id, tok] : j["added_tokens_decoder"].items())
       if (auto text = token_text(tok)) t.added_tokens_.push_back(*text);
@@ -179,6 +184,7 @@ std::string ChatTemplate::render(const ojson& messages, bool add_generation_prom
   context["documents"] = nullptr;
   context["add_generation_prompt"] = add_generation_prompt;
   for (const auto& [key, text] : special_tokens_) context[key] = text;
+  if (!additional_special_tokens_.is_null()) context["additional_special_tokens"] = additional_special_tokens_;
   for (const auto& [key, value] : kwargs.items()) context[key] = value;
   try {
     return tmpl.render(context, options_);

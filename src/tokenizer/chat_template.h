@@ -72,6 +72,7 @@ class ChatTemplate {
  private:
   std::map<std::string, std::shared_ptr<const jinja::Template>> templates_;  // "default", "tool_use", ...
   std::map<std::string, std::string> special_tokens_;
+  nlohmann::ordered_json additional_special_tokens_;  // their texts, when tokenizer_config.json lists them
   std::vector<std::string> added_tokens_;
   std::string end_of_turn_;
   std::string source_;
