@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (data[0] % 2 == 0) {
       const auto t = tandem::ChatTemplate::from_text(rest, {{"bos_token", "<s>"}, {"eos_token", "</s>"}}, {"</s>"},
                                                      "fuzz/tokenizer_config.json");
-      t.render({{"system", "be brief"}, {"user", "hi"}}, true);
+      t.render(std::vector<tandem::ChatMessage>{{"system", "be brief"}, {"user", "hi"}}, true);
       return;
     }
     static const auto qwen3 = tandem::ChatTemplate::from_tokenizer_config(

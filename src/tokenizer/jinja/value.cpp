@@ -22,6 +22,9 @@ bool is_array_index(const std::string& k) {
 }
 }  // namespace
 
+size_t Dict::size() const { return items_.size(); }
+const std::vector<std::pair<std::string, Value>>& Dict::items() const { return items_; }
+
 const Value* Dict::find(const std::string& key) const {
   const auto it = index_.find(key);
   return it == index_.end() ? nullptr : &items_[it->second].second;

@@ -22,8 +22,8 @@ class Dict {
   const Value* find(const std::string& key) const;
   void set(const std::string& key, Value v);
   bool erase(const std::string& key);
-  size_t size() const { return items_.size(); }
-  const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
+  size_t size() const;  // (out of line: Value is incomplete here)
+  const std::vector<std::pair<std::string, Value>>& items() const;
 
  private:
   std::vector<std::pair<std::string, Value>> items_;
