@@ -1,8 +1,6 @@
 // Tests, methods of strings and dicts, and globals, as @huggingface/jinja defines them.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <ctime>
 
 #include "core/check.h"
 #include "tokenizer/jinja/interpreter.h"
