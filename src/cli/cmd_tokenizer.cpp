@@ -1,7 +1,7 @@
 // Tokenizer commands:
 //   tandem train-tokenizer --out DIR|FILE.json [--vocab-size N] [--special A,B] [--pattern P] [--text-field F] FILE...
 //   tandem tokenize TOKENIZER_JSON TEXT          token ids, then the decoded text
-//   tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]
+//   tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]   (messages list or {messages, tools})
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -73,17 +73,27 @@ int cmd_tokenize(int argc, char** argv) {
   return 0;
 }
 
+// Renders MESSAGES_JSON (a list of messages, or {"messages": [...], "tools": [...]}) with the tokenizer's chat template.
+// Messages may carry tool_calls, tool_call_id and name, as in transformers.
 int cmd_chat_template(int argc, char** argv) {
   TANDEM_CHECK(argc == 2 || (argc == 3 && std::string(argv[2]) == "--generation-prompt"),
                "usage: tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]");
   const ChatTemplate t = ChatTemplate::from_tokenizer_config(argv[0]);
-  std::vector<ChatMessage> messages;
-  const nlohmann::json list = read_json_file(argv[1]);
+  read_json_file(argv[1]);  // a parse error names the file and line
+  std::ifstream in(argv[1]);
+  const nlohmann::ordered_json doc = nlohmann::ordered_json::parse(in);  // key order kept: arguments render as written
+  const bool wrapped = doc.is_object() && doc.contains("messages");
+  const nlohmann::ordered_json& list = wrapped ? doc["messages"] : doc;
   TANDEM_CHECK(list.is_array(), argv[1], ": expected a list of {\"role\", \"content\"} messages");
-  for (const auto& m : list)
-    messages.push_back({json_get<std::string>(m, "role", argv[1]), json_get<std::string>(m, "content", argv[1]),
-                        std::nullopt});
-  std::printf("%s", t.render(messages, argc == 3).c_str());
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  for (const auto& m : list) {
+    // Checked as datasets are (string role and content, tool calls well formed), then passed as written.
+    json_get<std::string>(nlohmann::json::parse(m.dump()), "role", argv[1]);
+    ChatMessage::from_json(m, argv[1]);
+    messages.push_back(m);
+  }
+  const nlohmann::ordered_json tools = wrapped && doc.contains("tools") ? doc["tools"] : nlohmann::ordered_json();
+  std::printf("%s", t.render(messages, argc == 3, tools).c_str());
   return 0;
 }
 

@@ -51,7 +51,10 @@ const std::vector<Command>& commands() {
        cmd_train_tokenizer},
       {"tokenize", "token ids of TEXT, and their decoding", "tandem tokenize TOKENIZER_JSON TEXT", cmd_tokenize},
       {"chat-template", "render a conversation with the model's chat template",
-       "tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]", cmd_chat_template},
+       "tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]\n"
+       "  MESSAGES_JSON       a list of messages, or {\"messages\": [...], \"tools\": [...]}; messages may carry\n"
+       "                      tool_calls, tool_call_id, name and reasoning_content",
+       cmd_chat_template},
       {"inspect-data", "show the first examples as the model sees them: tokens, prompt mask, truncation",
        "tandem inspect-data CONFIG.toml [--dataset sft|preference|both] [--n N] [--ids] [key=value ...]\n"
        "  --dataset WHICH     default both\n"

@@ -10,7 +10,7 @@ namespace tandem {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // rows keep their key order (tool-call arguments render as written)
 
 // vocab_size > 0: ids must be below it (the model's vocabulary), found here with the line, not at batch time.
 std::vector<int32_t> ids_field(const json& j, const char* key, const std::string& where, bool may_be_empty,
@@ -36,12 +36,13 @@ std::string str_field(const json& j, const char* key, const std::string& where) 
 std::vector<ChatMessage> messages_field(const json& v, const char* key, const std::string& where) {
   TANDEM_CHECK(v.is_array() && !v.empty(), where, ": field \"", key, "\" must be a non-empty list of messages");
   std::vector<ChatMessage> out;
-  for (const auto& m : v) {
-    TANDEM_CHECK(m.is_object() && m.contains("role") && m["role"].is_string() && m.contains("content") &&
-                     m["content"].is_string(),
-                 where, ": every message in \"", key, "\" needs string \"role\" and \"content\"");
-    out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
-  }
+  for (const auto& m : v) out.push_back(ChatMessage::from_json(m, where + ": field \"" + std::string(key) + "\""));
+  return out;
+}
+
+json messages_json(const std::vector<ChatMessage>& messages) {
+  json out = json::array();
+  for (const auto& m : messages) out.push_back(m.to_json());
   return out;
 }
 
@@ -67,24 +68,30 @@ struct Line {
     if (eos && enc->eos_id >= 0) ids.push_back(enc->eos_id);
     return ids;
   }
-  // Prompt ids and the ids of what `responses` add after it, rendered with the chat template.
+  // Prompt ids and the ids of each response's completion: what the rendering of prompt + response adds to the
+  // rendering of the prompt with the generation prompt, up to and including the template's end-of-turn token.
+  // `tools` (the row's, or null) reach the template as transformers passes them.
   std::pair<std::vector<int32_t>, std::vector<std::vector<int32_t>>> chat_pair(
-      const std::vector<ChatMessage>& prompt, const std::vector<std::vector<ChatMessage>>& responses) const {
+      const std::vector<ChatMessage>& prompt, const std::vector<std::vector<ChatMessage>>& responses,
+      const json& tools = nullptr) const {
     const ChatTemplate& t = chat();
-    const std::string prompt_text = t.render(prompt, /*add_generation_prompt=*/true);
+    const std::string prompt_text = t.render(messages_json(prompt), /*add_generation_prompt=*/true, tools);
     std::vector<std::vector<int32_t>> out;
     for (const auto& r : responses) {
       std::vector<ChatMessage> all = prompt;
       all.insert(all.end(), r.begin(), r.end());
-      const std::string full = t.render(all, false);
-      TANDEM_CHECK(full.compare(0, prompt_text.size(), prompt_text) == 0, where,
-                   ": the chat template's rendering of the conversation does not start with its rendering of the "
-                   "prompt, so the completion cannot be separated");
-      out.push_back(tokenizer().encode(full.substr(prompt_text.size())));
+      const std::string full = t.render(messages_json(all), false, tools);
+      out.push_back(tokenizer().encode(t.completion(prompt_text, full, where)));
     }
     return {tokenizer().encode(prompt_text), out};
   }
 };
+
+json tools_field(const json& j, const std::string& where) {
+  if (!j.contains("tools") || j["tools"].is_null()) return nullptr;
+  TANDEM_CHECK(j["tools"].is_array(), where, ": field \"tools\" must be a list of tool schemas");
+  return j["tools"];
+}
 
 template <typename Fn>
 void for_each_line(const std::string& path, Fn&& fn) {
@@ -141,7 +148,7 @@ SftExample sft_example(const json& j, const Line& l, const std::string& text_fie
     const ChatMessage answer = m.back();
     m.pop_back();
     TANDEM_CHECK(!m.empty(), l.where, ": the conversation needs a prompt before the answer");
-    auto [prompt, completion] = l.chat_pair(m, {{answer}});
+    auto [prompt, completion] = l.chat_pair(m, {{answer}}, tools_field(j, l.where));
     return {prompt, completion[0]};
   }
   if (j.contains("instruction")) {
@@ -163,7 +170,8 @@ SftExample sft_example(const json& j, const Line& l, const std::string& text_fie
   if (j.contains("prompt") && j.contains("completion")) {
     if (j["prompt"].is_array()) {
       auto [prompt, completion] = l.chat_pair(messages_field(j["prompt"], "prompt", l.where),
-                                              {messages_field(j["completion"], "completion", l.where)});
+                                              {messages_field(j["completion"], "completion", l.where)},
+                                              tools_field(j, l.where));
       return {prompt, completion[0]};
     }
     return {l.text(str_field(j, "prompt", l.where), false), l.text(str_field(j, "completion", l.where), true)};
@@ -191,7 +199,7 @@ PreferenceExample preference_example(const json& j, const Line& l) {
       const std::vector<ChatMessage> rejected_prompt(rejected.begin(), rejected.end() - 1);
       bool same = prompt.size() == rejected_prompt.size();
       for (size_t i = 0; same && i < prompt.size(); ++i)
-        same = prompt[i].role == rejected_prompt[i].role && prompt[i].content == rejected_prompt[i].content;
+        same = prompt[i].to_json() == rejected_prompt[i].to_json();
       TANDEM_CHECK(same, l.where, ": chosen and rejected conversations differ before their last turn");
       chosen = {chosen.back()};
       rejected = {rejected.back()};
@@ -200,7 +208,7 @@ PreferenceExample preference_example(const json& j, const Line& l) {
     } else {
       prompt = {{"user", str_field(j, "prompt", l.where), std::nullopt}};
     }
-    auto [p, responses] = l.chat_pair(prompt, {chosen, rejected});
+    auto [p, responses] = l.chat_pair(prompt, {chosen, rejected}, tools_field(j, l.where));
     return {p, responses[0], responses[1]};
   }
   const std::string chosen = str_field(j, "chosen", l.where), rejected = str_field(j, "rejected", l.where);

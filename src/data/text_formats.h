@@ -18,9 +18,10 @@
 //   {"chosen": "\n\nHuman: ...\n\nAssistant: ...", "rejected": ...}
 //                                                                HH-RLHF: the shared dialogue up to the last
 //                                                                "\n\nAssistant:" is the prompt
-// With a chat template, conversational shapes (and Alpaca, and HH-RLHF dialogues) are rendered with it and the
-// completion is what the full rendering adds to the prompt's rendering with the generation prompt. A malformed
-// line is an error naming file:line and the problem.
+// With a chat template, conversational shapes (and Alpaca, and HH-RLHF dialogues) are rendered with it; messages may
+// carry tool_calls, tool_call_id and name, and a row's "tools" list reaches the template. The completion is what the
+// full rendering adds to the prompt's rendering with the generation prompt, ending with the template's end-of-turn
+// token (ChatTemplate::completion): nothing after it. A malformed line is an error naming file:line and the problem.
 #pragma once
 #include <cstdint>
 #include <string>

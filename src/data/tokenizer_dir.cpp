@@ -33,7 +33,9 @@ std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool us
     TANDEM_CHECK(t->eos_id >= 0, cfg_path, ": eos_token ", json_excerpt(nlohmann::json(eos)),
                  " is not a token of tokenizer.json");
   }
-  if (use_chat_template && cfg.contains("chat_template") && cfg["chat_template"].is_string())
+  // A template string, a list of named templates, or chat_template.jinja beside the config (as transformers reads).
+  if (use_chat_template && ((cfg.contains("chat_template") && !cfg["chat_template"].is_null()) ||
+                            fs::exists(dir + "/chat_template.jinja")))
     t->chat_template = ChatTemplate::from_tokenizer_config(cfg_path);
   return t;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Token ids, decodings and encoding speed of the Hugging Face tokenizers library on the real Qwen3, Llama-3,
 # Llama-3.1, DeepSeek-V3, gpt-oss, Llama-2 and Gemma-3 tokenizer.json files, on Split variants
-# (split_variants.mjs) and on the SentencePiece-style variants of make_variants.mjs, for tests/test_tokenizer*.cpp.
-# usage: tests/hf/make_reference.sh OUT_DIR
+# (split_variants.mjs) and on the SentencePiece-style variants of make_variants.mjs (tests/test_tokenizer*.cpp),
+# and @huggingface/jinja's renderings of chat templates and Jinja snippets (tests/test_chat_template.cpp,
+# tests/test_jinja.cpp). usage: tests/hf/make_reference.sh OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
@@ -11,7 +12,7 @@ cd "$here"
 if [ ! -d node_modules/@anush008/tokenizers ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-stamp="$(cat package-lock.json corpus.json corpus_regex.json encode.mjs make_variants.mjs render.mjs split_variants.mjs | sha256sum | cut -c1-16)"
+stamp="$(cat package-lock.json corpus.json corpus_regex.json encode.mjs make_variants.mjs render.mjs split_variants.mjs conversations.json jinja_snippets.json templates/*.json | sha256sum | cut -c1-16)"
 [ -f "$out/hf.stamp" ] && [ "$(cat "$out/hf.stamp")" = "$stamp" ] && exit 0
 # Benchmark text: this repository's sources and docs plus the corpus, about 1 MB.
 bench="$out/bench.txt"
