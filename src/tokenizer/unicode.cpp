@@ -73,27 +73,24 @@ char32_t compose(char32_t a, char32_t b) {
 
 }  // namespace
 
+char32_t utf8_decode_at(std::string_view s, size_t i, size_t* len) {
+  const auto b = static_cast<uint8_t>(s[i]);
+  const size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+  char32_t cp = n == 1 ? b : n == 2 ? (b & 0x1f) : n == 3 ? (b & 0x0f) : (b & 0x07);
+  bool ok = n > 0 && i + n <= s.size();
+  for (size_t k = 1; ok && k < n; ++k) {
+    const auto c = static_cast<uint8_t>(s[i + k]);
+    ok = (c >> 6) == 2;
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  *len = ok ? n : 1;
+  return ok ? cp : U'\uFFFD';
+}
+
 std::u32string utf8_decode(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<uint8_t>(s[i]);
-    int len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    char32_t cp = len == 1 ? b : len == 2 ? (b & 0x1f) : len == 3 ? (b & 0x0f) : (b & 0x07);
-    bool ok = len > 0 && i + size_t(len) <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      const auto c = static_cast<uint8_t>(s[i + k]);
-      ok = (c >> 6) == 2;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (!ok) {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    out += cp;
-    i += size_t(len);
-  }
+  for (size_t i = 0, n = 0; i < s.size(); i += n) out += utf8_decode_at(s, i, &n);
   return out;
 }
 

@@ -11,6 +11,8 @@ namespace tandem {
 
 // Decodes UTF-8; an invalid byte becomes U+FFFD, one byte at a time.
 std::u32string utf8_decode(std::string_view s);
+// One code point at s[i]; `len` gets its byte length (an invalid byte decodes as U+FFFD, length 1).
+char32_t utf8_decode_at(std::string_view s, size_t i, size_t* len);
 std::string utf8_encode(std::u32string_view s);
 void utf8_append(std::string& out, char32_t cp);
 

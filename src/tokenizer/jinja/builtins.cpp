@@ -36,7 +36,7 @@ std::string title_case(const std::string& s) {  // /\b\w/g -> upper case
 std::string capitalize(const std::string& s) {  // charAt(0).toUpperCase() + slice(1): the rest unchanged
   if (s.empty()) return s;
   size_t n = 0;
-  decode_at(s, 0, &n);
+  utf8_decode_at(s, 0, &n);
   return js_upper(s.substr(0, n)) + s.substr(n);
 }
 
@@ -67,14 +67,14 @@ Value split(Interpreter& in, const std::string& s, const std::vector<Value>& arg
     const std::string text = trim(s, true, false);
     size_t i = 0, n = 0;
     while (i < text.size()) {
-      while (i < text.size() && is_js_space(decode_at(text, i, &n))) i += n;
+      while (i < text.size() && is_js_space(utf8_decode_at(text, i, &n))) i += n;
       if (i >= text.size()) break;
       if (maxsplit.num != -1 && double(out.size()) >= maxsplit.num) {
         out.push_back(Value::string(text.substr(i)));
         break;
       }
       const size_t start = i;
-      while (i < text.size() && !is_js_space(decode_at(text, i, &n))) i += n;
+      while (i < text.size() && !is_js_space(utf8_decode_at(text, i, &n))) i += n;
       out.push_back(Value::string(text.substr(start, i - start)));
     }
     return Value::make_list(std::move(out));
@@ -126,7 +126,7 @@ Value replace(Interpreter& in, const std::string& s, const std::vector<Value>& a
         --remaining;
       }
       if (i == s.size()) break;
-      decode_at(s, i, &n);
+      utf8_decode_at(s, i, &n);
       out.append(s, i, n);
       in.check_text(out.size());
     }

@@ -8,48 +8,10 @@
 
 namespace tandem::jinja {
 
-char32_t decode_at(std::string_view s, size_t i, size_t* len) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) {
-    *len = 1;
-    return c < 0x80 ? c : 0xFFFD;
-  }
-  char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-  for (size_t k = 1; k < n; ++k) {
-    const auto d = static_cast<unsigned char>(s[i + k]);
-    if ((d >> 6) != 2) {
-      *len = 1;
-      return 0xFFFD;
-    }
-    cp = (cp << 6) | (d & 0x3F);
-  }
-  *len = n;
-  return cp;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
-
 std::vector<std::string> code_points(std::string_view s) {
   std::vector<std::string> out;
   for (size_t i = 0, n = 0; i < s.size(); i += n) {
-    decode_at(s, i, &n);
+    utf8_decode_at(s, i, &n);
     out.emplace_back(s.substr(i, n));
   }
   return out;
@@ -64,17 +26,17 @@ bool is_word_byte(unsigned char c) { return std::isalnum(c) != 0 || c == '_'; }
 
 size_t utf16_length(std::string_view s) {
   size_t units = 0;
-  for (size_t i = 0, n = 0; i < s.size(); i += n) units += decode_at(s, i, &n) >= 0x10000 ? 2 : 1;
+  for (size_t i = 0, n = 0; i < s.size(); i += n) units += utf8_decode_at(s, i, &n) >= 0x10000 ? 2 : 1;
   return units;
 }
 
 std::string trim(std::string_view s, bool left, bool right) {
   size_t a = 0, b = s.size(), n = 0;
-  while (left && a < b && is_js_space(decode_at(s, a, &n))) a += n;
+  while (left && a < b && is_js_space(utf8_decode_at(s, a, &n))) a += n;
   while (right && b > a) {
     size_t start = b - 1;
     while (start > a && (static_cast<unsigned char>(s[start]) >> 6) == 2 && b - start < 4) --start;
-    if (!is_js_space(decode_at(s, start, &n)) || start + n != b) break;
+    if (!is_js_space(utf8_decode_at(s, start, &n)) || start + n != b) break;
     b = start;
   }
   return std::string(s.substr(a, b - a));
@@ -99,11 +61,11 @@ std::string map_case(std::string_view s, bool upper) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0, n = 0; i < s.size(); i += n) {
-    const char32_t c = decode_at(s, i, &n);
+    const char32_t c = utf8_decode_at(s, i, &n);
     if (c == 0xFFFD && n == 1 && static_cast<unsigned char>(s[i]) >= 0x80)
       out += s[i];  // keep invalid bytes as they are
     else
-      append_utf8(out, case_map(c, upper));
+      utf8_append(out, case_map(c, upper));
   }
   return out;
 }
@@ -211,7 +173,7 @@ std::string json_quote(std::string_view s, bool ensure_ascii) {
   std::string out = "\"";
   char buf[16];
   for (size_t i = 0, n = 0; i < s.size(); i += n) {
-    const char32_t c = decode_at(s, i, &n);
+    const char32_t c = utf8_decode_at(s, i, &n);
     switch (c) {
       case '"': out += "\\\""; continue;
       case '\\': out += "\\\\"; continue;

@@ -6,11 +6,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/unicode.h"  // utf8_decode_at, utf8_append
+
 namespace tandem::jinja {
 
-// One code point at s[i]; `len` is its byte length (an invalid byte decodes as U+FFFD, length 1).
-char32_t decode_at(std::string_view s, size_t i, size_t* len);
-void append_utf8(std::string& out, char32_t cp);
 std::vector<std::string> code_points(std::string_view s);  // Array.from(str)
 
 bool is_js_space(char32_t cp);     // JS \s and String.prototype.trim's set

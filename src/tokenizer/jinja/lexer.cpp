@@ -25,7 +25,7 @@ size_t space_before(const std::string& s, size_t end) {
     const size_t at = end - back;
     if (back < 4 && (static_cast<unsigned char>(s[at]) >> 6) == 2) continue;
     size_t n = 0;
-    const char32_t c = decode_at(s, at, &n);
+    const char32_t c = utf8_decode_at(s, at, &n);
     return at + n == end && is_js_space(c) ? n : 0;
   }
   return 0;
@@ -33,7 +33,7 @@ size_t space_before(const std::string& s, size_t end) {
 size_t space_at(const std::string& s, size_t at) {
   if (at >= s.size()) return 0;
   size_t n = 0;
-  return is_js_space(decode_at(s, at, &n)) ? n : 0;
+  return is_js_space(utf8_decode_at(s, at, &n)) ? n : 0;
 }
 
 bool line_terminator_before(const std::string& s, size_t at) {
@@ -145,7 +145,7 @@ std::vector<Token> tokenize(const std::string& source) {
           bool ok = hex.size() == len;
           for (char h : hex) ok = ok && std::isxdigit(static_cast<unsigned char>(h));
           if (!ok) error("invalid escape \\" + std::string(1, e) + hex);
-          append_utf8(out, char32_t(std::stoul(hex, nullptr, 16)));
+          utf8_append(out, char32_t(std::stoul(hex, nullptr, 16)));
           pos += len;
           continue;
         }
