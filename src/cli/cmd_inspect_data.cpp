@@ -112,18 +112,17 @@ int cmd_inspect_data(int argc, char** argv) {
   trunc.validate();
 
   // The tokenizer and vocabulary as the Trainer resolves them.
-  const std::string tokenizer_dir = cfg.tokenizer_name_or_path.empty() ? cfg.model_name_or_path : cfg.tokenizer_name_or_path;
-  std::unique_ptr<TokenizerDir> tok = tokenizer_dir.empty() ? nullptr : load_tokenizer_dir(tokenizer_dir, cfg.use_chat_template);
-  TANDEM_CHECK(tok || cfg.tokenizer_name_or_path.empty(), "tokenizer_name_or_path: ", tokenizer_dir, " has no tokenizer.json");
+  const std::unique_ptr<TokenizerDir> tok =
+      load_run_tokenizer(cfg.tokenizer_name_or_path, cfg.model_name_or_path, cfg.use_chat_template);
   const std::string model_config = cfg.model_name_or_path.empty() ? cfg.model_config : cfg.model_name_or_path + "/config.json";
   TextEncoder encoder = tok ? tok->encoder() : TextEncoder{};
   encoder.vocab_size = ModelConfig::from_file(model_config).vocab_size;
   const View view{tok ? &tok->tokenizer : nullptr, ids, bool(isatty(STDOUT_FILENO))};
-  std::printf("tokenizer: %s%s\n", tok ? tokenizer_dir.c_str() : "none (pre-tokenized data)",
+  std::printf("tokenizer: %s%s\n", tok ? tok->dir.c_str() : "none (pre-tokenized data)",
               tok && tok->chat_template ? (std::string(", chat template ") + tok->chat_template->name()).c_str() : "");
 
   if (which != "preference" && !cfg.sft_dataset.empty()) {
-    const std::vector<SftExample> data = load_sft_dataset(cfg.sft_dataset, &encoder);
+    const std::vector<SftExample> data = load_sft_dataset(cfg.sft_dataset, &encoder, cfg.dataset_text_field);
     std::printf("\nsft_dataset %s: %s\n", cfg.sft_dataset.c_str(), sft_data_summary(data, trunc).dump().c_str());
     for (int64_t i = 0; i < std::min<int64_t>(n, int64_t(data.size())); ++i) {
       const SftExample& e = data[size_t(i)];

@@ -40,4 +40,13 @@ std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool us
   return t;
 }
 
+std::unique_ptr<TokenizerDir> load_run_tokenizer(const std::string& tokenizer_name_or_path,
+                                                 const std::string& model_name_or_path, bool use_chat_template) {
+  const std::string& dir = tokenizer_name_or_path.empty() ? model_name_or_path : tokenizer_name_or_path;
+  if (dir.empty()) return nullptr;
+  auto t = load_tokenizer_dir(dir, use_chat_template);
+  TANDEM_CHECK(t || tokenizer_name_or_path.empty(), "tokenizer_name_or_path: ", dir, " has no tokenizer.json");
+  return t;
+}
+
 }  // namespace tandem

@@ -21,4 +21,9 @@ struct TokenizerDir {
 // Null when the folder has no tokenizer.json.
 std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool use_chat_template = true);
 
+// The tokenizer of a run: `tokenizer_name_or_path`, else the model's folder. Null when neither is set or the model's
+// folder has none (pre-tokenized data); a named tokenizer folder without tokenizer.json is an error.
+std::unique_ptr<TokenizerDir> load_run_tokenizer(const std::string& tokenizer_name_or_path,
+                                                 const std::string& model_name_or_path, bool use_chat_template);
+
 }  // namespace tandem

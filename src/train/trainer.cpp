@@ -139,17 +139,11 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     model_->set_dropout_seed(uint64_t(cfg_.seed) * 2 + 5);
   }
 
-  const std::string tokenizer_dir =
-      cfg_.tokenizer_name_or_path.empty() ? cfg_.model_name_or_path : cfg_.tokenizer_name_or_path;
-  if (!tokenizer_dir.empty()) {
-    tokenizer_ = load_tokenizer_dir(tokenizer_dir, cfg_.use_chat_template);
-    TANDEM_CHECK(tokenizer_ || cfg_.tokenizer_name_or_path.empty(), "tokenizer_name_or_path: ", tokenizer_dir,
-                 " has no tokenizer.json");
-    if (tokenizer_)
-      TANDEM_CHECK(tokenizer_->tokenizer.vocab_size() <= model_->config().vocab_size, tokenizer_dir, ": the tokenizer has ",
-                   tokenizer_->tokenizer.vocab_size(), " tokens but the model's vocab_size is ",
-                   model_->config().vocab_size);
-  }
+  tokenizer_ = load_run_tokenizer(cfg_.tokenizer_name_or_path, cfg_.model_name_or_path, cfg_.use_chat_template);
+  if (tokenizer_)
+    TANDEM_CHECK(tokenizer_->tokenizer.vocab_size() <= model_->config().vocab_size, tokenizer_->dir,
+                 ": the tokenizer has ", tokenizer_->tokenizer.vocab_size(), " tokens but the model's vocab_size is ",
+                 model_->config().vocab_size);
   TextEncoder encoder = tokenizer_ ? tokenizer_->encoder() : TextEncoder{};
   encoder.vocab_size = model_->config().vocab_size;
   const TextEncoder* enc = &encoder;
