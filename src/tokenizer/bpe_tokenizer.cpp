@@ -53,7 +53,7 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && size_t(id) < special_.size() && special_[id]; }
 
-std::vector<int32_t> BpeTokenizer::initial_symbols(const std::string& piece) const {
+std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const {
   std::vector<int32_t> ids;
   if (model_ == Model::kByteLevelBpe) {
     for (char c : piece) ids.push_back(byte_id_[uint8_t(c)]);
@@ -83,7 +83,7 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(const std::string& piece) con
   return ids;
 }
 
-void BpeTokenizer::encode_piece(const std::string& piece, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   if (ignore_merges_ && model_ != Model::kUnigram) {
     auto it = vocab_.find(piece);
     if (it != vocab_.end()) {
@@ -143,7 +143,7 @@ void BpeTokenizer::encode_piece(const std::string& piece, std::vector<int32_t>& 
   }
   if (cacheable) {
     if (cache_.size() > 200000) cache_.clear();
-    cache_.emplace(piece, ids);
+    cache_.emplace(std::string(piece), ids);
   }
   out.insert(out.end(), ids.begin(), ids.end());
 }
@@ -160,12 +160,13 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
         encode_piece(piece.text, out);
         continue;
       }
-      const std::string& t = piece.text;
+      const std::string_view t = piece.text;
       size_t word = 0;
       for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
         size_t prev = i - 1;  // the character before the "▁"
         while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
-        const char32_t before = utf8_decode(std::string_view(t).substr(prev, i - prev))[0];
+        size_t unused;
+        const char32_t before = utf8_decode_at(t, prev, &unused);
         if (before == U'\u2581' || std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) !=
                                         word_joining_chars_.end())
           continue;  // "▁▁", or a merge may join the words: one word

@@ -49,11 +49,18 @@ class BpeTokenizer {
   enum class Model { kByteLevelBpe, kBpe, kUnigram };
 
   void encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const;
-  void encode_piece(const std::string& piece, std::vector<int32_t>& out) const;
-  std::vector<int32_t> initial_symbols(const std::string& piece) const;
+  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
+  std::vector<int32_t> initial_symbols(std::string_view piece) const;
   std::string token_string(int32_t id) const;  // as the decoders see it
 
-  std::unordered_map<std::string, int32_t> vocab_;   // raw bytes -> id (model vocabulary)
+  // Lookups by string_view (no copy of the piece or character looked up): encoding's inner loop.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  StringMap<int32_t> vocab_;                        // raw bytes -> id (model vocabulary)
   std::vector<std::string> id_to_token_;            // raw bytes, or the text of added tokens
   std::vector<uint8_t> special_;                    // per id
   std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> rank, result
@@ -80,7 +87,7 @@ class BpeTokenizer {
   bool ignore_merges_ = false;
   PreTokenizer pre_tokenizer_;                       // byte-level BPE: Split / ByteLevel steps, in tokenizer.json order
   std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+  mutable StringMap<std::vector<int32_t>> cache_;
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.
