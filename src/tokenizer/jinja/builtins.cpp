@@ -311,7 +311,9 @@ void add_globals(Interpreter& in, Env& env, const std::function<std::string(cons
     }
     if (kwargs)
       for (const auto& [k, v] : kwargs->dict->items()) entries.set(k, v);
-    return Value::make_dict(std::move(entries), T::kNamespace);
+    Value ns = Value::make_dict(std::move(entries), T::kNamespace);
+    ip->adopt_namespace(ns.dict);
+    return ns;
   }));
   env.set("false", Value::of(false));
   env.set("true", Value::of(true));

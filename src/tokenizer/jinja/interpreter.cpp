@@ -41,6 +41,10 @@ Value Env::lookup(const std::string& name) const {
   return Value::undefined();
 }
 
+Interpreter::~Interpreter() {
+  for (const auto& ns : namespaces_) ns->clear();
+}
+
 void Interpreter::error(const std::string& what) const { fail("chat template line ", line_, ": ", what); }
 void Interpreter::check_text(size_t bytes) const {
   if (bytes > limits_.max_text) error(std::string("text longer than ") + std::to_string(limits_.max_text) + " bytes");

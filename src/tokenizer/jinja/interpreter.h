@@ -34,6 +34,12 @@ class Env {
 class Interpreter {
  public:
   explicit Interpreter(Limits limits) : limits_(limits) {}
+  // Namespaces are the only values a template can mutate, so every reference cycle it can build
+  // ({% set ns.me = ns %}) runs through one: emptying them all at the end frees what the cycles hold.
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+  void adopt_namespace(std::shared_ptr<Dict> ns) { namespaces_.push_back(std::move(ns)); }
   std::string run(const std::vector<NodePtr>& program, const EnvPtr& globals);
 
   // Used by builtins: the error prefix names the template line being evaluated.
@@ -48,6 +54,7 @@ class Interpreter {
   int64_t steps_ = 0;
   int line_ = 0;
   int call_depth_ = 0;
+  std::vector<std::shared_ptr<Dict>> namespaces_;
 
   Value eval(const NodePtr& n, const EnvPtr& env);
   std::string block(const std::vector<NodePtr>& nodes, const EnvPtr& env);

@@ -22,6 +22,10 @@ bool is_array_index(const std::string& k) {
 }
 }  // namespace
 
+void Dict::clear() {
+  items_.clear();
+  index_.clear();
+}
 size_t Dict::size() const { return items_.size(); }
 const std::vector<std::pair<std::string, Value>>& Dict::items() const { return items_; }
 

@@ -22,6 +22,7 @@ class Dict {
   const Value* find(const std::string& key) const;
   void set(const std::string& key, Value v);
   bool erase(const std::string& key);
+  void clear();
   size_t size() const;  // (out of line: Value is incomplete here)
   const std::vector<std::pair<std::string, Value>>& items() const;
 
