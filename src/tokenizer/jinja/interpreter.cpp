@@ -253,6 +253,11 @@ Value Interpreter::call(const Node& n, const EnvPtr& env) {
                                                                              : "this";
     error("cannot call " + what + ": it is " + type_name(fn.type) + " (unsupported function or method?)");
   }
+  return invoke(fn, args, env);
+}
+
+// Every call (function, method, macro, {% call %} block) counts against max_call_depth while it runs.
+Value Interpreter::invoke(const Value& fn, std::vector<Value>& args, const EnvPtr& env) {
   if (++call_depth_ > limits_.max_call_depth) error(std::string("calls nested deeper than ") + std::to_string(limits_.max_call_depth));
   struct Leave {
     int& d;
@@ -486,12 +491,7 @@ Value Interpreter::call_block(const Node& n, const EnvPtr& env) {
   if (fn.type != T::kFunction) error("cannot call '" + n.a->a->str + "': it is " + type_name(fn.type));
   auto inner = std::make_shared<Env>(env);
   inner->set("caller", caller);
-  if (++call_depth_ > limits_.max_call_depth) error(std::string("calls nested deeper than ") + std::to_string(limits_.max_call_depth));
-  struct Leave {
-    int& d;
-    ~Leave() { --d; }
-  } leave{call_depth_};
-  return (*fn.fn)(args, inner);
+  return invoke(fn, args, inner);
 }
 
 Value Interpreter::test(const Node& n, const EnvPtr& env) {

@@ -63,6 +63,7 @@ class Interpreter {
   Value member(const Node& n, const EnvPtr& env);
   Value slice(const Value& object, const Node& n, const EnvPtr& env);
   Value call(const Node& n, const EnvPtr& env);
+  Value invoke(const Value& fn, std::vector<Value>& args, const EnvPtr& env);
   std::pair<std::vector<Value>, Dict> arguments(const std::vector<NodePtr>& args, const EnvPtr& env);
   Value set(const Node& n, const EnvPtr& env);
   std::string for_loop(const Node& n, const EnvPtr& env);
