@@ -26,7 +26,7 @@ def make_weights(cfg, gen, extra_norms=()):
     def norm_weight(n):  # zero-centred: the norm multiplies by 1 + w
         return 0.1 * torch.randn(n, generator=gen)
 
-    w = {"model.embed_tokens.weight": mat(V, d, std=0.5)}
+    w = {"model.embed_tokens.weight": mat(V, d)}  # not larger: the sqrt(d) scale would drown the layers
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         w[p + "input_layernorm.weight"] = norm_weight(d)
