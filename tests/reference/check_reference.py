@@ -165,8 +165,9 @@ def hf_gpt_neox(cfg, w, input_ids):
     cos_cached, sin_cached = emb.cos(), emb.sin()
     bias = torch.tril(torch.ones((max_pos, max_pos), dtype=torch.bool)).view(1, 1, max_pos, max_pos)
     position_ids = torch.arange(0, T, dtype=torch.long).unsqueeze(0)
-    act = {"gelu": F.gelu,
-           "gelu_new": lambda x: 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))}[cfg["hidden_act"]]
+    def gelu_new(x):  # NewGELUActivation
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+    act = {"gelu": F.gelu, "gelu_new": gelu_new}[cfg["hidden_act"]]
 
     def linear(x, name):
         return F.linear(x, w[name + ".weight"], w.get(name + ".bias"))

@@ -133,9 +133,10 @@ def write_variant(out_dir, name, cfg, seed):
 
 def write_bf16_variant(out_dir, name, cfg, seed):
     """The variant's model with weights rounded to bf16 (written as a BF16 safetensors file), run under PyTorch CPU
-    autocast(bfloat16): matmuls in bf16, the residual stream, norms and softmax in fp32, as HF modelling code runs
-    under autocast. Logits are upcast to fp32 before log_softmax. Expected: logits, log-probs and the fp32 weights'
-    gradients of sum_b c_b * logp_b."""
+    autocast(bfloat16): matmuls in bf16, the residual stream and norm statistics in fp32, as HF modelling code runs
+    under autocast (Gemma's norms return their input's dtype, as GemmaRMSNorm does: Gemma-2's post-attention and
+    post-feedforward norms, fed bf16 matmul outputs, round to bf16). Logits are upcast to fp32 before log_softmax.
+    Expected: logits, log-probs and the fp32 weights' gradients of sum_b c_b * logp_b."""
     family = FAMILIES[cfg["model_type"]]
     gen = torch.Generator().manual_seed(seed)
     weights16 = {k: v.bfloat16() for k, v in family.make_weights(cfg, gen).items()}

@@ -51,7 +51,7 @@ def forward(cfg, w, ids, lora=None, lora_scale=1.0):
     assert not lora, "no LoRA reference for Phi-3"
     assert not cfg.get("rope_scaling"), "only default RoPE"
     B, T = ids.shape
-    d, H, G, D = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim_of(cfg)
+    H, G, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim_of(cfg)
     eps = cfg["rms_norm_eps"]
     act = ACTIVATIONS[cfg["hidden_act"]]
     dtype = w["model.embed_tokens.weight"].dtype
