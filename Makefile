@@ -53,9 +53,9 @@ test-sanitize: deps
 	  OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
 
 # The forgetting testbed: pretrained base (cached in runs/cache), every method x lambda x 3 seeds, judges,
-# runs/demo/report.html.
+# runs/demo/report.html. `make demo ARCH=gpt_neox` runs it on a Pythia-shaped model (runs/demo-gpt_neox).
 demo: build
-	@$(BUILD)/tandem demo --out runs/demo --cache runs/cache
+	@$(BUILD)/tandem demo --out runs/demo$(if $(ARCH),-$(ARCH)) --cache runs/cache $(if $(ARCH),--arch $(ARCH))
 
 bench: build
 	@bench/run_bench.sh $(BUILD) 3

@@ -1,5 +1,6 @@
 // The whole model against PyTorch: tests/reference/make_reference.py builds random tiny Llama / Llama-3.1
-// (rope scaling, tied, biased) / Mistral / Qwen2 / Qwen3 models and computes, in float64 from the same fp32
+// (rope scaling, tied, biased) / Mistral / Qwen2 / Qwen3 / GPT-NeoX (parallel and sequential residual) / Gemma /
+// Gemma-2 / Phi-3 models and computes, in float64 from the same fp32
 // weights, the logits, per-token and per-sequence log-probs, and every parameter's gradient of
 // sum_b c_b * logp_b. Tandem computes in fp32; the tolerance is relative to each tensor's largest magnitude.
 #include <gtest/gtest.h>
@@ -84,8 +85,10 @@ TEST_P(ModelParity, LogitsLogprobsAndGradientsMatchPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, ModelParity,
-                         ::testing::Values("llama_gqa", "llama3_scaled_tied_bias", "mistral", "qwen2", "qwen3"));
+#define TANDEM_REFERENCE_VARIANTS                                                                          \
+  ::testing::Values("llama_gqa", "llama3_scaled_tied_bias", "mistral", "qwen2", "qwen3", "gpt_neox_parallel", \
+                    "gpt_neox_sequential", "gemma", "gemma2", "phi3")
+INSTANTIATE_TEST_SUITE_P(Architectures, ModelParity, TANDEM_REFERENCE_VARIANTS);
 
 // bf16 training against PyTorch CPU autocast(bfloat16) on the same bf16 weights (read from a BF16 safetensors
 // file). Both round matmul inputs and outputs to bf16 with fp32 accumulation and keep the residual stream, norms and
@@ -140,8 +143,7 @@ TEST_P(ModelParityBf16, LogitsLogprobsAndGradientsMatchPyTorchAutocast) {
               token_err, seq_err, grad_err);
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, ModelParityBf16,
-                         ::testing::Values("llama_gqa", "llama3_scaled_tied_bias", "mistral", "qwen2", "qwen3"));
+INSTANTIATE_TEST_SUITE_P(Architectures, ModelParityBf16, TANDEM_REFERENCE_VARIANTS);
 
 }  // namespace
 }  // namespace tandem

@@ -155,7 +155,7 @@ TEST(Trainer, DivergenceStopsWithACheckpointOfTheLastGoodState) {
   // A blow-up after three good steps (learning rates high enough to cause one are rejected by the config): finite
   // but huge norm weights overflow the activations, the next step's loss is NaN, and the finite state before that
   // step is the last good one.
-  Tensor& norm = t.model().weights().layers[0].input_norm;
+  Tensor& norm = t.model().weights().layers[0].attn_norm;
   for (int64_t i = 0; i < norm.numel(); ++i) norm.data<float>()[i] = 3e38f;
   ASSERT_EQ(t.step(), 3);
   expect_error([&] { t.train(); }, {"step 4", "is nan", "checkpoint-3"});
@@ -167,7 +167,7 @@ TEST(Trainer, DivergenceWithNonFiniteWeightsSavesNothing) {
   const std::string base = make_task("diverge_nan");
   Trainer t(TrainConfig::from_toml_string(base, {"strategy=\"sft\"", "warmup_steps=0"}));
   t.train(2);
-  t.model().weights().layers[1].post_norm.data<float>()[3] = std::numeric_limits<float>::infinity();
+  t.model().weights().layers[1].mlp_norm.data<float>()[3] = std::numeric_limits<float>::infinity();
   expect_error([&] { t.train(); }, {"is nan", "model.layers.1.post_attention_layernorm.weight is not finite"});
   EXPECT_FALSE(fs::exists(fs::temp_directory_path() / "tandem_trainer_diverge_nan/run/checkpoint-2"));
 }

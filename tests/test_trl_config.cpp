@@ -62,8 +62,7 @@ TEST(TrlConfig, EveryNewKeyParses) {
   const TrainConfig o = parse("", {"report_to=all", "lora_target_modules=all-linear", "num_train_epochs=1",
                                    "eval_strategy=steps", "logging_steps=5"});
   EXPECT_EQ(o.report_targets(), (std::vector<std::string>{"jsonl", "csv", "tensorboard"}));
-  EXPECT_EQ(o.lora_targets(), (std::vector<std::string>{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-                                                        "up_proj", "down_proj"}));
+  EXPECT_EQ(o.lora_targets(), (std::vector<std::string>{"all-linear"}));  // resolved per family (test_lora.cpp)
   EXPECT_EQ(o.resolved_eval_steps(), 5);  // transformers: "steps" without eval_steps falls back to logging_steps
   EXPECT_TRUE(parse("report_to = \"none\"\n").report_targets().empty());
   EXPECT_EQ(parse("report_to = \"jsonl, csv\"\n").report_targets(), (std::vector<std::string>{"jsonl", "csv"}));

@@ -5,8 +5,16 @@
 
 namespace tandem {
 
+// How scores are formed, beyond plain causal softmax(q.k / sqrt(D)).
+struct AttentionScoring {
+  double scale = 0;     // scores = q.k * scale; 0: 1/sqrt(head_dim). Gemma-2: query_pre_attn_scalar^-0.5
+  double softcap = 0;   // Gemma-2: scores = softcap * tanh(scores / softcap), before masking; 0: off
+  int64_t window = 0;   // sliding window (Mistral, Gemma-2): query row t sees only keys j with t - j < window; 0: off
+};
+
 struct AttentionShape {
   int64_t batch, seq, heads, kv_heads, head_dim;
+  AttentionScoring scoring = {};
 };
 
 // Optional attention structure for packed rows and shared prefixes, per token [B*T]: a query row t may attend to

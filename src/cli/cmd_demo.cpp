@@ -22,14 +22,14 @@ namespace {
 const char* kReportTitle = "Tandem: joint SFT + preference training on the reverse-vs-copy testbed";
 
 // The pretrained toy base, trained once and reused (its folder is a plain Hugging Face model).
-std::string cached_base(const std::string& task_dir, const std::string& cache_dir) {
-  const std::string base = cache_dir + "/toy-base-v1";
+std::string cached_base(const std::string& task_dir, const std::string& cache_dir, const std::string& arch) {
+  const std::string base = cache_dir + "/toy-base-v1" + (arch == "llama" ? "" : "-" + arch);
   if (fs::exists(base + "/model.safetensors")) {
     std::printf("base model: %s (cached)\n", base.c_str());
     return base;
   }
   std::printf("pretraining the base model (once; cached in %s)\n", base.c_str());
-  const std::string work = cache_dir + "/toy-base-v1.pretrain";
+  const std::string work = base + ".pretrain";
   TrainConfig cfg = TrainConfig::from_toml_file(task_dir + "/pretrain.toml", {"output_dir=\"" + work + "\""});
   Trainer trainer(cfg);
   trainer.train();
@@ -55,18 +55,21 @@ int cmd_report(int argc, char** argv) {
 
 int cmd_demo(int argc, char** argv) {
   std::string out = "runs/demo", cache = "runs/cache", lambdas = "0.25,0.5,0.75", seeds = "0,1,2";
+  ToyTaskOptions task;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
-    TANDEM_CHECK(i + 1 < argc, "usage: tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST]");
+    TANDEM_CHECK(i + 1 < argc,
+                 "usage: tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] [--arch MODEL_TYPE]");
     if (a == "--out") out = argv[++i];
+    else if (a == "--arch") task.model_type = argv[++i];
     else if (a == "--cache") cache = argv[++i];
     else if (a == "--lambdas") lambdas = argv[++i];
     else if (a == "--seeds") seeds = argv[++i];
     else fail("demo: unknown option ", a);
   }
   fs::remove_all(out + "/sweep");
-  write_toy_task(out + "/task");
-  const std::string base = fs::absolute(cached_base(out + "/task", cache)).string();
+  write_toy_task(out + "/task", task);
+  const std::string base = fs::absolute(cached_base(out + "/task", cache, task.model_type)).string();
   std::vector<std::string> args = {out + "/task/train.toml", "--lambdas", lambdas, "--seeds", seeds, "--out",
                                    out + "/sweep", "model_config=\"\"", "model_name_or_path=\"" + base + "\"",
                                    "judge=\"toy\"", "eval_steps=20"};

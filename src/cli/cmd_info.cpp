@@ -13,13 +13,13 @@ int cmd_info(int argc, char** argv) {
   TANDEM_CHECK(argc >= 1, "usage: tandem info MODEL_DIR [--batch B] [--seq T] [--recompute]");
   const ModelConfig c = ModelConfig::from_file(std::string(argv[0]) + "/config.json");
   const Args args(argc - 1, argv + 1, {"batch", "seq", "recompute"});
-  std::printf("%s (%s): %lld layers, d=%lld, ffn=%lld, heads=%lld (kv %lld, head_dim %lld), vocab=%lld%s%s%s\n"
+  std::printf("%s (%s): %lld layers, d=%lld, ffn=%lld, heads=%lld (kv %lld, head_dim %lld), vocab=%lld\n"
+              "layer: %s\n"
               "parameters: %.2fM, rope_theta=%g, rope_scaling=%s\n",
               c.architecture.c_str(), c.model_type.c_str(), (long long)c.num_hidden_layers, (long long)c.hidden_size,
               (long long)c.intermediate_size, (long long)c.num_attention_heads, (long long)c.num_key_value_heads,
-              (long long)c.head_dim, (long long)c.vocab_size, c.tie_word_embeddings ? ", tied" : "",
-              c.qkv_bias ? ", qkv bias" : "", c.qk_norm ? ", qk norm" : "", double(c.num_parameters()) / 1e6,
-              c.rope_theta, c.rope_scaling.type.c_str());
+              (long long)c.head_dim, (long long)c.vocab_size, c.layer_summary().c_str(),
+              double(c.num_parameters()) / 1e6, c.rope_theta, c.rope_scaling.type.c_str());
   StepShape s;
   s.batch = args.integer("batch", 1), s.seq = args.integer("seq", 512);
   s.recompute = args.str("recompute", "false") == "true";

@@ -25,9 +25,11 @@ const std::vector<Command>& commands() {
        "  --out DIR           default runs/sweep",
        cmd_sweep},
       {"demo", "the forgetting testbed: pretrain (cached), sweep all methods, judge, write report.html",
-       "tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST]\n"
+       "tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] [--arch MODEL_TYPE]\n"
        "  --out DIR           default runs/demo\n"
-       "  --cache DIR         where the pretrained base is kept, default runs/cache",
+       "  --cache DIR         where the pretrained base is kept, default runs/cache\n"
+       "  --arch MODEL_TYPE   the testbed model's family: llama (default), gpt_neox (Pythia-shaped), gemma,\n"
+       "                      gemma2, phi3, mistral, qwen2, qwen3",
        cmd_demo},
       {"report", "the HTML report (plots, table) of a sweep",
        "tandem report SWEEP_DIR [--out FILE]\n"

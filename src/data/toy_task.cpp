@@ -7,6 +7,7 @@
 #include "core/check.h"
 #include "core/rng.h"
 #include "io/atomic_file.h"
+#include "model/config.h"
 
 namespace tandem {
 
@@ -35,6 +36,28 @@ void write_split(const std::string& dir, const std::string& suffix, int64_t n, R
 }
 }  // namespace
 
+nlohmann::json toy_model_config(const std::string& model_type, int64_t vocab, int64_t hidden_size, int64_t layers) {
+  nlohmann::json j = {{"model_type", model_type},
+                      {"vocab_size", vocab},
+                      {"hidden_size", hidden_size},
+                      {"intermediate_size", 2 * hidden_size},
+                      {"num_hidden_layers", layers},
+                      {"num_attention_heads", 4},
+                      {"num_key_value_heads", 2},
+                      {"max_position_embeddings", 64}};
+  if (model_type == "gpt_neox") {  // Pythia's shape: no grouped-query attention, a 4x MLP, a quarter rotary
+    j["num_key_value_heads"] = 4;
+    j["intermediate_size"] = 4 * hidden_size;
+    j["rotary_pct"] = 0.25;
+    j["use_parallel_residual"] = true;
+    j["hidden_act"] = "gelu";
+  }
+  if (model_type == "gemma" || model_type == "gemma2") j["head_dim"] = hidden_size / 4;
+  if (model_type == "gemma2") j["query_pre_attn_scalar"] = hidden_size / 4;
+  j["architectures"] = {ModelConfig::from_json(j, "toy config").architecture};  // an unknown family fails here
+  return j;
+}
+
 void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
   std::filesystem::create_directories(dir);
   Rng rng(o.seed);
@@ -55,17 +78,8 @@ void write_toy_task(const std::string& dir, const ToyTaskOptions& o) {
     }
     write_file_atomic(dir + "/pretrain.jsonl", pre.str());
   }
-  write_file_atomic(dir + "/config.json", nlohmann::json{{"architectures", {"LlamaForCausalLM"}},
-                                                        {"model_type", "llama"},
-                                                        {"vocab_size", kVocab},
-                                                        {"hidden_size", o.hidden_size},
-                                                        {"intermediate_size", 2 * o.hidden_size},
-                                                        {"num_hidden_layers", o.layers},
-                                                        {"num_attention_heads", 4},
-                                                        {"num_key_value_heads", 2},
-                                                        {"max_position_embeddings", 64}}
-                                                 .dump(2) +
-                                             "\n");
+  write_file_atomic(dir + "/config.json",
+                    toy_model_config(o.model_type, kVocab, o.hidden_size, o.layers).dump(2) + "\n");
   const std::string abs = std::filesystem::absolute(dir).string();
   std::ostringstream pretrain_toml, train_toml;
   pretrain_toml << "# Pretraining of the toy task's base model (format only).\n"

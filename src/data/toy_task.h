@@ -5,6 +5,7 @@
 // copies or reverses at random after either marker. Used by tests, the demo and the README.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace tandem {
@@ -15,7 +16,12 @@ struct ToyTaskOptions {
   int64_t eval_examples = 64;  // per held-out dataset
   uint64_t seed = 0;
   int64_t hidden_size = 64, layers = 2;
+  std::string model_type = "llama";  // the family of the task's model (any of model/architectures.h)
 };
+
+// The config.json of the toy task's tiny model of family `model_type` (4 heads; GPT-NeoX shaped as Pythia:
+// rotary_pct 0.25, parallel residual, a 4x MLP).
+nlohmann::json toy_model_config(const std::string& model_type, int64_t vocab, int64_t hidden_size, int64_t layers);
 
 // Writes sft.jsonl, preference.jsonl, sft_eval.jsonl, preference_eval.jsonl, pretrain.jsonl, config.json (a tiny
 // Llama), pretrain.toml (pretrains a base that knows the answer format but neither task) and train.toml (joint

@@ -49,7 +49,7 @@ std::map<std::string, std::string> read_shard_index(const fs::path& dir, const f
 
 }  // namespace
 
-void load_tensors(const std::string& model_dir, const std::vector<std::pair<std::string, Tensor*>>& wanted) {
+void load_tensors(const std::string& model_dir, const std::vector<TensorRequest>& wanted) {
   const fs::path dir(model_dir);
   // name -> shard file
   std::map<std::string, std::string> where;
@@ -64,7 +64,7 @@ void load_tensors(const std::string& model_dir, const std::vector<std::pair<std:
   }
 
   std::map<std::string, std::unique_ptr<SafetensorsFile>> open;
-  for (const auto& [name, t] : wanted) {
+  for (const auto& [name, t, interleaved_heads] : wanted) {
     auto it = where.find(name);
     TANDEM_CHECK(it != where.end(), model_dir, ": checkpoint has no tensor ", name);
     auto& file = open[it->second];
@@ -72,13 +72,13 @@ void load_tensors(const std::string& model_dir, const std::vector<std::pair<std:
     Tensor loaded = file->load(name);
     TANDEM_CHECK(loaded.shape == t->shape, it->second, ": tensor ", name, " has shape ", shape_str(loaded.shape),
                  ", the config expects ", shape_str(t->shape));
-    t->take_values(std::move(loaded));
+    t->take_values(from_checkpoint_layout(std::move(loaded), interleaved_heads));
   }
 }
 
 void load_weights(ModelWeights& weights, const std::string& model_dir) {
-  std::vector<std::pair<std::string, Tensor*>> wanted;
-  for_each_tensor(weights, [&](Tensor& t) { wanted.emplace_back(t.name, &t); });
+  std::vector<TensorRequest> wanted;
+  for (const ParamInfo& p : weights.params) wanted.push_back({p.name, &weights.param(p), p.interleaved_heads});
   load_tensors(model_dir, wanted);
 }
 
@@ -92,8 +92,22 @@ std::unique_ptr<LlamaModel> load_model(const std::string& model_dir, DType dtype
 void save_model(const LlamaModel& model, const std::string& model_dir, bool bf16) {
   bf16 = bf16 || model.bf16();
   fs::create_directories(model_dir);
+  // Tensors whose checkpoint layout differs from the model's (GPT-NeoX's query_key_value) are written from a
+  // reordered host copy; the rest as they are.
+  const ModelWeights& w = model.weights();
+  std::vector<Tensor> reordered;
+  reordered.reserve(w.params.size());
   std::vector<const Tensor*> tensors;
-  for_each_tensor(model.weights(), [&](const Tensor& t) { tensors.push_back(&t); });
+  for (const ParamInfo& p : w.params) {
+    const Tensor& t = w.param(p);
+    if (p.interleaved_heads == 0) {
+      tensors.push_back(&t);
+      continue;
+    }
+    Tensor host(t.name, t.shape, t.dtype());
+    host.copy_from(t);
+    tensors.push_back(&reordered.emplace_back(to_checkpoint_layout(host, p.interleaved_heads)));
+  }
   save_safetensors((fs::path(model_dir) / "model.safetensors").string(), tensors, {{"format", "pt"}}, bf16);
   nlohmann::json cfg = model.config().to_json();
   cfg["torch_dtype"] = bf16 ? "bfloat16" : "float32";

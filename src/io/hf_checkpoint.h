@@ -13,9 +13,15 @@ namespace tandem {
 // Fills every tensor of `weights` from the folder's safetensors; a missing tensor or a wrong shape is an error
 // naming the tensor and the file. Tensors the model does not use (e.g. rotary caches) are ignored.
 void load_weights(ModelWeights& weights, const std::string& model_dir);
-// The same for any tensors: each (checkpoint name, tensor) pair is filled from that checkpoint tensor, converted to
-// the tensor's dtype (how AdamW's f32 master copies of a bf16 model get an fp32 checkpoint's exact values).
-void load_tensors(const std::string& model_dir, const std::vector<std::pair<std::string, Tensor*>>& wanted);
+// A tensor to fill from a checkpoint: its name there, and the row interleave of its layout (model/tensor_table.h).
+struct TensorRequest {
+  std::string name;
+  Tensor* into;
+  int64_t interleaved_heads = 0;
+};
+// The same for any tensors: each is filled from its checkpoint tensor, converted to the tensor's dtype and row
+// order (how AdamW's f32 master copies of a bf16 model get an fp32 checkpoint's exact values).
+void load_tensors(const std::string& model_dir, const std::vector<TensorRequest>& wanted);
 
 // The model of the folder, its weights stored in `dtype`: a bf16 model is filled tensor by tensor, never holding
 // an f32 copy of the whole model, whatever the file's dtype.

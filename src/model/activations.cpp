@@ -5,9 +5,9 @@
 namespace tandem {
 
 namespace {
-constexpr const char* kActNames[kNumActs] = {"h1",  "rstd1", "q_pre", "k_pre", "rstd_q", "rstd_k",
-                                             "q",   "k",     "v",     "att",   "lse",    "x_mid",
-                                             "h2",  "rstd2", "gate",  "up",    "swiglu"};
+constexpr const char* kActNames[kNumActs] = {
+    "h1",  "mean1", "rstd1", "q_pre", "k_pre", "rstd_q", "rstd_k", "q",  "k",       "v",       "att",        "lse",
+    "attn_out", "rstd_attn_out", "x_mid", "h2", "mean2", "rstd2", "gate", "up", "mlp_act", "mlp_out", "rstd_mlp_out"};
 }  // namespace
 
 const char* act_name(Act a) { return kActNames[int(a)]; }
@@ -15,9 +15,12 @@ const char* act_name(Act a) { return kActNames[int(a)]; }
 Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T) {
   const int64_t N = B * T, d = c.hidden_size, H = c.num_attention_heads, G = c.num_key_value_heads;
   const int64_t q = H * c.head_dim, kv = G * c.head_dim, F = c.intermediate_size;
+  const bool layer_norm = c.norm == NormKind::kLayerNorm, sandwich = c.sandwich_norms;
   switch (a) {
-    case Act::kH1: case Act::kXMid: case Act::kH2: return {N, d};
+    case Act::kH1: case Act::kH2: return {N, d};
+    case Act::kXMid: return {c.residual == ResidualKind::kSequential ? N : 0, d};
     case Act::kRstd1: case Act::kRstd2: return {N};
+    case Act::kMean1: case Act::kMean2: return {layer_norm ? N : 0};
     case Act::kQPre: return {c.qk_norm ? N : 0, q};
     case Act::kKPre: return {c.qk_norm ? N : 0, kv};
     case Act::kRstdQ: return {c.qk_norm ? N * H : 0};
@@ -25,7 +28,10 @@ Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T) {
     case Act::kQ: case Act::kAtt: return {N, q};
     case Act::kK: case Act::kV: return {N, kv};
     case Act::kLse: return {B * H * T};
-    case Act::kGate: case Act::kUp: case Act::kSwiglu: return {N, F};
+    case Act::kAttnOut: case Act::kMlpOut: return {sandwich ? N : 0, d};
+    case Act::kRstdAttnOut: case Act::kRstdMlpOut: return {sandwich ? N : 0};
+    case Act::kGate: return {c.mlp == MlpKind::kGated ? N : 0, F};
+    case Act::kUp: case Act::kMlpAct: return {N, F};
   }
   return {0};
 }
@@ -33,6 +39,7 @@ Shape act_shape(Act a, const ModelConfig& c, int64_t B, int64_t T) {
 DType act_dtype(Act a, DType dtype) {
   switch (a) {
     case Act::kRstd1: case Act::kRstd2: case Act::kRstdQ: case Act::kRstdK: case Act::kLse: case Act::kXMid:
+    case Act::kMean1: case Act::kMean2: case Act::kRstdAttnOut: case Act::kRstdMlpOut:
       return DType::kF32;
     default: return dtype;
   }
@@ -53,6 +60,7 @@ ActivationLayout activation_layout(const ModelConfig& c, int64_t B, int64_t T, b
   for (int64_t l = 0; l <= L; ++l) lay.residual.push_back(place(N * c.hidden_size, DType::kF32));
   lay.final_norm_out = place(N * c.hidden_size, dtype);
   lay.final_norm_rstd = place(N, DType::kF32);
+  lay.final_norm_mean = place(c.norm == NormKind::kLayerNorm ? N : 0, DType::kF32);
   return lay;
 }
 

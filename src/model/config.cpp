@@ -4,85 +4,70 @@
 
 #include "core/check.h"
 #include "io/json_file.h"
+#include "model/architectures.h"
+#include "model/config_json.h"
 
 namespace tandem {
 
-namespace {
-// `out` keeps its default when the key is absent or null; otherwise the value must have T's JSON type (integers
-// stay integers: no 32000.5 or true truncated into a size). Errors name `source` and the key.
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
-  out = json_get_or<T>(j, key, out, source);
+const char* norm_kind_name(NormKind k) {
+  switch (k) {
+    case NormKind::kRms: return "RMSNorm";
+    case NormKind::kRmsOffset: return "RMSNorm (1 + w)";
+    case NormKind::kLayerNorm: return "LayerNorm";
+  }
+  return "?";
 }
-}  // namespace
+const char* mlp_kind_name(MlpKind k) { return k == MlpKind::kGated ? "gated" : "plain"; }
+const char* residual_kind_name(ResidualKind k) { return k == ResidualKind::kParallel ? "parallel" : "sequential"; }
+const char* qkv_layout_name(QkvLayout k) {
+  switch (k) {
+    case QkvLayout::kSeparate: return "separate";
+    case QkvLayout::kFused: return "fused";
+    case QkvLayout::kFusedPerHead: return "fused per head";
+  }
+  return "?";
+}
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& source) {
   TANDEM_CHECK(j.is_object(), source, ": config must be a JSON object");
   ModelConfig c;
+  read_key(j, "model_type", c.model_type, source);
+  const Architecture& arch = architecture_of(c.model_type, source);
+  c.architecture = arch.hf_class;
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()) {
     TANDEM_CHECK(j["architectures"][0].is_string(), source, ": key 'architectures' must list strings, got ",
                  j["architectures"].dump());
     c.architecture = j["architectures"][0].get<std::string>();
   }
-  read(j, "model_type", c.model_type, source);
-  const bool qwen2 = c.model_type == "qwen2" || c.architecture == "Qwen2ForCausalLM";
-  const bool qwen3 = c.model_type == "qwen3" || c.architecture == "Qwen3ForCausalLM";
-  const bool known = qwen2 || qwen3 || c.model_type == "llama" || c.model_type == "mistral";
-  TANDEM_CHECK(known, source, ": model_type '", c.model_type, "' is not supported (llama, mistral, qwen2, qwen3)");
 
   for (const char* key : {"vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                           "num_attention_heads"})
     TANDEM_CHECK(j.contains(key), source, ": missing required key '", key, "'");
-  read(j, "vocab_size", c.vocab_size, source);
-  read(j, "hidden_size", c.hidden_size, source);
-  read(j, "intermediate_size", c.intermediate_size, source);
-  read(j, "num_hidden_layers", c.num_hidden_layers, source);
-  read(j, "num_attention_heads", c.num_attention_heads, source);
+  read_key(j, "vocab_size", c.vocab_size, source);
+  read_key(j, "hidden_size", c.hidden_size, source);
+  read_key(j, "intermediate_size", c.intermediate_size, source);
+  read_key(j, "num_hidden_layers", c.num_hidden_layers, source);
+  read_key(j, "num_attention_heads", c.num_attention_heads, source);
   c.num_key_value_heads = c.num_attention_heads;
-  read(j, "num_key_value_heads", c.num_key_value_heads, source);
+  read_key(j, "num_key_value_heads", c.num_key_value_heads, source);
   TANDEM_CHECK(c.num_attention_heads > 0, source, ": num_attention_heads must be positive");
   c.head_dim = c.hidden_size / c.num_attention_heads;
-  read(j, "head_dim", c.head_dim, source);
-  read(j, "max_position_embeddings", c.max_position_embeddings, source);
-  read(j, "rms_norm_eps", c.rms_norm_eps, source);
-  read(j, "rope_theta", c.rope_theta, source);
-  read(j, "tie_word_embeddings", c.tie_word_embeddings, source);
-
-  std::string act = "silu";
-  read(j, "hidden_act", act, source);
-  TANDEM_CHECK(act == "silu", source, ": hidden_act '", act, "' is not supported (silu)");
-  bool mlp_bias = false;
-  read(j, "mlp_bias", mlp_bias, source);
-  TANDEM_CHECK(!mlp_bias, source, ": mlp_bias = true is not supported");
-
-  if (qwen2) {
-    c.qkv_bias = true;
-  } else if (!qwen3) {
-    bool attention_bias = false;
-    read(j, "attention_bias", attention_bias, source);
-    c.qkv_bias = c.o_bias = attention_bias;
-  } else {
-    bool attention_bias = false;
-    read(j, "attention_bias", attention_bias, source);
-    c.qkv_bias = c.o_bias = attention_bias;
-    c.qk_norm = true;
-  }
-
-  // Sliding-window attention only changes results for sequences longer than the window.
-  bool use_sliding = !qwen2 && !qwen3;  // Qwen gates it with use_sliding_window
-  read(j, "use_sliding_window", use_sliding, source);
-  if (use_sliding) read(j, "sliding_window", c.sliding_window, source);
+  read_key(j, "head_dim", c.head_dim, source);
+  read_key(j, "max_position_embeddings", c.max_position_embeddings, source);
+  read_key(j, arch.norm_eps_key, c.norm_eps, source);
+  read_key(j, arch.rope_theta_key, c.rope_theta, source);
 
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
     const auto& rs = j["rope_scaling"];
     TANDEM_CHECK(rs.is_object(), source, ": rope_scaling must be an object");
-    read(rs, "type", c.rope_scaling.type, source + ": rope_scaling");
-    read(rs, "rope_type", c.rope_scaling.type, source + ": rope_scaling");
-    read(rs, "factor", c.rope_scaling.factor, source);
-    read(rs, "low_freq_factor", c.rope_scaling.low_freq_factor, source);
-    read(rs, "high_freq_factor", c.rope_scaling.high_freq_factor, source);
-    read(rs, "original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings, source);
+    read_key(rs, "type", c.rope_scaling.type, source + ": rope_scaling");
+    read_key(rs, "rope_type", c.rope_scaling.type, source + ": rope_scaling");
+    read_key(rs, "factor", c.rope_scaling.factor, source);
+    read_key(rs, "low_freq_factor", c.rope_scaling.low_freq_factor, source);
+    read_key(rs, "high_freq_factor", c.rope_scaling.high_freq_factor, source);
+    read_key(rs, "original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings, source);
   }
+  arch.read(j, c, source);  // the family's settings, its tie_word_embeddings default included
   c.validate(source);
   return c;
 }
@@ -99,6 +84,7 @@ void ModelConfig::validate(const std::string& source) const {
     TANDEM_CHECK(v > 0, source, ": ", key, " must be > 0, got ", v);
     TANDEM_CHECK(v <= limit, source, ": ", key, " = ", v, " exceeds the limit ", limit, " (", why_limit(key), ")");
   };
+  const Architecture& arch = architecture_of(model_type, source);
   size("vocab_size", vocab_size, kMaxVocab);
   size("hidden_size", hidden_size, kMaxWidth);
   size("intermediate_size", intermediate_size, kMaxWidth);
@@ -111,12 +97,22 @@ void ModelConfig::validate(const std::string& source) const {
                kMaxPositions, "], got ", sliding_window);
   TANDEM_CHECK(num_attention_heads % num_key_value_heads == 0, source, ": num_attention_heads (",
                num_attention_heads, ") must be a multiple of num_key_value_heads (", num_key_value_heads, ")");
-  TANDEM_CHECK(head_dim % 2 == 0, source, ": head_dim must be even for RoPE, got ", head_dim);
+  TANDEM_CHECK(qkv_layout != QkvLayout::kFusedPerHead || num_key_value_heads == num_attention_heads, source,
+               ": a per-head fused query_key_value needs as many key/value heads as query heads");
+  TANDEM_CHECK(rotary_fraction > 0 && rotary_fraction <= 1 && rotary_dims() > 0 && rotary_dims() % 2 == 0, source,
+               ": the rotary dimension (head_dim times the rotary fraction ", rotary_fraction,
+               ") must be even and in (0, head_dim], got ", rotary_dims(), " of head_dim ", head_dim);
   auto positive = [&](const char* key, double v) {
     TANDEM_CHECK(std::isfinite(v) && v > 0, source, ": ", key, " must be a finite number > 0, got ", v);
   };
-  positive("rms_norm_eps", rms_norm_eps);
-  positive("rope_theta", rope_theta);
+  auto non_negative = [&](const char* key, double v) {
+    TANDEM_CHECK(std::isfinite(v) && v >= 0, source, ": ", key, " must be a finite number >= 0, got ", v);
+  };
+  positive(arch.norm_eps_key, norm_eps);
+  positive(arch.rope_theta_key, rope_theta);
+  non_negative("attention scale", attention_scale);
+  non_negative("attn_logit_softcapping", attn_logit_softcap);
+  non_negative("final_logit_softcapping", final_logit_softcap);
   const auto& t = rope_scaling.type;
   TANDEM_CHECK(t == "default" || t == "linear" || t == "llama3", source, ": rope_scaling type '", t,
                "' is not supported (default, linear, llama3)");
@@ -142,6 +138,7 @@ const char* ModelConfig::why_limit(const std::string& key) {
 }
 
 nlohmann::json ModelConfig::to_json() const {
+  const Architecture& arch = architecture_of(model_type);
   nlohmann::json j = {
       {"architectures", {architecture}},
       {"model_type", model_type},
@@ -153,33 +150,51 @@ nlohmann::json ModelConfig::to_json() const {
       {"num_key_value_heads", num_key_value_heads},
       {"head_dim", head_dim},
       {"max_position_embeddings", max_position_embeddings},
-      {"rms_norm_eps", rms_norm_eps},
-      {"rope_theta", rope_theta},
+      {arch.norm_eps_key, norm_eps},
+      {arch.rope_theta_key, rope_theta},
       {"tie_word_embeddings", tie_word_embeddings},
-      {"hidden_act", "silu"},
       {"torch_dtype", "float32"},
   };
-  if (model_type == "llama" || model_type == "qwen3") j["attention_bias"] = qkv_bias;
-  if (sliding_window > 0) {
-    j["sliding_window"] = sliding_window;
-    if (model_type == "qwen2" || model_type == "qwen3") j["use_sliding_window"] = true;
-  }
   if (rope_scaling.type != "default")
     j["rope_scaling"] = {{"rope_type", rope_scaling.type},
                          {"factor", rope_scaling.factor},
                          {"low_freq_factor", rope_scaling.low_freq_factor},
                          {"high_freq_factor", rope_scaling.high_freq_factor},
                          {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
+  arch.write(*this, j);
   return j;
+}
+
+std::string ModelConfig::layer_summary() const {
+  std::string s = std::string(norm_kind_name(norm)) + ", " + activation_name(activation) +
+                  (mlp == MlpKind::kGated ? " gated MLP" : " MLP") + (mlp_bias ? " with biases" : "") + ", " +
+                  residual_kind_name(residual) + " residual, q/k/v " + qkv_layout_name(qkv_layout);
+  if (fused_gate_up) s += ", fused gate/up";
+  if (qkv_bias) s += ", qkv bias";
+  if (qk_norm) s += ", q/k norm";
+  if (rotary_dims() != head_dim) s += ", rotary " + std::to_string(rotary_dims()) + "/" + std::to_string(head_dim);
+  if (sandwich_norms) s += ", output norms";
+  if (scale_embeddings) s += ", scaled embeddings";
+  if (attention_scale > 0) s += ", score scale " + std::to_string(attention_scale);
+  if (attn_logit_softcap > 0) s += ", score cap " + std::to_string(attn_logit_softcap);
+  if (final_logit_softcap > 0) s += ", logit cap " + std::to_string(final_logit_softcap);
+  if (sliding_window > 0)
+    s += ", sliding window " + std::to_string(sliding_window) + (sliding_window_alternates ? " (even layers)" : "");
+  if (tie_word_embeddings) s += ", tied embeddings";
+  return s;
 }
 
 int64_t ModelConfig::num_parameters() const {
   const int64_t d = hidden_size, q = num_attention_heads * head_dim, kv = num_key_value_heads * head_dim;
-  int64_t layer = 2 * d + d * q + 2 * d * kv + q * d + 3 * d * intermediate_size;
+  const int64_t F = intermediate_size;
+  const int64_t norm = norm == NormKind::kLayerNorm ? 2 * d : d;
+  int64_t layer = (sandwich_norms ? 4 : 2) * norm + d * q + 2 * d * kv + q * d;
+  layer += (mlp == MlpKind::kGated ? 3 : 2) * d * F;
+  if (mlp_bias) layer += F + d;
   if (qkv_bias) layer += q + 2 * kv;
   if (o_bias) layer += d;
   if (qk_norm) layer += 2 * head_dim;
-  return vocab_size * d * (tie_word_embeddings ? 1 : 2) + d + num_hidden_layers * layer;
+  return vocab_size * d * (tie_word_embeddings ? 1 : 2) + norm + num_hidden_layers * layer;
 }
 
 }  // namespace tandem

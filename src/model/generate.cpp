@@ -1,9 +1,11 @@
 #include "model/generate.h"
 
 #include <algorithm>
+#include <utility>
 #include <cmath>
 #include <numeric>
 
+#include "core/arena.h"
 #include "core/check.h"
 #include "model/rope_table.h"
 
@@ -12,9 +14,7 @@ namespace tandem {
 KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
     : model_(model), backend_(model.backend()), max_positions_(max_positions) {
   const ModelConfig& c = model.config();
-  TANDEM_CHECK(c.sliding_window <= 0 || max_positions <= c.sliding_window, "generation: ", max_positions,
-               " positions exceed the sliding_window ", c.sliding_window);
-  const RopeTable rope = rope_table(max_positions, c.head_dim, c.rope_theta, c.rope_scaling);
+  const RopeTable rope = rope_table(max_positions, c.rotary_dims(), c.rope_theta, c.rope_scaling);
   rope_cos_ = Tensor("rope_cos", {rope.positions, rope.half}, DType::kF32, &backend_);
   rope_sin_ = Tensor("rope_sin", {rope.positions, rope.half}, DType::kF32, &backend_);
   rope_cos_.assign(rope.cos);
@@ -26,26 +26,48 @@ KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
   }
 }
 
-Tensor& KvDecoder::buffer(Tensor& t, const char* name, const Shape& shape) {
-  return ensure_tensor(backend_, t, name, shape);
+Tensor& KvDecoder::buffer(Tensor& t, const char* name, const Shape& shape, DType dtype) {
+  return ensure_tensor(backend_, t, name, shape, dtype);
 }
 
-void KvDecoder::project(int64_t l, Proj p, const Tensor& x, Tensor& y, int64_t n) {
+// The layer's activation table for n rows, laid out as training lays out one recomputed layer. Decoding computes in
+// f32 whatever the weights' dtype (a bf16 model's weights are read as they are): the cache stays f32.
+void KvDecoder::layout_rows(int64_t n) {
+  if (n == rows_) return;
+  const ModelConfig& c = model_.config();
+  const DType dtype = DType::kF32;
+  const ActivationLayout lay = activation_layout(c, 1, n, /*recompute=*/true, dtype);
+  acts_ = LayerActs{};
+  block_ = arena_block("decode_activations", lay.bytes, &backend_);
+  for (int a = 0; a < kNumActs; ++a)
+    acts_.t[size_t(a)] = Tensor::view(act_name(Act(a)), act_shape(Act(a), c, 1, n), act_dtype(Act(a), dtype), block_,
+                                      lay.layers[0][size_t(a)]);
+  rows_ = n;
+}
+
+void KvDecoder::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs&) {
   const LayerWeights& lw = model_.weights().layers[l];
-  const Tensor* bias = proj_bias(lw, p);
-  backend_.linear_forward(y, x, proj_weight(lw, p), bias && !bias->empty() ? bias : nullptr, n);
+  const Tensor& bias = proj_bias(lw, p);
+  backend_.linear_forward(y, x, proj_weight(lw, p), bias.empty() ? nullptr : &bias, rows_);
   if (const LoraAdapter* ad = model_.adapter(l, p)) {
     const auto& lc = model_.lora().config;
-    backend_.lora_forward(y, buffer(lora_h_, "lora_h", {n, lc.r}), x, ad->a, ad->b, n, lc.scale());
+    backend_.lora_forward(y, buffer(lora_h_, "lora_h", {rows_, lc.r}), x, ad->a, ad->b, rows_, lc.scale());
   }
 }
 
-// The layer of LlamaModel::layer_forward, for n new rows of one sequence whose keys and values are cached.
+void KvDecoder::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) {
+  const ModelConfig& c = model_.config();
+  const int64_t width = c.num_key_value_heads * c.head_dim;
+  backend_.copy_elements(k_cache_[l], length_ * width, a[Act::kK], 0, rows_ * width);
+  backend_.copy_elements(v_cache_[l], length_ * width, a[Act::kV], 0, rows_ * width);
+  backend_.attention_decode(a[Act::kAtt], a[Act::kQ], k_cache_[l], v_cache_[l], length_, rows_,
+                            c.num_attention_heads, c.num_key_value_heads, scoring);
+}
+
 std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
-  const int64_t n = int64_t(tokens.size()), d = c.hidden_size, D = c.head_dim;
-  const int64_t H = c.num_attention_heads, G = c.num_key_value_heads, F = c.intermediate_size;
+  const int64_t n = int64_t(tokens.size()), d = c.hidden_size;
   TANDEM_CHECK(length_ + n <= max_positions_, "generation: ", length_ + n, " positions exceed the cache of ",
                max_positions_);
   for (int32_t t : tokens)
@@ -55,42 +77,23 @@ std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
   for (int64_t i = 0; i < n; ++i) positions[size_t(i)] = int32_t(length_ + i);
   upload_ints(backend_, ids_, "tokens", tokens);
   upload_ints(backend_, pos_, "positions", positions);
-  Tensor &x = buffer(x_, "x", {n, d}), &h = buffer(h_, "h", {n, d}), &o = buffer(o_, "o", {n, d});
-  Tensor &q = buffer(q_, "q", {n, H * D}), &k = buffer(k_, "k", {n, G * D}), &v = buffer(v_, "v", {n, G * D});
-  Tensor &att = buffer(att_, "att", {n, H * D}), &gate = buffer(gate_, "gate", {n, F});
-  Tensor &up = buffer(up_, "up", {n, F}), &act = buffer(act_, "act", {n, F});
-  backend_.embedding_forward(x, ids_, w.embed);
+  layout_rows(n);
+  Tensor* x = &buffer(x_[0], "x", {n, d});
+  Tensor* next = &buffer(x_[1], "x", {n, d});
+  backend_.embedding_forward(*x, ids_, w.embed);
+  if (c.scale_embeddings) backend_.scale(*x, std::sqrt(double(d)));
+  const LayerPass pass{backend_, c,         w,         1, n, &pos_, rope_cos_, rope_sin_,
+                       buffer(scratch_, "branch_out", {n, d})};
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const LayerWeights& lw = w.layers[l];
-    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.input_norm, n, c.rms_norm_eps);
-    if (c.qk_norm) {
-      Tensor &q_pre = buffer(q_pre_, "q_pre", {n, H * D}), &k_pre = buffer(k_pre_, "k_pre", {n, G * D});
-      project(l, Proj::kQ, h, q_pre, n);
-      project(l, Proj::kK, h, k_pre, n);
-      backend_.rmsnorm_forward(q, buffer(rstd_, "rstd", {n * H}), q_pre, lw.q_norm, n * H, c.rms_norm_eps);
-      backend_.rmsnorm_forward(k, buffer(rstd_, "rstd", {n * G}), k_pre, lw.k_norm, n * G, c.rms_norm_eps);
-    } else {
-      project(l, Proj::kQ, h, q, n);
-      project(l, Proj::kK, h, k, n);
-    }
-    project(l, Proj::kV, h, v, n);
-    backend_.rope(q, rope_cos_, rope_sin_, 1, n, H, &pos_, false);
-    backend_.rope(k, rope_cos_, rope_sin_, 1, n, G, &pos_, false);
-    backend_.copy_elements(k_cache_[l], length_ * G * D, k, 0, n * G * D);
-    backend_.copy_elements(v_cache_[l], length_ * G * D, v, 0, n * G * D);
-    backend_.attention_decode(att, q, k_cache_[l], v_cache_[l], length_, n, H, G);
-    project(l, Proj::kO, att, o, n);
-    backend_.add(x, x, o);
-    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.post_norm, n, c.rms_norm_eps);
-    project(l, Proj::kGate, h, gate, n);
-    project(l, Proj::kUp, h, up, n);
-    backend_.swiglu_forward(act, gate, up);
-    project(l, Proj::kDown, act, o, n);
-    backend_.add(x, x, o);
+    layer_forward(pass, *this, l, *x, acts_, *next);
+    std::swap(x, next);
   }
-  backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, w.final_norm, n, c.rms_norm_eps);
+  Tensor& h = buffer(h_, "h", {n, d});
+  norm_forward(backend_, c, h, buffer(mean_, "mean", {n}), buffer(rstd_, "rstd", {n}), *x, w.final_norm,
+               w.final_norm_bias, n);
   Tensor& logits = buffer(logits_, "logits", {n, c.vocab_size});
   backend_.linear_forward(logits, h, w.output_matrix(), nullptr, n);
+  if (c.final_logit_softcap > 0) backend_.tanh_softcap(logits, c.final_logit_softcap);
   length_ += n;
   return logits.to_floats();
 }

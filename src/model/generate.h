@@ -18,7 +18,9 @@ struct GenerationConfig {
   std::vector<int32_t> stop_tokens;  // generation ends after emitting one of these
 };
 
-class KvDecoder {
+// Runs model/decoder_layer.h's layer over new rows of one sequence: projections without dropout, attention over
+// the cached keys and values.
+class KvDecoder : private LayerOps {
  public:
   KvDecoder(const LlamaModel& model, int64_t max_positions);
   // Appends tokens at the next positions and returns their logits, [tokens.size() x vocab].
@@ -27,15 +29,20 @@ class KvDecoder {
   void reset() { length_ = 0; }
 
  private:
-  void project(int64_t l, Proj p, const Tensor& x, Tensor& y, int64_t n);
-  Tensor& buffer(Tensor& t, const char* name, const Shape& shape);
+  void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) override;
+  void attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) override;
+  Tensor& buffer(Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
+  void layout_rows(int64_t n);
   const LlamaModel& model_;
   Backend& backend_;
-  int64_t max_positions_, length_ = 0;
-  Tensor rope_cos_, rope_sin_;                // [max_positions, head_dim / 2]
+  int64_t max_positions_, length_ = 0, rows_ = 0;
+  Tensor rope_cos_, rope_sin_;                // [max_positions, rotary_dims / 2]
   std::vector<Tensor> k_cache_, v_cache_;    // per layer [max_positions, kv_heads * head_dim]
-  // Per-call buffers of the new rows, kept between calls (one row per generated token).
-  Tensor ids_, pos_, x_, h_, rstd_, q_, k_, v_, q_pre_, k_pre_, att_, o_, gate_, up_, act_, lora_h_, logits_;
+  // Per-call buffers of the new rows, kept between calls (one row per generated token): the layer's activation
+  // table (model/activations.h) for n rows, the residual stream in two buffers (a layer's output may not alias its
+  // input), and the final norm's output.
+  Tensor block_, ids_, pos_, x_[2], h_, mean_, rstd_, scratch_, lora_h_, logits_;
+  LayerActs acts_;
 };
 
 // Continues `prompt`; returns only the new tokens (a stop token included when it ended the generation).

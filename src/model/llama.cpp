@@ -1,6 +1,7 @@
 #include "model/llama.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/arena.h"
 #include "core/check.h"
@@ -107,6 +108,8 @@ void LlamaModel::layout_activations() {
     residual_.push_back(Tensor::view("residual", {N, d}, DType::kF32, activations_, offset));
   xf_ = Tensor::view("final_norm_out", {N, d}, dtype_, activations_, lay.final_norm_out);
   rstd_f_ = Tensor::view("final_norm_rstd", {N}, DType::kF32, activations_, lay.final_norm_rstd);
+  if (config_.norm == NormKind::kLayerNorm)
+    mean_f_ = Tensor::view("final_norm_mean", {N}, DType::kF32, activations_, lay.final_norm_mean);
   layout_key_ = key;
 }
 
@@ -132,13 +135,14 @@ void LlamaModel::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerAct
   const LayerWeights& lw = weights_.layers[l];
   const Tensor& w = proj_weight(lw, p);
   const int64_t n = batch_.batch * batch_.seq, in = w.dim(1);
-  backend_.linear_forward(y, x, w, opt(proj_bias(lw, p)), n);
+  const Tensor& bias = proj_bias(lw, p);
+  backend_.linear_forward(y, x, w, bias.empty() ? nullptr : &bias, n);
   const LoraAdapter* ad = adapter(l, p);
   if (!ad) return;
   const Tensor* x_d = &x;
   if (training_ && lora_.config.dropout > 0) {
     Tensor& xd = buffer(a.lora_x[int(p)], "lora_x", {n, in}, x.dtype());
-    backend_.mul(xd, x, dropout_mask(l, p, n * in));
+    backend_.mul(xd, x, dropout_mask(l, ad->mask_key, n * in));
     x_d = &xd;
   }
   Tensor& h = buffer(a.lora_h[int(p)], "lora_h", {n, lora_.config.r});
@@ -154,8 +158,7 @@ void LlamaModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Ten
   if (base_trainable()) {
     LayerWeights& gw = grads_.layers[l];
     dw = &proj_weight(gw, p);
-    Tensor* bias = proj_bias(gw, p);
-    db = bias && !bias->empty() ? bias : nullptr;
+    db = opt(proj_bias(gw, p));
   }
   backend_.linear_backward(&dx, dw, db, dy, x, w, n);
   const LoraAdapter* ad = adapter(l, p);
@@ -171,7 +174,7 @@ void LlamaModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Ten
   Tensor& dx_d = g_.dx_lora;
   dx_d.zero();
   backend_.lora_backward(&dx_d, g.a, g.b, dy, a.lora_x[int(p)], a.lora_h[int(p)], ad->a, ad->b, n, scale);
-  backend_.add_mul(dx, dx_d, dropout_mask(l, p, n * in));
+  backend_.add_mul(dx, dx_d, dropout_mask(l, ad->mask_key, n * in));
 }
 
 void LlamaModel::build_scoring(const Batch& b) {
@@ -205,106 +208,131 @@ AttentionMaskTensors LlamaModel::attention_mask() const {
   return {segment_start_.empty() ? nullptr : &segment_start_, prefix_end_.empty() ? nullptr : &prefix_end_};
 }
 
-AttentionShape LlamaModel::attention_shape() const {
-  return {batch_.batch, batch_.seq, config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim};
+AttentionShape LlamaModel::attention_shape(int64_t l) const {
+  return {batch_.batch, batch_.seq, config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim,
+          attention_scoring(config_, l)};
+}
+
+void LlamaModel::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) {
+  AttentionShape shape = attention_shape(l);
+  shape.scoring = scoring;
+  backend_.attention_forward(a[Act::kAtt], a[Act::kLse], a[Act::kQ], a[Act::kK], a[Act::kV], lengths_, shape,
+                             attention_mask());
+}
+
+LayerPass LlamaModel::layer_pass() {
+  const int64_t N = batch_.batch * batch_.seq;
+  return {backend_,    config_,   weights_,  batch_.batch, batch_.seq, positions_.empty() ? nullptr : &positions_,
+          rope_cos_, rope_sin_, buffer(proj_out_, "branch_out", {N, config_.hidden_size}, dtype_)};
 }
 
 void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& x_out) {
-  const auto& c = config_;
-  const auto& w = weights_.layers[l];
-  const int64_t N = batch_.batch * batch_.seq, H = c.num_attention_heads, G = c.num_key_value_heads;
-  const Tensor* pos = positions_.empty() ? nullptr : &positions_;
-  Tensor &h1 = a[Act::kH1], &q = a[Act::kQ], &k = a[Act::kK], &v = a[Act::kV];
-
-  backend_.rmsnorm_forward(h1, a[Act::kRstd1], x_in, w.input_norm, N, c.rms_norm_eps);
-  if (c.qk_norm) {  // Qwen3 normalises each head of q and k before RoPE
-    Tensor &q_pre = a[Act::kQPre], &k_pre = a[Act::kKPre];
-    project(l, Proj::kQ, h1, q_pre, a);
-    project(l, Proj::kK, h1, k_pre, a);
-    backend_.rmsnorm_forward(q, a[Act::kRstdQ], q_pre, w.q_norm, N * H, c.rms_norm_eps);
-    backend_.rmsnorm_forward(k, a[Act::kRstdK], k_pre, w.k_norm, N * G, c.rms_norm_eps);
-  } else {
-    project(l, Proj::kQ, h1, q, a);
-    project(l, Proj::kK, h1, k, a);
-  }
-  project(l, Proj::kV, h1, v, a);
-  backend_.rope(q, rope_cos_, rope_sin_, batch_.batch, batch_.seq, H, pos, false);
-  backend_.rope(k, rope_cos_, rope_sin_, batch_.batch, batch_.seq, G, pos, false);
-  Tensor& att = a[Act::kAtt];
-  backend_.attention_forward(att, a[Act::kLse], q, k, v, lengths_, attention_shape(), attention_mask());
-
-  // A projection's output joins the residual stream; in bf16 it is rounded once first, as a bf16 matmul's is.
-  Tensor& x_mid = a[Act::kXMid];
-  Tensor& o = dtype_ == x_mid.dtype() ? x_mid : buffer(proj_out_, "proj_out", x_mid.shape, dtype_);
-  project(l, Proj::kO, att, o, a);
-  backend_.add(x_mid, o, x_in);
-
-  Tensor &h2 = a[Act::kH2], &gate = a[Act::kGate], &up = a[Act::kUp], &sw = a[Act::kSwiglu];
-  backend_.rmsnorm_forward(h2, a[Act::kRstd2], x_mid, w.post_norm, N, c.rms_norm_eps);
-  project(l, Proj::kGate, h2, gate, a);
-  project(l, Proj::kUp, h2, up, a);
-  backend_.swiglu_forward(sw, gate, up);
-  Tensor& down = dtype_ == x_out.dtype() ? x_out : buffer(proj_out_, "proj_out", x_out.shape, dtype_);
-  project(l, Proj::kDown, sw, down, a);
-  backend_.add(x_out, down, x_mid);
+  tandem::layer_forward(layer_pass(), *this, l, x_in, a, x_out);
 }
 
-void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres) {
+const Tensor& LlamaModel::through_output_norm(const Tensor& dout, const Tensor& norm_w, Tensor* dnorm_w, Act saved,
+                                              Act saved_rstd, LayerActs& a) {
+  if (norm_w.empty()) return dout;
+  const int64_t N = batch_.batch * batch_.seq;
+  zeros(g_.dbranch, "dbranch", {N, config_.hidden_size});
+  const Tensor unused;
+  norm_backward(backend_, config_, g_.dbranch, dnorm_w, nullptr, dout, a[saved], norm_w, unused, a[saved_rstd], N);
+  return g_.dbranch;
+}
+
+void LlamaModel::mlp_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh) {
+  const auto& c = config_;
+  const LayerWeights& w = weights_.layers[l];
+  Tensor* dnorm = base_trainable() ? opt(grads_.layers[l].mlp_out_norm) : nullptr;
+  const int64_t N = batch_.batch * batch_.seq, d = c.hidden_size, F = c.intermediate_size;
+  const Tensor& ddown = through_output_norm(dout, w.mlp_out_norm, dnorm, Act::kMlpOut, Act::kRstdMlpOut, a);
+  project_backward(l, Proj::kDown, ddown, a[Act::kMlpAct], zeros(g_.dact, "dact", {N, F}), a);
+  zeros(g_.dup, "dup", {N, F});
+  zeros(dh, "dh", {N, d});
+  if (c.mlp == MlpKind::kGated) {
+    zeros(g_.dgate, "dgate", {N, F});
+    backend_.glu_backward(g_.dgate, g_.dup, g_.dact, a[Act::kGate], a[Act::kUp], c.activation);
+    project_backward(l, Proj::kGate, g_.dgate, a[Act::kH2], dh, a);
+  } else {
+    backend_.activation_backward(g_.dup, g_.dact, a[Act::kUp], c.activation);
+  }
+  project_backward(l, Proj::kUp, g_.dup, a[Act::kH2], dh, a);
+}
+
+void LlamaModel::attention_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh) {
   const auto& c = config_;
   const auto& w = weights_.layers[l];
   LayerWeights* gw = base_trainable() ? &grads_.layers[l] : nullptr;  // null: frozen base (LoRA)
   auto grad = [&](Tensor LayerWeights::*m) -> Tensor* { return gw ? opt(gw->*m) : nullptr; };
   const int64_t N = batch_.batch * batch_.seq, d = c.hidden_size, H = c.num_attention_heads;
   const int64_t G = c.num_key_value_heads, q_dim = H * c.head_dim, kv_dim = G * c.head_dim;
-  const int64_t F = c.intermediate_size;
 
-  // MLP: x_out = x_mid + down(silu(gate(h2)) * up(h2)), h2 = norm(x_mid). dres holds dL/dx_out.
-  project_backward(l, Proj::kDown, dres, a[Act::kSwiglu], zeros(g_.dact, "dact", {N, F}), a);
-  zeros(g_.dgate, "dgate", {N, F}), zeros(g_.dup, "dup", {N, F});
-  backend_.swiglu_backward(g_.dgate, g_.dup, g_.dact, a[Act::kGate], a[Act::kUp]);
-  zeros(g_.dh, "dh", {N, d});
-  project_backward(l, Proj::kGate, g_.dgate, a[Act::kH2], g_.dh, a);
-  project_backward(l, Proj::kUp, g_.dup, a[Act::kH2], g_.dh, a);
-  backend_.rmsnorm_backward(dres, grad(&LayerWeights::post_norm), g_.dh, a[Act::kXMid], w.post_norm,
-                            a[Act::kRstd2], N);
-
-  // Attention: x_mid = x_in + o(attn(rope(q), rope(k), v)). dres now holds dL/dx_mid.
-  project_backward(l, Proj::kO, dres, a[Act::kAtt], zeros(g_.datt, "datt", {N, q_dim}), a);
+  const Tensor& dproj =
+      through_output_norm(dout, w.attn_out_norm, grad(&LayerWeights::attn_out_norm), Act::kAttnOut,
+                          Act::kRstdAttnOut, a);
+  project_backward(l, Proj::kO, dproj, a[Act::kAtt], zeros(g_.datt, "datt", {N, q_dim}), a);
   zeros(g_.dq, "dq", {N, q_dim}), zeros(g_.dk, "dk", {N, kv_dim}), zeros(g_.dv, "dv", {N, kv_dim});
   backend_.attention_backward(g_.dq, g_.dk, g_.dv, g_.datt, a[Act::kAtt], a[Act::kLse], a[Act::kQ], a[Act::kK],
-                              a[Act::kV], lengths_, attention_shape(), attention_mask());
+                              a[Act::kV], lengths_, attention_shape(l), attention_mask());
   const Tensor* pos = positions_.empty() ? nullptr : &positions_;
   backend_.rope(g_.dq, rope_cos_, rope_sin_, batch_.batch, batch_.seq, H, pos, true);
   backend_.rope(g_.dk, rope_cos_, rope_sin_, batch_.batch, batch_.seq, G, pos, true);
   Tensor* dq = &g_.dq;
   Tensor* dk = &g_.dk;
   if (c.qk_norm) {
+    const Tensor unused;
     zeros(g_.dq_pre, "dq_pre", {N, q_dim}), zeros(g_.dk_pre, "dk_pre", {N, kv_dim});
-    backend_.rmsnorm_backward(g_.dq_pre, grad(&LayerWeights::q_norm), *dq, a[Act::kQPre], w.q_norm, a[Act::kRstdQ],
-                              N * H);
-    backend_.rmsnorm_backward(g_.dk_pre, grad(&LayerWeights::k_norm), *dk, a[Act::kKPre], w.k_norm, a[Act::kRstdK],
-                              N * G);
+    norm_backward(backend_, c, g_.dq_pre, grad(&LayerWeights::q_norm), nullptr, *dq, a[Act::kQPre], w.q_norm, unused,
+                  a[Act::kRstdQ], N * H);
+    norm_backward(backend_, c, g_.dk_pre, grad(&LayerWeights::k_norm), nullptr, *dk, a[Act::kKPre], w.k_norm, unused,
+                  a[Act::kRstdK], N * G);
     dq = &g_.dq_pre;
     dk = &g_.dk_pre;
   }
-  zeros(g_.dh, "dh", {N, d});
-  project_backward(l, Proj::kQ, *dq, a[Act::kH1], g_.dh, a);
-  project_backward(l, Proj::kK, *dk, a[Act::kH1], g_.dh, a);
-  project_backward(l, Proj::kV, g_.dv, a[Act::kH1], g_.dh, a);
-  backend_.rmsnorm_backward(dres, grad(&LayerWeights::input_norm), g_.dh, x_in, w.input_norm, a[Act::kRstd1], N);
+  zeros(dh, "dh", {N, d});
+  project_backward(l, Proj::kQ, *dq, a[Act::kH1], dh, a);
+  project_backward(l, Proj::kK, *dk, a[Act::kH1], dh, a);
+  project_backward(l, Proj::kV, g_.dv, a[Act::kH1], dh, a);
+}
+
+// dres holds dL/dx_out on entry and dL/dx_in on return. Backward ops add into their outputs, so each norm's input
+// gradient is added into dres once every read of dres's entry value is done.
+void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres) {
+  const auto& c = config_;
+  const auto& w = weights_.layers[l];
+  LayerWeights* gw = base_trainable() ? &grads_.layers[l] : nullptr;
+  auto grad = [&](Tensor LayerWeights::*m) -> Tensor* { return gw ? opt(gw->*m) : nullptr; };
+  const int64_t N = batch_.batch * batch_.seq;
+  if (c.residual == ResidualKind::kSequential) {
+    // x_out = x_mid + mlp(norm2(x_mid)), then x_mid = x_in + attn(norm1(x_in)).
+    mlp_backward(l, a, dres, g_.dh);
+    norm_backward(backend_, c, dres, grad(&LayerWeights::mlp_norm), grad(&LayerWeights::mlp_norm_bias), g_.dh,
+                  a[Act::kXMid], w.mlp_norm, a[Act::kMean2], a[Act::kRstd2], N);
+    attention_backward(l, a, dres, g_.dh);
+  } else {
+    // x_out = x_in + attn(norm1(x_in)) + mlp(norm2(x_in)): both branches read dL/dx_out before dres changes.
+    mlp_backward(l, a, dres, g_.dh2);
+    attention_backward(l, a, dres, g_.dh);
+    norm_backward(backend_, c, dres, grad(&LayerWeights::mlp_norm), grad(&LayerWeights::mlp_norm_bias), g_.dh2,
+                  x_in, w.mlp_norm, a[Act::kMean2], a[Act::kRstd2], N);
+  }
+  norm_backward(backend_, c, dres, grad(&LayerWeights::attn_norm), grad(&LayerWeights::attn_norm_bias), g_.dh, x_in,
+                w.attn_norm, a[Act::kMean1], a[Act::kRstd1], N);
 }
 
 void LlamaModel::run_layers(const Batch& batch) {
   batch.validate(config_.vocab_size);
-  TANDEM_CHECK(config_.sliding_window <= 0 || batch.seq <= config_.sliding_window, "batch: sequence length ",
-               batch.seq, " exceeds the model's sliding_window ", config_.sliding_window,
-               " (sliding-window attention is not implemented)");
+  // A window counts rows back; with a shared prompt prefix the rows of the second response are not its positions.
+  TANDEM_CHECK(config_.sliding_window <= 0 || batch.seq <= config_.sliding_window || batch.prefix_end.empty(),
+               "batch: sequence length ", batch.seq, " exceeds the model's sliding_window ", config_.sliding_window,
+               " with DPO prefix sharing, which sliding-window attention does not support (set prefix_sharing = "
+               "false)");
   batch_ = batch;
   build_scoring(batch);
   upload_batch(batch);
   if (training_) ++dropout_counter_;  // a fresh dropout mask per training forward, the same one on recompute
   if (rope_cos_.empty() || rope_cos_.dim(0) < batch.seq) {
-    const RopeTable table = rope_table(batch.seq, config_.head_dim, config_.rope_theta, config_.rope_scaling);
+    const RopeTable table = rope_table(batch.seq, config_.rotary_dims(), config_.rope_theta, config_.rope_scaling);
     buffer(rope_cos_, "rope_cos", {table.positions, table.half}).assign(table.cos);
     buffer(rope_sin_, "rope_sin", {table.positions, table.half}).assign(table.sin);
   }
@@ -312,8 +340,10 @@ void LlamaModel::run_layers(const Batch& batch) {
   const int64_t N = batch.batch * batch.seq, L = config_.num_hidden_layers;
   layout_activations();
   backend_.embedding_forward(residual_[0], tokens_, weights_.embed);
+  if (config_.scale_embeddings) backend_.scale(residual_[0], std::sqrt(double(config_.hidden_size)));
   for (int64_t l = 0; l < L; ++l) layer_forward(l, residual_[l], acts_[recompute_ ? 0 : l], residual_[l + 1]);
-  backend_.rmsnorm_forward(xf_, rstd_f_, residual_[L], weights_.final_norm, N, config_.rms_norm_eps);
+  norm_forward(backend_, config_, xf_, mean_f_, rstd_f_, residual_[L], weights_.final_norm, weights_.final_norm_bias,
+               N);
 }
 
 SequenceLogprobs LlamaModel::collect(const std::vector<float>& pair_logp) const {
@@ -340,7 +370,7 @@ std::vector<float> LlamaModel::lm_head(const std::vector<float>* dlogp) {
   Tensor logp("token_logp", {pairs}, DType::kF32, &backend_);
   if (!dlogp) {
     backend_.token_logprobs(&logp, nullptr, nullptr, nullptr, xf_, weights_.output_matrix(), pair_rows_t_,
-                            pair_targets_t_, logits_chunk_rows_);
+                            pair_targets_t_, logits_chunk_rows_, config_.final_logit_softcap);
     return logp.to_floats();
   }
   TANDEM_CHECK(int64_t(dlogp->size()) == num_sequences_, "backward: dlogp has ", dlogp->size(),
@@ -352,22 +382,25 @@ std::vector<float> LlamaModel::lm_head(const std::vector<float>* dlogp) {
   zeros(g_.dxf, "dxf", xf_.shape);
   Tensor* dw = base_trainable() ? &grads().output_matrix() : nullptr;
   backend_.token_logprobs(&logp, &g_.dxf, dw, &grad, xf_, weights_.output_matrix(), pair_rows_t_, pair_targets_t_,
-                          logits_chunk_rows_);
+                          logits_chunk_rows_, config_.final_logit_softcap);
   return logp.to_floats();
 }
 
 void LlamaModel::backward_layers() {
   const int64_t N = batch_.batch * batch_.seq, d = config_.hidden_size, L = config_.num_hidden_layers;
   Tensor& dres = zeros(g_.dres, "dres", {N, d});  // dL/d(residual stream), walked from the top layer down
-  backend_.rmsnorm_backward(dres, base_trainable() ? &grads_.final_norm : nullptr, g_.dxf, residual_[L],
-                            weights_.final_norm, rstd_f_, N);
+  norm_backward(backend_, config_, dres, base_trainable() ? &grads_.final_norm : nullptr,
+                base_trainable() ? opt(grads_.final_norm_bias) : nullptr, g_.dxf, residual_[L], weights_.final_norm,
+                mean_f_, rstd_f_, N);
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerActs& a = acts_[recompute_ ? 0 : l];
     if (recompute_ && l != L - 1)  // the shared scratch still holds the top layer from forward
       layer_forward(l, residual_[l], a, buffer(scratch_out_, "recompute_out", {N, d}));
     layer_backward(l, residual_[l], a, dres);
   }
-  if (base_trainable()) backend_.embedding_backward(grads_.embed, tokens_, dres);
+  if (!base_trainable()) return;
+  if (config_.scale_embeddings) backend_.scale(dres, std::sqrt(double(config_.hidden_size)));
+  backend_.embedding_backward(grads_.embed, tokens_, dres);
 }
 
 SequenceLogprobs LlamaModel::forward(const Batch& batch) {
@@ -393,6 +426,7 @@ std::vector<float> LlamaModel::logits(const Batch& batch) {
   const int64_t N = batch.batch * batch.seq;
   Tensor out("logits", {N, config_.vocab_size}, DType::kF32, &backend_);
   backend_.linear_forward(out, xf_, weights_.output_matrix(), nullptr, N);
+  if (config_.final_logit_softcap > 0) backend_.tanh_softcap(out, config_.final_logit_softcap);
   return out.to_floats();
 }
 

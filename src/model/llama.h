@@ -1,4 +1,6 @@
-// A Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) with an explicit, hand-written backward pass.
+// A decoder model with an explicit, hand-written backward pass, for every family of model/architectures.h (Llama,
+// Mistral, Qwen2/3, GPT-NeoX, Gemma, Gemma-2, Phi-3): the layer reads ModelConfig's typed settings, never a family's
+// name, and its forward is model/decoder_layer.h's, shared with generation.
 //
 // forward() maps a padded batch to per-sequence summed log-probs of the scored tokens; backward() takes
 // dL/dlogp per sequence and adds the gradient of every parameter into grads(). Every objective Tandem
@@ -12,12 +14,13 @@
 #include "model/activations.h"
 #include "model/batch.h"
 #include "model/config.h"
+#include "model/decoder_layer.h"
 #include "model/lora.h"
 #include "model/weights.h"
 
 namespace tandem {
 
-class LlamaModel {
+class LlamaModel : private LayerOps {
  public:
   // Weights, gradients and activations live on `backend`; every computation is one of its ops.
   // `dtype` (f32 or bf16) stores the weights; see set_bf16.
@@ -79,13 +82,8 @@ class LlamaModel {
   int64_t activation_bytes() const { return activations_.bytes(); }
 
  private:
-  struct LayerActs {
-    std::array<Tensor, kNumActs> t;
-    std::array<Tensor, kNumProj> lora_h, lora_x;  // x A^T, and the dropped-out input (dropout only)
-    Tensor& operator[](Act a) { return t[int(a)]; }
-  };
   struct GradScratch {
-    Tensor dres, dxf, dh, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup;
+    Tensor dres, dxf, dh, dh2, dbranch, dq, dk, dv, dq_pre, dk_pre, datt, dact, dgate, dup;
     Tensor dx_lora, mask;                  // LoRA dropout: views of these blocks
     Tensor dx_lora_block, mask_block;
   };
@@ -98,18 +96,27 @@ class LlamaModel {
   void layout_activations();
   Tensor lora_scratch(Tensor& block, const char* name, const Shape& shape);
   Tensor& dropout_mask(int64_t l, Proj p, int64_t n);
-  // y = x W^T (+ b) (+ LoRA branch) for projection p of layer l, and its backward (dx += ...).
-  void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a);
+  // LayerOps: y = x W^T (+ b) (+ LoRA branch) for projection p of layer l; attention over the batch.
+  void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) override;
+  void attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) override;
+  // dx += the projection's input gradient; weight, bias and adapter gradients added when trainable.
   void project_backward(int64_t l, Proj p, const Tensor& dy, const Tensor& x, Tensor& dx, LayerActs& a);
   void upload_batch(const Batch& batch);
   void run_layers(const Batch& batch);
   void layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& x_out);
   void layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres);
+  // dh = the gradient of a branch's input norm output, from dout, the gradient of the branch's contribution.
+  void attention_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh);
+  void mlp_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh);
+  // The gradient of a branch's projection output through its output norm (Gemma-2), or dout itself.
+  const Tensor& through_output_norm(const Tensor& dout, const Tensor& norm_w, Tensor* dnorm_w, Act saved,
+                                    Act saved_rstd, LayerActs& a);
+  LayerPass layer_pass();
   void backward_layers();
   void build_scoring(const Batch& batch);
   SequenceLogprobs collect(const std::vector<float>& pair_logp) const;
   AttentionMaskTensors attention_mask() const;
-  AttentionShape attention_shape() const;
+  AttentionShape attention_shape(int64_t l) const;
   std::vector<float> lm_head(const std::vector<float>* dlogp);
 
   ModelConfig config_;
@@ -136,9 +143,9 @@ class LlamaModel {
   std::array<int64_t, 4> layout_key_{};  // (B, T, recompute, dtype) it was laid out for
   std::vector<Tensor> residual_;   // [layers + 1] of [N, d]: input of each layer, then the final one
   std::vector<LayerActs> acts_;    // one per layer, or one shared when recomputing
-  Tensor xf_, rstd_f_;             // final norm output and its rstd
+  Tensor xf_, rstd_f_, mean_f_;    // final norm output and its statistics (the mean: LayerNorm only)
   Tensor scratch_out_;            // a recomputed layer's (discarded) output
-  Tensor proj_out_;               // bf16: o_proj / down_proj output before it joins the f32 residual stream
+  Tensor proj_out_;               // a branch's output before it joins the f32 residual stream (LayerPass::scratch)
   GradScratch g_;
 };
 

@@ -11,53 +11,131 @@
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "model/architectures.h"
 
 namespace tandem {
 
 namespace {
-template <typename W, typename Fn>
-void visit(W& w, Fn&& fn) {
-  for (auto& layer : w.layers)
-    for (auto& ad : layer)
-      if (ad.active()) {
-        fn(ad.a);
-        fn(ad.b);
-      }
+std::string last_component(const std::string& path) { return path.substr(path.rfind('.') + 1); }
+
+// Every family's linear module names, in family order: what a name may be before the model is known.
+std::vector<std::string> known_module_names() {
+  std::vector<std::string> names;
+  auto add = [&](const char* path) {
+    if (*path == 0) return;
+    const std::string name = last_component(path);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  for (const Architecture* a : all_architectures()) {
+    add(a->names.qkv);
+    for (const char* p : a->names.proj) add(p);
+    add(a->names.gate_up);
+  }
+  return names;
 }
 }  // namespace
-
-bool LoraConfig::targets(Proj p) const {
-  return std::find(target_modules.begin(), target_modules.end(), proj_name(p)) != target_modules.end();
-}
 
 void LoraConfig::validate() const {
   TANDEM_CHECK(r > 0, "lora_r must be > 0, got ", r);
   TANDEM_CHECK(alpha > 0, "lora_alpha must be > 0, got ", alpha);
   TANDEM_CHECK(dropout >= 0 && dropout < 1, "lora_dropout must be in [0, 1), got ", dropout);
-  TANDEM_CHECK(!target_modules.empty(), "lora_target_modules is empty");
+  const std::vector<std::string> known = known_module_names();
   for (const auto& m : target_modules) {
-    bool known = false;
-    for (int p = 0; p < kNumProj; ++p) known |= m == proj_name(Proj(p));
-    TANDEM_CHECK(known, "lora_target_modules: '", m,
-                 "' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+    if (m == "all-linear" && target_modules.size() == 1) continue;
+    if (std::find(known.begin(), known.end(), m) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    fail("lora_target_modules: '", m, "' is not a linear module of any supported family (", list,
+         ", or \"all-linear\" alone)");
   }
 }
 
+std::vector<LoraModuleInfo> lora_module_infos(const ModelConfig& model) {
+  const TensorNames& n = architecture_of(model.model_type).names;
+  std::vector<LoraModuleInfo> out;
+  auto add = [&](const std::string& path, std::vector<Proj> projs, int64_t heads = 0) {
+    out.push_back({last_component(path), path, std::move(projs), heads});
+  };
+  if (model.qkv_layout == QkvLayout::kSeparate) {
+    for (Proj p : {Proj::kQ, Proj::kK, Proj::kV}) add(n.proj[size_t(p)], {p});
+  } else {
+    add(n.qkv, {Proj::kQ, Proj::kK, Proj::kV},
+        model.qkv_layout == QkvLayout::kFusedPerHead ? model.num_attention_heads : 0);
+  }
+  add(n.proj[size_t(Proj::kO)], {Proj::kO});
+  if (model.fused_gate_up) {
+    add(n.gate_up, {Proj::kGate, Proj::kUp});
+  } else {
+    if (model.mlp == MlpKind::kGated) add(n.proj[size_t(Proj::kGate)], {Proj::kGate});
+    add(n.proj[size_t(Proj::kUp)], {Proj::kUp});
+  }
+  add(n.proj[size_t(Proj::kDown)], {Proj::kDown});
+  return out;
+}
+
+std::vector<LoraModuleInfo> lora_targets(const ModelConfig& model, const LoraConfig& config) {
+  const std::vector<LoraModuleInfo> all = lora_module_infos(model);
+  std::vector<std::string> names = config.target_modules;
+  if (names.empty())  // the attention projections: every module before the MLP's
+    for (const auto& m : all)
+      if (m.projs[0] <= Proj::kO) names.push_back(m.name);
+  if (names.size() == 1 && names[0] == "all-linear") return all;  // PEFT: every linear layer but the output head
+  std::string known;
+  for (const auto& m : all) known += (known.empty() ? "" : ", ") + m.name;
+  std::vector<LoraModuleInfo> out;
+  for (const auto& m : all)
+    if (std::find(names.begin(), names.end(), m.name) != names.end()) out.push_back(m);
+  for (const auto& name : names) {
+    const bool found = std::any_of(all.begin(), all.end(), [&](const auto& m) { return m.name == name; });
+    TANDEM_CHECK(found, "lora_target_modules: '", name, "' is not a linear module of ", model.model_type, " (", known,
+                 ", or \"all-linear\")");
+  }
+  return out;
+}
+
+bool lora_targets_proj(const ModelConfig& model, const LoraConfig& config, Proj p) {
+  for (const auto& m : lora_targets(model, config))
+    if (std::find(m.projs.begin(), m.projs.end(), p) != m.projs.end()) return true;
+  return false;
+}
+
 namespace {
-// The slot table of a model's adapters: A and B of every targeted projection, layer by layer. Sizes w.layers.
+// The slot table of a model's adapters: A and B of every targeted module, layer by layer. Sizes w.modules.
 std::vector<TensorSlot> lora_slots(const ModelConfig& model, const LoraConfig& config, LoraWeights& w, DType dtype) {
-  w.layers.resize(size_t(model.num_hidden_layers));
+  const std::vector<LoraModuleInfo> targets = lora_targets(model, config);
+  const std::string prefix = std::string("base_model.model.") + architecture_of(model.model_type).names.layer_prefix;
+  w.modules.clear();
+  w.modules.reserve(size_t(model.num_hidden_layers) * targets.size());  // the slots point into it
   std::vector<TensorSlot> slots;
   for (int64_t l = 0; l < model.num_hidden_layers; ++l)
-    for (int p = 0; p < kNumProj; ++p) {
-      if (!config.targets(Proj(p))) continue;
-      const auto [out, in] = proj_shape(model, Proj(p));
-      const std::string prefix = "base_model.model.model.layers." + std::to_string(l) + "." + proj_path(Proj(p));
-      LoraAdapter& ad = w.layers[size_t(l)][size_t(p)];
-      slots.push_back({&ad.a, prefix + ".lora_A.weight", {config.r, in}, dtype});
-      slots.push_back({&ad.b, prefix + ".lora_B.weight", {out, config.r}, dtype});
+    for (const auto& info : targets) {
+      int64_t rows = 0;
+      for (Proj p : info.projs) rows += proj_shape(model, p).first;
+      const int64_t in = proj_shape(model, info.projs[0]).second;
+      const std::string name = prefix + std::to_string(l) + "." + info.path;
+      LoraModule& m = w.modules.emplace_back(LoraModule{l, info, {}, {}});
+      slots.push_back({&m.a, name + ".lora_A.weight", {config.r, in}, dtype});
+      slots.push_back({&m.b, name + ".lora_B.weight", {rows, config.r}, dtype});
     }
   return slots;
+}
+
+// Points each projection's adapter at its module's A and at its rows of the module's B.
+void bind_adapters(LoraWeights& w, const ModelConfig& model) {
+  w.layers.assign(size_t(model.num_hidden_layers), {});
+  auto offset = [&](const Tensor& t) { return static_cast<const char*>(t.raw()) - static_cast<char*>(w.storage.raw()); };
+  for (LoraModule& m : w.modules) {
+    int64_t row = 0;
+    for (Proj p : m.info.projs) {
+      const int64_t rows = proj_shape(model, p).first, r = m.a.dim(0);
+      LoraAdapter& ad = w.layers[size_t(m.layer)][size_t(p)];
+      ad.mask_key = m.info.projs[0];
+      ad.a = Tensor::view(m.a.name, m.a.shape, m.a.dtype(), w.storage, offset(m.a));
+      ad.b = Tensor::view(m.b.name + " [" + proj_name(p) + " rows]", {rows, r}, m.b.dtype(), w.storage,
+                          offset(m.b) + row * r * dtype_bytes(m.b.dtype()));
+      row += rows;
+    }
+  }
 }
 }  // namespace
 
@@ -67,13 +145,13 @@ LoraWeights allocate_lora(const ModelConfig& model, const LoraConfig& config, Al
   w.config = config;
   w.storage = place_in_arena(std::string("lora (") + dtype_str(dtype) + ")", lora_slots(model, config, w, dtype),
                              alloc);
+  bind_adapters(w, model);
   return w;
 }
 
 int64_t widest_adapted_input(const ModelConfig& model, const LoraConfig& config) {
   int64_t widest = 0;
-  for (int p = 0; p < kNumProj; ++p)
-    if (config.targets(Proj(p))) widest = std::max(widest, proj_shape(model, Proj(p)).second);
+  for (const auto& m : lora_targets(model, config)) widest = std::max(widest, proj_shape(model, m.projs[0]).second);
   return widest;
 }
 
@@ -83,24 +161,37 @@ int64_t lora_bytes(const ModelConfig& model, const LoraConfig& config, DType dty
 }
 
 void init_lora(LoraWeights& w, Rng& rng) {
-  for (auto& layer : w.layers)
-    for (auto& ad : layer) {
-      if (!ad.active()) continue;
-      const double bound = 1.0 / std::sqrt(double(ad.a.dim(1)));
-      std::vector<float> a(size_t(ad.a.numel()));
-      for (auto& v : a) v = float((2.0 * rng.uniform() - 1.0) * bound);
-      ad.a.assign(a);
-      ad.b.zero();
-    }
+  for (LoraModule& m : w.modules) {
+    const double bound = 1.0 / std::sqrt(double(m.a.dim(1)));
+    std::vector<float> a(size_t(m.a.numel()));
+    for (auto& v : a) v = float((2.0 * rng.uniform() - 1.0) * bound);
+    m.a.assign(a);
+    m.b.zero();
+  }
 }
 
-void for_each_tensor(LoraWeights& w, const std::function<void(Tensor&)>& fn) { visit(w, fn); }
-void for_each_tensor(const LoraWeights& w, const std::function<void(const Tensor&)>& fn) { visit(w, fn); }
+void for_each_tensor(LoraWeights& w, const std::function<void(Tensor&)>& fn) {
+  for (LoraModule& m : w.modules) fn(m.a), fn(m.b);
+}
+void for_each_tensor(const LoraWeights& w, const std::function<void(const Tensor&)>& fn) {
+  for (const LoraModule& m : w.modules) fn(m.a), fn(m.b);
+}
 
 void save_peft_adapter(const LoraWeights& w, const std::string& dir, const std::string& base_model) {
   std::filesystem::create_directories(dir);
+  std::vector<Tensor> checkpoint_layout;  // GPT-NeoX's B rows per head, as the base checkpoint's
+  checkpoint_layout.reserve(2 * w.modules.size());
+  auto on_host = [](const Tensor& t) {
+    Tensor h(t.name, t.shape, t.dtype());
+    h.copy_from(t);
+    return h;
+  };
+  for (const LoraModule& m : w.modules) {
+    checkpoint_layout.push_back(on_host(m.a));
+    checkpoint_layout.push_back(to_checkpoint_layout(on_host(m.b), m.info.interleaved_heads));
+  }
   std::vector<const Tensor*> tensors;
-  for_each_tensor(w, [&](const Tensor& t) { tensors.push_back(&t); });
+  for (const Tensor& t : checkpoint_layout) tensors.push_back(&t);
   save_safetensors(dir + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
   const nlohmann::json cfg = {{"peft_type", "LORA"},
                               {"task_type", "CAUSAL_LM"},
@@ -139,16 +230,25 @@ LoraWeights load_peft_adapter(const std::string& dir, const ModelConfig& model) 
   const int64_t widest =
       std::max({model.hidden_size, model.intermediate_size, model.num_attention_heads * model.head_dim});
   TANDEM_CHECK(c.r <= widest, cfg_path, ": r = ", c.r, " exceeds the model's widest projection (", widest, ")");
+  try {
+    lora_targets(model, c);
+  } catch (const std::exception& e) {
+    fail(cfg_path, ": ", e.what());
+  }
   LoraWeights w = allocate_lora(model, c);
   const SafetensorsFile f(dir + "/adapter_model.safetensors");
-  for_each_tensor(w, [&](Tensor& t) {
+  auto load = [&](Tensor& t, int64_t interleaved_heads) {
     // PEFT writes "...lora_A.weight"; older versions "...lora_A.default.weight" in memory only.
     TANDEM_CHECK(f.has(t.name), f.path(), ": adapter has no tensor ", t.name);
     Tensor loaded = f.load(t.name);
     TANDEM_CHECK(loaded.shape == t.shape, f.path(), ": tensor ", t.name, " has shape ", shape_str(loaded.shape),
                  ", expected ", shape_str(t.shape));
-    t.take_values(std::move(loaded));
-  });
+    t.take_values(from_checkpoint_layout(std::move(loaded), interleaved_heads));
+  };
+  for (LoraModule& m : w.modules) {
+    load(m.a, 0);
+    load(m.b, m.info.interleaved_heads);
+  }
   return w;
 }
 
@@ -157,7 +257,7 @@ void merge_lora(ModelWeights& base, const LoraWeights& lora) {
                " layers, the model ", base.layers.size());
   for (size_t l = 0; l < lora.layers.size(); ++l)
     for (int p = 0; p < kNumProj; ++p) {
-      const LoraAdapter& ad = lora.layers[l][p];
+      const LoraAdapter& ad = lora.layers[l][size_t(p)];
       if (!ad.active()) continue;
       Tensor& w = proj_weight(base.layers[l], Proj(p));
       const int out = int(w.dim(0)), in = int(w.dim(1)), r = int(ad.a.dim(0));

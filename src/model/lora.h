@@ -1,6 +1,9 @@
-// LoRA adapters for the linear layers of a Llama-family model, stored under PEFT's tensor names
+// LoRA adapters for the linear layers of a decoder, stored under PEFT's tensor names
 // (base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight, ...) and saved/loaded in PEFT's format:
-// adapter_config.json + adapter_model.safetensors.
+// adapter_config.json + adapter_model.safetensors. Targets are the family's module names (q_proj, ... for Llama;
+// query_key_value, dense, dense_h_to_4h, dense_4h_to_h for GPT-NeoX; qkv_proj, gate_up_proj for Phi-3). An adapter
+// on a fused module (one A, one B over all its rows) is, for the layer, one adapter per projection that shares A and
+// takes its rows of B: exactly PEFT's computation.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -19,15 +22,35 @@ struct LoraConfig {
   int64_t r = 16;
   double alpha = 32;
   double dropout = 0.0;
-  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj"};
+  // Module names of the model's family, or "all-linear"; empty: the family's attention projections.
+  std::vector<std::string> target_modules;
   double scale() const { return alpha / double(r); }
-  bool targets(Proj p) const;
   void validate() const;
 };
 
+// One PEFT module: a linear layer of the checkpoint (a fused one covers several projections).
+struct LoraModuleInfo {
+  std::string name;         // "query_key_value": what target_modules names
+  std::string path;         // "attention.query_key_value", inside a layer
+  std::vector<Proj> projs;  // the projections whose rows it holds, in row order
+  int64_t interleaved_heads = 0;  // GPT-NeoX's per-head rows (model/tensor_table.h)
+};
+// The family's linear modules, in layer order.
+std::vector<LoraModuleInfo> lora_module_infos(const ModelConfig& model);
+// The modules `config` targets; an unknown name is an error listing the family's modules.
+std::vector<LoraModuleInfo> lora_targets(const ModelConfig& model, const LoraConfig& config);
+bool lora_targets_proj(const ModelConfig& model, const LoraConfig& config, Proj p);
+
 struct LoraAdapter {
-  Tensor a, b;  // lora_A [r, in], lora_B [out, r]
+  Tensor a, b;  // lora_A [r, in], lora_B [out, r]: views of the module's tensors (b: this projection's rows)
+  Proj mask_key = Proj::kQ;  // the module's first projection: one dropout mask per module, as PEFT draws
   bool active() const { return !a.empty(); }
+};
+
+struct LoraModule {
+  int64_t layer;
+  LoraModuleInfo info;
+  Tensor a, b;  // [r, in], [rows of all its projections, r]
 };
 
 struct LoraWeights {
@@ -39,7 +62,8 @@ struct LoraWeights {
 
   LoraConfig config;
   Tensor storage;
-  std::vector<std::array<LoraAdapter, kNumProj>> layers;
+  std::vector<LoraModule> modules;                        // the saved tensors, in PEFT order
+  std::vector<std::array<LoraAdapter, kNumProj>> layers;  // per projection, views of the modules
 };
 
 // Zero adapters of the right names and shapes for every targeted projection, stored in `dtype` on `alloc`'s device

@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "core/check.h"
 #include "model/activations.h"
+#include "model/lora.h"
 #include "model/weights.h"
 
 namespace tandem {
@@ -55,20 +56,23 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
   if (s.lora) {  // each adapter's x A^T [N, r], f32, and with dropout its dropped-out input, in every layer's table
     const int64_t tables = s.recompute ? 1 : c.num_hidden_layers;
     for (int p = 0; p < kNumProj; ++p) {
-      if (!s.lora->targets(Proj(p))) continue;
+      if (!lora_targets_proj(c, *s.lora, Proj(p))) continue;
       m.activations += tables * N * s.lora->r * f32;
       if (s.lora->dropout > 0) m.activations += tables * N * proj_shape(c, Proj(p)).second * elem;
     }
   }
 
   // The backward pass's f32 buffers (LlamaModel::GradScratch): residual, final-norm and norm-input gradients, the
-  // MLP's three, attention's four, and the pre-norm q/k gradients of qk_norm models.
-  int64_t grads = N * (3 * d + 3 * F + 2 * q + 2 * kv);
+  // MLP's (three when gated), attention's four, the pre-norm q/k gradients of qk_norm models, the second norm-input
+  // gradient of the parallel residual and the branch-output gradient of sandwich norms.
+  int64_t grads = N * (3 * d + (c.mlp == MlpKind::kGated ? 3 : 2) * F + 2 * q + 2 * kv);
   if (c.qk_norm) grads += N * (q + kv);
+  if (c.residual == ResidualKind::kParallel) grads += N * d;
+  if (c.sandwich_norms) grads += N * d;
   m.backward = grads * f32;
   if (s.recompute) m.backward += N * d * f32;  // the recomputed layer's discarded output
-  if (bf16) m.backward += N * d * elem;        // o_proj / down_proj output before the f32 residual add
-  m.backward += 2 * s.seq * (c.head_dim / 2) * f32;  // RoPE cos and sin tables
+  m.backward += N * d * elem;                 // a branch's output before the f32 residual add (LayerPass::scratch)
+  m.backward += 2 * s.seq * (c.rotary_dims() / 2) * f32;  // RoPE cos and sin tables
   if (s.lora && s.lora->dropout > 0)  // LoRA dropout's mask and the gradient through it, at the widest adapted input
     m.backward += 2 * N * widest_adapted_input(c, *s.lora) * f32;
 

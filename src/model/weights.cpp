@@ -1,6 +1,5 @@
 #include "model/weights.h"
 
-#include <algorithm>
 #include <string>
 
 #include "core/arena.h"
@@ -9,20 +8,16 @@
 namespace tandem {
 
 namespace {
-constexpr const char* kProjNames[kNumProj] = {"q_proj", "k_proj",    "v_proj",   "o_proj",
-                                              "gate_proj", "up_proj", "down_proj"};
-constexpr const char* kProjPaths[kNumProj] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                                              "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
-                                              "mlp.down_proj"};
+constexpr const char* kProjNames[kNumProj] = {"q", "k", "v", "o", "gate", "up", "down"};
 Tensor LayerWeights::*const kProjWeight[kNumProj] = {&LayerWeights::wq, &LayerWeights::wk,     &LayerWeights::wv,
                                                       &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up,
                                                       &LayerWeights::w_down};
 Tensor LayerWeights::*const kProjBias[kNumProj] = {&LayerWeights::bq, &LayerWeights::bk, &LayerWeights::bv,
-                                                    &LayerWeights::bo, nullptr, nullptr, nullptr};
+                                                    &LayerWeights::bo, &LayerWeights::qkv_bias /* never set */,
+                                                    &LayerWeights::b_up, &LayerWeights::b_down};
 }  // namespace
 
 const char* proj_name(Proj p) { return kProjNames[int(p)]; }
-const char* proj_path(Proj p) { return kProjPaths[int(p)]; }
 
 std::pair<int64_t, int64_t> proj_shape(const ModelConfig& c, Proj p) {
   const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
@@ -31,104 +26,103 @@ std::pair<int64_t, int64_t> proj_shape(const ModelConfig& c, Proj p) {
     case Proj::kQ: return {q, d};
     case Proj::kK: case Proj::kV: return {kv, d};
     case Proj::kO: return {d, q};
-    case Proj::kGate: case Proj::kUp: return {f, d};
+    case Proj::kGate: return c.mlp == MlpKind::kGated ? std::pair<int64_t, int64_t>{f, d} : std::pair<int64_t, int64_t>{0, 0};
+    case Proj::kUp: return {f, d};
     default: return {d, f};
   }
 }
 
+bool proj_exists(const ModelConfig& c, Proj p) { return p != Proj::kGate || c.mlp == MlpKind::kGated; }
+
 Tensor& proj_weight(LayerWeights& l, Proj p) { return l.*kProjWeight[int(p)]; }
 const Tensor& proj_weight(const LayerWeights& l, Proj p) { return l.*kProjWeight[int(p)]; }
-Tensor* proj_bias(LayerWeights& l, Proj p) { return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr; }
-const Tensor* proj_bias(const LayerWeights& l, Proj p) {
-  return kProjBias[int(p)] ? &(l.*kProjBias[int(p)]) : nullptr;
+Tensor& proj_bias(LayerWeights& l, Proj p) {
+  static Tensor none;  // the gate projection never has a bias
+  return p == Proj::kGate ? none : l.*kProjBias[int(p)];
 }
+const Tensor& proj_bias(const LayerWeights& l, Proj p) { return proj_bias(const_cast<LayerWeights&>(l), p); }
+
+Tensor& ModelWeights::param(const ParamInfo& p) {
+  return p.in_layer ? layers[size_t(p.layer)].*p.in_layer : this->*p.in_model;
+}
+const Tensor& ModelWeights::param(const ParamInfo& p) const { return const_cast<ModelWeights*>(this)->param(p); }
 
 namespace {
-// The slot table of a model: every tensor's name and shape, in for_each_tensor order. Sizes w.layers.
-std::vector<TensorSlot> weight_slots(const ModelConfig& c, ModelWeights& w, DType dtype) {
-  const int64_t d = c.hidden_size;
-  std::vector<TensorSlot> slots;
-  auto add = [&](Tensor& t, std::string name, Shape shape) { slots.push_back({&t, std::move(name), shape, dtype}); };
-  w.layers.resize(size_t(c.num_hidden_layers));
-  add(w.embed, "model.embed_tokens.weight", {c.vocab_size, d});
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    LayerWeights& l = w.layers[size_t(i)];
-    auto add_proj = [&](Proj proj) {
-      const auto [out, in] = proj_shape(c, proj);
-      add(proj_weight(l, proj), p + proj_path(proj) + ".weight", {out, in});
-    };
-    add(l.input_norm, p + "input_layernorm.weight", {d});
-    for (Proj proj : {Proj::kQ, Proj::kK, Proj::kV, Proj::kO}) add_proj(proj);
-    for (Proj proj : {Proj::kQ, Proj::kK, Proj::kV, Proj::kO}) {
-      const bool biased = proj == Proj::kO ? c.o_bias : c.qkv_bias;
-      if (biased) add(*proj_bias(l, proj), p + proj_path(proj) + ".bias", {proj_shape(c, proj).first});
+// The row blocks [offset, offset + rows) of a fused tensor as a view named after it.
+Tensor rows_of(Tensor& fused, Tensor& block, const char* part, int64_t offset, int64_t rows) {
+  const int64_t width = fused.numel() / fused.dim(0);
+  const int64_t at = (static_cast<char*>(fused.raw()) - static_cast<char*>(block.raw())) +
+                     offset * width * dtype_bytes(fused.dtype());
+  Shape shape = fused.shape;
+  shape[0] = rows;
+  return Tensor::view(fused.name + " [" + part + " rows]", shape, fused.dtype(), block, at);
+}
+
+// Points the separate projections at the row blocks of the fused tensors.
+void bind_fused_views(ModelWeights& w, const ModelConfig& c) {
+  const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t F = c.intermediate_size;
+  for (LayerWeights& l : w.layers) {
+    if (!l.qkv.empty()) {
+      l.wq = rows_of(l.qkv, w.storage, "q", 0, q);
+      l.wk = rows_of(l.qkv, w.storage, "k", q, kv);
+      l.wv = rows_of(l.qkv, w.storage, "v", q + kv, kv);
     }
-    if (c.qk_norm) {
-      add(l.q_norm, p + "self_attn.q_norm.weight", {c.head_dim});
-      add(l.k_norm, p + "self_attn.k_norm.weight", {c.head_dim});
+    if (!l.qkv_bias.empty()) {
+      l.bq = rows_of(l.qkv_bias, w.storage, "q", 0, q);
+      l.bk = rows_of(l.qkv_bias, w.storage, "k", q, kv);
+      l.bv = rows_of(l.qkv_bias, w.storage, "v", q + kv, kv);
     }
-    add(l.post_norm, p + "post_attention_layernorm.weight", {d});
-    for (Proj proj : {Proj::kGate, Proj::kUp, Proj::kDown}) add_proj(proj);
+    if (!l.gate_up.empty()) {
+      l.w_gate = rows_of(l.gate_up, w.storage, "gate", 0, F);
+      l.w_up = rows_of(l.gate_up, w.storage, "up", F, F);
+    }
   }
-  add(w.final_norm, "model.norm.weight", {d});
-  if (!c.tie_word_embeddings) add(w.lm_head, "lm_head.weight", {c.vocab_size, d});
+}
+
+std::vector<TensorSlot> weight_slots(ModelWeights& w, const ModelConfig& c, DType dtype) {
+  w.params = tensor_table(c);
+  w.layers.resize(size_t(c.num_hidden_layers));
+  std::vector<TensorSlot> slots;
+  for (const ParamInfo& p : w.params) slots.push_back({&w.param(p), p.name, p.shape, dtype});
   return slots;
 }
 }  // namespace
 
 ModelWeights allocate_weights(const ModelConfig& c, Allocator* alloc, DType dtype) {
   ModelWeights w;
-  w.storage = place_in_arena(std::string("weights (") + dtype_str(dtype) + ")", weight_slots(c, w, dtype), alloc);
+  w.storage = place_in_arena(std::string("weights (") + dtype_str(dtype) + ")", weight_slots(w, c, dtype), alloc);
+  bind_fused_views(w, c);
   return w;
 }
 
 int64_t weights_bytes(const ModelConfig& c, DType dtype) {
   ModelWeights shapes_only;
-  return arena_bytes(weight_slots(c, shapes_only, dtype));
+  return arena_bytes(weight_slots(shapes_only, c, dtype));
 }
 
-namespace {
-template <typename W, typename Fn>
-void visit(W& w, Fn&& fn) {
-  auto maybe = [&](auto& t) {
-    if (!t.empty()) fn(t);
-  };
-  maybe(w.embed);
-  for (auto& l : w.layers)
-    for (auto* t : {&l.input_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.bo, &l.q_norm, &l.k_norm,
-                    &l.post_norm, &l.w_gate, &l.w_up, &l.w_down})
-      maybe(*t);
-  maybe(w.final_norm);
-  maybe(w.lm_head);
+void for_each_tensor(ModelWeights& w, const std::function<void(Tensor&)>& fn) {
+  for (const ParamInfo& p : w.params) fn(w.param(p));
 }
-}  // namespace
-
-void for_each_tensor(ModelWeights& w, const std::function<void(Tensor&)>& fn) { visit(w, fn); }
-void for_each_tensor(const ModelWeights& w, const std::function<void(const Tensor&)>& fn) { visit(w, fn); }
+void for_each_tensor(const ModelWeights& w, const std::function<void(const Tensor&)>& fn) {
+  for (const ParamInfo& p : w.params) fn(w.param(p));
+}
 
 void init_random(ModelWeights& w, Rng& rng, double std) {
-  for_each_tensor(w, [&](Tensor& t) {
-    const bool is_norm = t.name.find("norm") != std::string::npos;
-    const bool is_bias = t.name.ends_with(".bias");
-    std::vector<float> v(size_t(t.numel()), is_norm ? 1.0f : 0.0f);
-    if (!is_norm && !is_bias)
+  for (const ParamInfo& p : w.params) {
+    Tensor& t = w.param(p);
+    std::vector<float> v(size_t(t.numel()), p.identity);
+    if (p.role == ParamRole::kEmbedding || p.role == ParamRole::kMatrix)
       for (auto& x : v) x = static_cast<float>(rng.normal() * std);
     t.assign(v);
-  });
+  }
 }
 
 std::vector<ParamRef> model_params(ModelWeights& weights, ModelWeights& grads) {
-  std::vector<Tensor*> values, gradients;
-  for_each_tensor(weights, [&](Tensor& t) { values.push_back(&t); });
-  for_each_tensor(grads, [&](Tensor& t) { gradients.push_back(&t); });
-  TANDEM_CHECK(values.size() == gradients.size(), "model_params: weights and grads differ in layout");
+  TANDEM_CHECK(weights.params.size() == grads.params.size(), "model_params: weights and grads differ in layout");
   std::vector<ParamRef> out;
-  for (size_t i = 0; i < values.size(); ++i) {
-    const std::string& n = values[i]->name;
-    const bool no_decay = n.find("norm") != std::string::npos || n.ends_with(".bias");
-    out.push_back({values[i], gradients[i], !no_decay});
-  }
+  for (size_t i = 0; i < weights.params.size(); ++i)
+    out.push_back({&weights.param(weights.params[i]), &grads.param(grads.params[i]), weights.params[i].decays()});
   return out;
 }
 

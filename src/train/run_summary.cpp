@@ -7,6 +7,7 @@
 
 #include "core/dtype.h"
 #include "io/atomic_file.h"
+#include "model/lora.h"
 
 namespace tandem {
 
@@ -52,14 +53,18 @@ nlohmann::json run_summary(const RunSummaryInputs& in) {
   int64_t trainable = 0;
   for (const ParamRef& p : in.trainable) trainable += p.value->numel();
   nlohmann::json s;
+  nlohmann::json lora_modules = nlohmann::json::array();
+  if (c.use_peft)
+    for (const auto& m : lora_targets(mc, c.lora_config())) lora_modules.push_back(m.name);
   s["model"] = {{"architecture", mc.architecture},
                 {"model_type", mc.model_type},
+                {"layer", mc.layer_summary()},
                 {"source", c.model_name_or_path.empty() ? "random init from " + c.model_config : c.model_name_or_path},
                 {"dtype", c.bf16 ? "bf16" : "fp32"},
                 {"parameters", mc.num_parameters()},
                 {"trainable_parameters", trainable},
                 {"lora", c.use_peft ? nlohmann::json{{"r", c.lora_r}, {"alpha", c.lora_alpha},
-                                                     {"target_modules", c.lora_target_modules}}
+                                                     {"target_modules", lora_modules}}
                                     : nlohmann::json(nullptr)}};
   s["truncation"] = {{"max_length", in.truncation.max_length},
                      {"max_prompt_length", in.truncation.max_prompt_length},
@@ -106,6 +111,7 @@ std::string format_run_summary(const nlohmann::json& s) {
     << ") from " << m["source"].get<std::string>() << ", " << m["dtype"].get<std::string>() << ", "
     << m["parameters"].get<int64_t>() << " parameters, " << m["trainable_parameters"].get<int64_t>() << " trainable"
     << (m["lora"].is_null() ? "" : " (LoRA)") << "\n";
+  o << "  layer: " << m["layer"].get<std::string>() << "\n";
   const auto& t = s["truncation"];
   for (const char* key : {"sft_dataset", "preference_dataset"}) {
     if (!s.contains(key)) continue;

@@ -262,8 +262,8 @@ void TrainConfig::validate(const std::string& source) const {
 }
 
 std::vector<std::string> TrainConfig::lora_targets() const {
-  // PEFT's "all-linear": every linear layer except the output head, i.e. all seven projections of a Llama block.
-  if (lora_target_modules == "all-linear") return {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  // PEFT's "all-linear" (every linear layer but the output head) is resolved against the model's family
+  // (model/lora.h), as an empty list (the family's attention projections) is.
   return comma_list(lora_target_modules);
 }
 

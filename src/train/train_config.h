@@ -26,7 +26,8 @@ struct TrainConfig {
   int64_t lora_r = 16;
   double lora_alpha = 32, lora_dropout = 0.05;
   // A TOML list of module names, a comma-separated string, or "all-linear" (PEFT: every linear layer but lm_head)
-  std::string lora_target_modules = "q_proj,k_proj,v_proj,o_proj";
+  // Empty: the family's attention projections (q/k/v/o_proj for Llama, query_key_value and dense for GPT-NeoX).
+  std::string lora_target_modules;
   bool save_merged_model = false;  // at the end, also write <output_dir>/merged: base + adapters, a plain model
 
   // data: JSONL in any shape of data/text_formats.h; text needs a tokenizer folder (tokenizer.json, and

@@ -108,10 +108,14 @@ nlohmann::json EvalResult::to_json() const {
 void Trainer::init_master_weights() {
   if (!model_->bf16() || !cfg_.master_weights || model_->has_lora() || cfg_.model_name_or_path.empty()) return;
   optimizer_.init_state(params_);
-  std::vector<std::pair<std::string, Tensor*>> masters;
+  // params_ follows the weights' tensor table (model_params), which says each tensor's checkpoint row order.
+  const std::vector<ParamInfo>& table = model_->weights().params;
+  TANDEM_CHECK(table.size() == params_.size(), "master weights: ", params_.size(), " parameters, ", table.size(),
+               " tensors in the model's table");
+  std::vector<TensorRequest> masters;
   for (size_t i = 0; i < params_.size(); ++i)
     if (!optimizer_.master_weights()[i].empty())
-      masters.emplace_back(params_[i].value->name, &optimizer_.master_weights()[i]);
+      masters.push_back({table[i].name, &optimizer_.master_weights()[i], table[i].interleaved_heads});
   load_tensors(cfg_.model_name_or_path, masters);
 }
 
