@@ -145,9 +145,12 @@ TEST(Architectures, TensorTablesUseEachFamilysNamesAndRoles) {
   for (size_t i = 0; i < w.params.size(); ++i) {
     const ParamInfo& p = w.params[i];
     const std::vector<float> v = w.param(p).to_floats();
-    if (p.role == ParamRole::kNormBias || p.role == ParamRole::kBias)
+    if (p.role == ParamRole::kNormBias || p.role == ParamRole::kBias) {
       EXPECT_EQ(v, std::vector<float>(v.size(), 0.0f)) << p.name;
-    if (p.role == ParamRole::kNormScale) EXPECT_EQ(v, std::vector<float>(v.size(), 1.0f)) << p.name;
+    }
+    if (p.role == ParamRole::kNormScale) {
+      EXPECT_EQ(v, std::vector<float>(v.size(), 1.0f)) << p.name;
+    }
     EXPECT_EQ(params[i].decay, p.role == ParamRole::kMatrix || p.role == ParamRole::kEmbedding) << p.name;
   }
   ModelWeights gemma = allocate_weights(ModelConfig::from_json(sizes("gemma")));

@@ -187,14 +187,14 @@ std::string ModelConfig::layer_summary() const {
 int64_t ModelConfig::num_parameters() const {
   const int64_t d = hidden_size, q = num_attention_heads * head_dim, kv = num_key_value_heads * head_dim;
   const int64_t F = intermediate_size;
-  const int64_t norm = norm == NormKind::kLayerNorm ? 2 * d : d;
-  int64_t layer = (sandwich_norms ? 4 : 2) * norm + d * q + 2 * d * kv + q * d;
+  const int64_t norm_params = norm == NormKind::kLayerNorm ? 2 * d : d;
+  int64_t layer = (sandwich_norms ? 4 : 2) * norm_params + d * q + 2 * d * kv + q * d;
   layer += (mlp == MlpKind::kGated ? 3 : 2) * d * F;
   if (mlp_bias) layer += F + d;
   if (qkv_bias) layer += q + 2 * kv;
   if (o_bias) layer += d;
   if (qk_norm) layer += 2 * head_dim;
-  return vocab_size * d * (tie_word_embeddings ? 1 : 2) + norm + num_hidden_layers * layer;
+  return vocab_size * d * (tie_word_embeddings ? 1 : 2) + norm_params + num_hidden_layers * layer;
 }
 
 }  // namespace tandem

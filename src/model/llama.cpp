@@ -11,7 +11,6 @@ namespace tandem {
 
 namespace {
 Tensor* opt(Tensor& t) { return t.empty() ? nullptr : &t; }
-const Tensor* opt(const Tensor* t) { return t && !t->empty() ? t : nullptr; }
 }  // namespace
 
 LlamaModel::LlamaModel(const ModelConfig& config, Backend& backend, DType dtype)
