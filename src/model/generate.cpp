@@ -62,13 +62,13 @@ std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
   backend_.embedding_forward(x, ids_, w.embed);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
-    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.input_norm, n, c.rms_norm_eps);
+    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.input_norm, n, c.rms_norm_eps, 0.0);
     if (c.qk_norm) {
       Tensor &q_pre = buffer(q_pre_, "q_pre", {n, H * D}), &k_pre = buffer(k_pre_, "k_pre", {n, G * D});
       project(l, Proj::kQ, h, q_pre, n);
       project(l, Proj::kK, h, k_pre, n);
-      backend_.rmsnorm_forward(q, buffer(rstd_, "rstd", {n * H}), q_pre, lw.q_norm, n * H, c.rms_norm_eps);
-      backend_.rmsnorm_forward(k, buffer(rstd_, "rstd", {n * G}), k_pre, lw.k_norm, n * G, c.rms_norm_eps);
+      backend_.rmsnorm_forward(q, buffer(rstd_, "rstd", {n * H}), q_pre, lw.q_norm, n * H, c.rms_norm_eps, 0.0);
+      backend_.rmsnorm_forward(k, buffer(rstd_, "rstd", {n * G}), k_pre, lw.k_norm, n * G, c.rms_norm_eps, 0.0);
     } else {
       project(l, Proj::kQ, h, q, n);
       project(l, Proj::kK, h, k, n);
@@ -78,17 +78,17 @@ std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
     backend_.rope(k, rope_cos_, rope_sin_, 1, n, G, &pos_, false);
     backend_.copy_elements(k_cache_[l], length_ * G * D, k, 0, n * G * D);
     backend_.copy_elements(v_cache_[l], length_ * G * D, v, 0, n * G * D);
-    backend_.attention_decode(att, q, k_cache_[l], v_cache_[l], length_, n, H, G);
+    backend_.attention_decode(att, q, k_cache_[l], v_cache_[l], length_, n, H, G, {});
     project(l, Proj::kO, att, o, n);
     backend_.add(x, x, o);
-    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.post_norm, n, c.rms_norm_eps);
+    backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, lw.post_norm, n, c.rms_norm_eps, 0.0);
     project(l, Proj::kGate, h, gate, n);
     project(l, Proj::kUp, h, up, n);
-    backend_.swiglu_forward(act, gate, up);
+    backend_.glu_forward(act, gate, up, Activation::kSilu);
     project(l, Proj::kDown, act, o, n);
     backend_.add(x, x, o);
   }
-  backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, w.final_norm, n, c.rms_norm_eps);
+  backend_.rmsnorm_forward(h, buffer(rstd_, "rstd", {n}), x, w.final_norm, n, c.rms_norm_eps, 0.0);
   Tensor& logits = buffer(logits_, "logits", {n, c.vocab_size});
   backend_.linear_forward(logits, h, w.output_matrix(), nullptr, n);
   length_ += n;

@@ -216,13 +216,13 @@ void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tens
   const Tensor* pos = positions_.empty() ? nullptr : &positions_;
   Tensor &h1 = a[Act::kH1], &q = a[Act::kQ], &k = a[Act::kK], &v = a[Act::kV];
 
-  backend_.rmsnorm_forward(h1, a[Act::kRstd1], x_in, w.input_norm, N, c.rms_norm_eps);
+  backend_.rmsnorm_forward(h1, a[Act::kRstd1], x_in, w.input_norm, N, c.rms_norm_eps, 0.0);
   if (c.qk_norm) {  // Qwen3 normalises each head of q and k before RoPE
     Tensor &q_pre = a[Act::kQPre], &k_pre = a[Act::kKPre];
     project(l, Proj::kQ, h1, q_pre, a);
     project(l, Proj::kK, h1, k_pre, a);
-    backend_.rmsnorm_forward(q, a[Act::kRstdQ], q_pre, w.q_norm, N * H, c.rms_norm_eps);
-    backend_.rmsnorm_forward(k, a[Act::kRstdK], k_pre, w.k_norm, N * G, c.rms_norm_eps);
+    backend_.rmsnorm_forward(q, a[Act::kRstdQ], q_pre, w.q_norm, N * H, c.rms_norm_eps, 0.0);
+    backend_.rmsnorm_forward(k, a[Act::kRstdK], k_pre, w.k_norm, N * G, c.rms_norm_eps, 0.0);
   } else {
     project(l, Proj::kQ, h1, q, a);
     project(l, Proj::kK, h1, k, a);
@@ -240,10 +240,10 @@ void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tens
   backend_.add(x_mid, o, x_in);
 
   Tensor &h2 = a[Act::kH2], &gate = a[Act::kGate], &up = a[Act::kUp], &sw = a[Act::kSwiglu];
-  backend_.rmsnorm_forward(h2, a[Act::kRstd2], x_mid, w.post_norm, N, c.rms_norm_eps);
+  backend_.rmsnorm_forward(h2, a[Act::kRstd2], x_mid, w.post_norm, N, c.rms_norm_eps, 0.0);
   project(l, Proj::kGate, h2, gate, a);
   project(l, Proj::kUp, h2, up, a);
-  backend_.swiglu_forward(sw, gate, up);
+  backend_.glu_forward(sw, gate, up, Activation::kSilu);
   Tensor& down = dtype_ == x_out.dtype() ? x_out : buffer(proj_out_, "proj_out", x_out.shape, dtype_);
   project(l, Proj::kDown, sw, down, a);
   backend_.add(x_out, down, x_mid);
@@ -261,12 +261,12 @@ void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Ten
   // MLP: x_out = x_mid + down(silu(gate(h2)) * up(h2)), h2 = norm(x_mid). dres holds dL/dx_out.
   project_backward(l, Proj::kDown, dres, a[Act::kSwiglu], zeros(g_.dact, "dact", {N, F}), a);
   zeros(g_.dgate, "dgate", {N, F}), zeros(g_.dup, "dup", {N, F});
-  backend_.swiglu_backward(g_.dgate, g_.dup, g_.dact, a[Act::kGate], a[Act::kUp]);
+  backend_.glu_backward(g_.dgate, g_.dup, g_.dact, a[Act::kGate], a[Act::kUp], Activation::kSilu);
   zeros(g_.dh, "dh", {N, d});
   project_backward(l, Proj::kGate, g_.dgate, a[Act::kH2], g_.dh, a);
   project_backward(l, Proj::kUp, g_.dup, a[Act::kH2], g_.dh, a);
   backend_.rmsnorm_backward(dres, grad(&LayerWeights::post_norm), g_.dh, a[Act::kXMid], w.post_norm,
-                            a[Act::kRstd2], N);
+                            a[Act::kRstd2], N, 0.0);
 
   // Attention: x_mid = x_in + o(attn(rope(q), rope(k), v)). dres now holds dL/dx_mid.
   project_backward(l, Proj::kO, dres, a[Act::kAtt], zeros(g_.datt, "datt", {N, q_dim}), a);
@@ -281,9 +281,9 @@ void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Ten
   if (c.qk_norm) {
     zeros(g_.dq_pre, "dq_pre", {N, q_dim}), zeros(g_.dk_pre, "dk_pre", {N, kv_dim});
     backend_.rmsnorm_backward(g_.dq_pre, grad(&LayerWeights::q_norm), *dq, a[Act::kQPre], w.q_norm, a[Act::kRstdQ],
-                              N * H);
+                              N * H, 0.0);
     backend_.rmsnorm_backward(g_.dk_pre, grad(&LayerWeights::k_norm), *dk, a[Act::kKPre], w.k_norm, a[Act::kRstdK],
-                              N * G);
+                              N * G, 0.0);
     dq = &g_.dq_pre;
     dk = &g_.dk_pre;
   }
@@ -291,7 +291,8 @@ void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Ten
   project_backward(l, Proj::kQ, *dq, a[Act::kH1], g_.dh, a);
   project_backward(l, Proj::kK, *dk, a[Act::kH1], g_.dh, a);
   project_backward(l, Proj::kV, g_.dv, a[Act::kH1], g_.dh, a);
-  backend_.rmsnorm_backward(dres, grad(&LayerWeights::input_norm), g_.dh, x_in, w.input_norm, a[Act::kRstd1], N);
+  backend_.rmsnorm_backward(dres, grad(&LayerWeights::input_norm), g_.dh, x_in, w.input_norm, a[Act::kRstd1], N,
+                            0.0);
 }
 
 void LlamaModel::run_layers(const Batch& batch) {
@@ -313,7 +314,7 @@ void LlamaModel::run_layers(const Batch& batch) {
   layout_activations();
   backend_.embedding_forward(residual_[0], tokens_, weights_.embed);
   for (int64_t l = 0; l < L; ++l) layer_forward(l, residual_[l], acts_[recompute_ ? 0 : l], residual_[l + 1]);
-  backend_.rmsnorm_forward(xf_, rstd_f_, residual_[L], weights_.final_norm, N, config_.rms_norm_eps);
+  backend_.rmsnorm_forward(xf_, rstd_f_, residual_[L], weights_.final_norm, N, config_.rms_norm_eps, 0.0);
 }
 
 SequenceLogprobs LlamaModel::collect(const std::vector<float>& pair_logp) const {
@@ -340,7 +341,7 @@ std::vector<float> LlamaModel::lm_head(const std::vector<float>* dlogp) {
   Tensor logp("token_logp", {pairs}, DType::kF32, &backend_);
   if (!dlogp) {
     backend_.token_logprobs(&logp, nullptr, nullptr, nullptr, xf_, weights_.output_matrix(), pair_rows_t_,
-                            pair_targets_t_, logits_chunk_rows_);
+                            pair_targets_t_, logits_chunk_rows_, 0.0);
     return logp.to_floats();
   }
   TANDEM_CHECK(int64_t(dlogp->size()) == num_sequences_, "backward: dlogp has ", dlogp->size(),
@@ -352,7 +353,7 @@ std::vector<float> LlamaModel::lm_head(const std::vector<float>* dlogp) {
   zeros(g_.dxf, "dxf", xf_.shape);
   Tensor* dw = base_trainable() ? &grads().output_matrix() : nullptr;
   backend_.token_logprobs(&logp, &g_.dxf, dw, &grad, xf_, weights_.output_matrix(), pair_rows_t_, pair_targets_t_,
-                          logits_chunk_rows_);
+                          logits_chunk_rows_, 0.0);
   return logp.to_floats();
 }
 
@@ -360,7 +361,7 @@ void LlamaModel::backward_layers() {
   const int64_t N = batch_.batch * batch_.seq, d = config_.hidden_size, L = config_.num_hidden_layers;
   Tensor& dres = zeros(g_.dres, "dres", {N, d});  // dL/d(residual stream), walked from the top layer down
   backend_.rmsnorm_backward(dres, base_trainable() ? &grads_.final_norm : nullptr, g_.dxf, residual_[L],
-                            weights_.final_norm, rstd_f_, N);
+                            weights_.final_norm, rstd_f_, N, 0.0);
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerActs& a = acts_[recompute_ ? 0 : l];
     if (recompute_ && l != L - 1)  // the shared scratch still holds the top layer from forward
