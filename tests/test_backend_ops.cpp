@@ -716,5 +716,28 @@ TEST(OpReferences, DecodeWithScoringEqualsForwardRows) {
   }
 }
 
+// Scoring options and soft caps out of range are rejected with the option named, not silently used.
+TEST(OpReferences, RejectsNegativeScoringAndCaps) {
+  Backend& cpu = cpu_backend();
+  const int64_t T = 4, H = 2, D = 4;
+  Tensor q("q", {1, T, H, D}, DType::kF64), k("k", {1, T, H, D}, DType::kF64), v("v", {1, T, H, D}, DType::kF64);
+  Tensor out("out", {1, T, H, D}, DType::kF64), lse("lse", {H * T}, DType::kF64), len("lengths", {1}, DType::kI32);
+  len.data<int32_t>()[0] = int32_t(T);
+  for (const AttentionScoring& bad : {AttentionScoring{-1, 0, 0}, AttentionScoring{0, -2, 0},
+                                      AttentionScoring{0, 0, -3}}) {
+    testing::expect_error([&] { cpu.attention_forward(out, lse, q, k, v, len, {1, T, H, H, D, bad}, {}); },
+                          {"attention", "softcap", "sliding window"});
+    Tensor dec("out", {T, H, D}, DType::kF64), qd("q", {T, H, D}, DType::kF64);
+    testing::expect_error([&] { cpu.attention_decode(dec, qd, k, v, 0, T, H, H, bad); },
+                          {"attention_decode", "sliding window"});
+  }
+  Tensor x("x", {2, 3}, DType::kF64), w("w", {5, 3}, DType::kF64), logp("logp", {1}, DType::kF64);
+  Tensor rows("rows", {1}, DType::kI32), targets("targets", {1}, DType::kI32);
+  rows.data<int32_t>()[0] = 0, targets.data<int32_t>()[0] = 1;
+  testing::expect_error(
+      [&] { cpu.token_logprobs(&logp, nullptr, nullptr, nullptr, x, w, rows, targets, 0, -1.0); },
+      {"token_logprobs", "softcap"});
+}
+
 }  // namespace
 }  // namespace tandem
