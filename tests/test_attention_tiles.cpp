@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/kernels/attention.h"
@@ -66,10 +67,12 @@ Result<F> run_kernel(const Case& c, const std::vector<F>& q, const std::vector<F
 }
 
 // Attention straight from the definition, one query row at a time over all T keys; dS uses sum_j P_ij dP_ij
-// directly rather than the kernel's dO . O identity.
+// directly rather than the kernel's dO . O identity. Honours c.s.scoring: scores cap * tanh(scale q.k / cap) (dZ =
+// dS (1 - tanh^2)), keys j with i - j >= window hidden.
 Result<double> dense_attention(const Case& c, const Vec& q, const Vec& k, const Vec& v, const Vec& dout) {
-  const int64_t T = c.s.seq, H = c.s.heads, G = c.s.kv_heads, D = c.s.head_dim;
-  const double scale = 1.0 / std::sqrt(double(D));
+  const int64_t T = c.s.seq, H = c.s.heads, G = c.s.kv_heads, D = c.s.head_dim, window = c.s.scoring.window;
+  const double scale = c.s.scoring.scale > 0 ? c.s.scoring.scale : 1.0 / std::sqrt(double(D));
+  const double cap = c.s.scoring.softcap;
   Result<double> r{Vec(c.qn(), 0.0), Vec(c.lse_n(), 0.0), Vec(c.qn(), 0.0), Vec(c.kvn(), 0.0), Vec(c.kvn(), 0.0)};
   for (int64_t b = 0; b < c.s.batch; ++b)
     for (int64_t h = 0; h < H; ++h)
@@ -77,15 +80,17 @@ Result<double> dense_attention(const Case& c, const Vec& q, const Vec& k, const 
         const int64_t qi = ((b * T + i) * H + h) * D, lo = c.seg.empty() ? 0 : c.seg[b * T + i],
                       pre = c.pre.empty() ? 0 : c.pre[b * T + i];
         auto kv = [&](int64_t j) { return ((b * T + j) * G + h / (H / G)) * D; };
-        Vec p(T, 0.0), dp(T, 0.0);
+        auto seen = [&](int64_t j) { return (j >= lo || j < pre) && (window == 0 || i - j < window); };
+        Vec p(T, 0.0), dp(T, 0.0), slope(T, 1.0);
         double mx = -std::numeric_limits<double>::infinity(), sum = 0, rowdot = 0;
         for (int64_t j = 0; j <= i; ++j)
-          if (j >= lo || j < pre) {
+          if (seen(j)) {
             for (int64_t d = 0; d < D; ++d) p[j] += scale * q[qi + d] * k[kv(j) + d];
+            if (cap > 0) p[j] = cap * std::tanh(p[j] / cap), slope[j] = 1 - (p[j] / cap) * (p[j] / cap);
             mx = std::max(mx, p[j]);
           }
-        for (int64_t j = 0; j <= i; ++j) sum += (j >= lo || j < pre) ? std::exp(p[j] - mx) : 0.0;
-        for (int64_t j = 0; j <= i; ++j) p[j] = (j >= lo || j < pre) ? std::exp(p[j] - mx) / sum : 0.0;
+        for (int64_t j = 0; j <= i; ++j) sum += seen(j) ? std::exp(p[j] - mx) : 0.0;
+        for (int64_t j = 0; j <= i; ++j) p[j] = seen(j) ? std::exp(p[j] - mx) / sum : 0.0;
         r.lse[(b * H + h) * T + i] = mx + std::log(sum);
         for (int64_t j = 0; j <= i; ++j)
           for (int64_t d = 0; d < D; ++d) {
@@ -95,7 +100,7 @@ Result<double> dense_attention(const Case& c, const Vec& q, const Vec& k, const 
         for (int64_t j = 0; j <= i; ++j) rowdot += p[j] * dp[j];
         for (int64_t j = 0; j <= i; ++j)
           for (int64_t d = 0; d < D; ++d) {
-            const double ds = p[j] * (dp[j] - rowdot);
+            const double ds = p[j] * (dp[j] - rowdot) * slope[j];
             r.dv[kv(j) + d] += p[j] * dout[qi + d];
             r.dq[qi + d] += scale * ds * k[kv(j) + d];
             r.dk[kv(j) + d] += scale * ds * q[qi + d];
@@ -221,6 +226,28 @@ TEST(AttentionTiles, MatchesDenseReference) {
   EXPECT_LE(max_abs_diff(got.dq, want.dq), 1e-12);
   EXPECT_LE(max_abs_diff(got.dk, want.dk), 1e-12);
   EXPECT_LE(max_abs_diff(got.dv, want.dv), 1e-12);
+}
+
+// Gemma-2's scoring on the long case: a window of K + 2 (a block's first row R sees key R - K - 1, the last of its
+// tile, alone: skipping that tile by one key too many changes the output), and one of 2R - 30 that spans blocks,
+// with a scale and a soft cap.
+TEST(AttentionTiles, ScoredMatchesDenseReference) {
+  for (const AttentionScoring& sc : {AttentionScoring{0.3, 2.0, K + 2}, AttentionScoring{0, 1.5, 2 * R - 30},
+                                     AttentionScoring{0.2, 0, K + 2}}) {
+    Case c = long_case(8);
+    c.s.scoring = sc;
+    Rng rng(30);
+    const Vec q = random_vector(rng, c.qn(), 2.0), k = random_vector(rng, c.kvn(), 2.0),
+              v = random_vector(rng, c.kvn());
+    const Vec dout = random_vector(rng, c.qn());
+    const Result<double> got = run_kernel(c, q, k, v, dout), want = dense_attention(c, q, k, v, dout);
+    const std::string what = "window " + std::to_string(sc.window) + " cap " + std::to_string(sc.softcap);
+    EXPECT_LE(max_abs_diff(got.out, want.out), 1e-12) << what;
+    EXPECT_LE(max_abs_diff(got.lse, want.lse), 1e-12) << what;
+    EXPECT_LE(max_abs_diff(got.dq, want.dq), 1e-12) << what;
+    EXPECT_LE(max_abs_diff(got.dk, want.dk), 1e-12) << what;
+    EXPECT_LE(max_abs_diff(got.dv, want.dv), 1e-12) << what;
+  }
 }
 
 TEST(AttentionTiles, FloatMatchesDouble) {

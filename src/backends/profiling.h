@@ -66,18 +66,28 @@ class ProfilingBackend final : public Backend {
     time("sum_squares", [&] { r = in_.sum_squares(x); });
     return r;
   }
+  void tanh_softcap(Tensor& x, double cap) override { time("tanh_softcap", [&] { in_.tanh_softcap(x, cap); }); }
   void embedding_forward(Tensor& o, const Tensor& ids, const Tensor& t) override {
     time("embedding_forward", [&] { in_.embedding_forward(o, ids, t); });
   }
   void embedding_backward(Tensor& dt, const Tensor& ids, const Tensor& dout) override {
     time("embedding_backward", [&] { in_.embedding_backward(dt, ids, dout); });
   }
-  void rmsnorm_forward(Tensor& o, Tensor& rstd, const Tensor& x, const Tensor& w, int64_t rows, double eps) override {
-    time("rmsnorm_forward", [&] { in_.rmsnorm_forward(o, rstd, x, w, rows, eps); });
+  void rmsnorm_forward(Tensor& o, Tensor& rstd, const Tensor& x, const Tensor& w, int64_t rows, double eps,
+                       double offset) override {
+    time("rmsnorm_forward", [&] { in_.rmsnorm_forward(o, rstd, x, w, rows, eps, offset); });
   }
   void rmsnorm_backward(Tensor& dx, Tensor* dw, const Tensor& dout, const Tensor& x, const Tensor& w,
-                        const Tensor& rstd, int64_t rows) override {
-    time("rmsnorm_backward", [&] { in_.rmsnorm_backward(dx, dw, dout, x, w, rstd, rows); });
+                        const Tensor& rstd, int64_t rows, double offset) override {
+    time("rmsnorm_backward", [&] { in_.rmsnorm_backward(dx, dw, dout, x, w, rstd, rows, offset); });
+  }
+  void layernorm_forward(Tensor& o, Tensor& mean, Tensor& rstd, const Tensor& x, const Tensor& w, const Tensor* b,
+                         int64_t rows, double eps) override {
+    time("layernorm_forward", [&] { in_.layernorm_forward(o, mean, rstd, x, w, b, rows, eps); });
+  }
+  void layernorm_backward(Tensor& dx, Tensor* dw, Tensor* db, const Tensor& dout, const Tensor& x, const Tensor& w,
+                          const Tensor& mean, const Tensor& rstd, int64_t rows) override {
+    time("layernorm_backward", [&] { in_.layernorm_backward(dx, dw, db, dout, x, w, mean, rstd, rows); });
   }
   void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias, int64_t rows) override {
     time("linear_forward", [&] { in_.linear_forward(y, x, w, bias, rows); });
@@ -108,19 +118,26 @@ class ProfilingBackend final : public Backend {
     time("attention_backward", [&] { in_.attention_backward(dq, dk, dv, dout, out, lse, q, k, v, len, s, m); });
   }
   void attention_decode(Tensor& o, const Tensor& q, const Tensor& kc, const Tensor& vc, int64_t start, int64_t n,
-                        int64_t heads, int64_t kv_heads) override {
-    time("attention_decode", [&] { in_.attention_decode(o, q, kc, vc, start, n, heads, kv_heads); });
+                        int64_t heads, int64_t kv_heads, const AttentionScoring& sc) override {
+    time("attention_decode", [&] { in_.attention_decode(o, q, kc, vc, start, n, heads, kv_heads, sc); });
   }
-  void swiglu_forward(Tensor& o, const Tensor& g, const Tensor& u) override {
-    time("swiglu_forward", [&] { in_.swiglu_forward(o, g, u); });
+  void glu_forward(Tensor& o, const Tensor& g, const Tensor& u, Activation act) override {
+    time("glu_forward", [&] { in_.glu_forward(o, g, u, act); });
   }
-  void swiglu_backward(Tensor& dg, Tensor& du, const Tensor& dout, const Tensor& g, const Tensor& u) override {
-    time("swiglu_backward", [&] { in_.swiglu_backward(dg, du, dout, g, u); });
+  void glu_backward(Tensor& dg, Tensor& du, const Tensor& dout, const Tensor& g, const Tensor& u,
+                    Activation act) override {
+    time("glu_backward", [&] { in_.glu_backward(dg, du, dout, g, u, act); });
+  }
+  void activation_forward(Tensor& o, const Tensor& x, Activation act) override {
+    time("activation_forward", [&] { in_.activation_forward(o, x, act); });
+  }
+  void activation_backward(Tensor& dx, const Tensor& dout, const Tensor& x, Activation act) override {
+    time("activation_backward", [&] { in_.activation_backward(dx, dout, x, act); });
   }
   void token_logprobs(Tensor* logp, Tensor* dx, Tensor* dw, const Tensor* grad, const Tensor& x, const Tensor& w,
-                      const Tensor& rows, const Tensor& target, int64_t chunk) override {
+                      const Tensor& rows, const Tensor& target, int64_t chunk, double softcap) override {
     time(grad ? "token_logprobs_bwd" : "token_logprobs_fwd",
-         [&] { in_.token_logprobs(logp, dx, dw, grad, x, w, rows, target, chunk); });
+         [&] { in_.token_logprobs(logp, dx, dw, grad, x, w, rows, target, chunk, softcap); });
   }
   void adamw_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor* master, const AdamWStep& s) override {
     time("adamw_step", [&] { in_.adamw_step(p, g, m, v, master, s); });

@@ -1,6 +1,6 @@
 // The CPU backend: the templated kernels of src/kernels behind the Backend interface, OpenMP inside each kernel.
 // Compute is f32 for f32 and bf16 storage (f64 for gradient checks). GEMM-bound ops with bf16 weights run bf16
-// GEMMs natively (linear, the LM head). The ops of a layer (residual add, RMSNorm, RoPE, attention, SwiGLU) read
+// GEMMs natively (linear, the LM head). The ops of a layer (residual add, norms, RoPE, attention, activations) read
 // bf16 activations and weights in place and round their bf16 outputs once, in the dtype mix the model gives them
 // (cpu::native); any other mix goes through f32 copies (cpu::Args). Statistics, softmax and accumulation are f32
 // whatever the storage.
@@ -11,18 +11,19 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/cpu_args.h"
+#include "backends/cpu/kernels/activation.h"
 #include "backends/cpu/kernels/adamw.h"
 #include "backends/cpu/kernels/attention.h"
 #include "backends/cpu/kernels/attention_decode.h"
 #include "backends/cpu/kernels/convert.h"
 #include "backends/cpu/kernels/elementwise.h"
 #include "backends/cpu/kernels/embedding.h"
+#include "backends/cpu/kernels/layernorm.h"
 #include "backends/cpu/kernels/linear.h"
 #include "backends/cpu/kernels/logprobs.h"
 #include "backends/cpu/kernels/lora.h"
 #include "backends/cpu/kernels/rmsnorm.h"
 #include "backends/cpu/kernels/rope.h"
-#include "backends/cpu/kernels/swiglu.h"
 #include "core/check.h"
 
 namespace tandem {
@@ -86,6 +87,13 @@ class CpuBackend final : public Backend {
     });
     return out;
   }
+  void tanh_softcap(Tensor& t, double cap) override {
+    TANDEM_CHECK(cap > 0, "tanh_softcap: cap ", cap, " of tensor ", t.name, " must be > 0");
+    const bool ok = native(t.dtype(), {&t}, {}, [&](auto s) {
+      tandem::tanh_softcap(t.data<decltype(s)>(), cap, t.numel());
+    });
+    TANDEM_CHECK(ok, "cpu backend: op tanh_softcap has no ", dtype_str(t.dtype()), " kernel");
+  }
 
   void embedding_forward(Tensor& out, const Tensor& ids, const Tensor& table) override {
     const int64_t n = ids.numel(), dim = table.dim(-1);
@@ -110,8 +118,8 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void rmsnorm_forward(Tensor& out, Tensor& rstd, const Tensor& x, const Tensor& weight, int64_t rows,
-                       double eps) override {
+  void rmsnorm_forward(Tensor& out, Tensor& rstd, const Tensor& x, const Tensor& weight, int64_t rows, double eps,
+                       double offset) override {
     const int64_t dim = weight.numel();
     need("rmsnorm", x, rows * dim), need("rmsnorm", out, rows * dim), need("rmsnorm", rstd, rows);
     // Native: out and weight in one storage, x in it too or in its compute type (the f32 residual stream).
@@ -121,18 +129,18 @@ class CpuBackend final : public Backend {
           using C = compute_t<S>;
           S* y = out.data<S>();
           const S* w = weight.data<S>();
-          if (x_stored) tandem::rmsnorm_forward(y, rstd.data<C>(), x.data<S>(), w, rows, dim, eps);
-          else tandem::rmsnorm_forward(y, rstd.data<C>(), x.data<C>(), w, rows, dim, eps);
+          if (x_stored) tandem::rmsnorm_forward(y, rstd.data<C>(), x.data<S>(), w, rows, dim, eps, offset);
+          else tandem::rmsnorm_forward(y, rstd.data<C>(), x.data<C>(), w, rows, dim, eps, offset);
         }))
       return;
     dispatch("rmsnorm", x.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *px = a.in(x), *pw = a.in(weight);
-      tandem::rmsnorm_forward(a.out(out), a.out(rstd), px, pw, rows, dim, eps);
+      tandem::rmsnorm_forward(a.out(out), a.out(rstd), px, pw, rows, dim, eps, offset);
     });
   }
   void rmsnorm_backward(Tensor& dx, Tensor* dweight, const Tensor& dout, const Tensor& x, const Tensor& weight,
-                        const Tensor& rstd, int64_t rows) override {
+                        const Tensor& rstd, int64_t rows, double offset) override {
     const int64_t dim = weight.numel();
     need("rmsnorm_backward", dx, rows * dim), need("rmsnorm_backward", dout, rows * dim);
     need("rmsnorm_backward", rstd, rows);
@@ -144,16 +152,73 @@ class CpuBackend final : public Backend {
                  C* dw = dweight && !dweight->empty() ? dweight->data<C>() : nullptr;
                  if (x_stored)
                    tandem::rmsnorm_backward(dx.data<C>(), dw, dout.data<C>(), x.data<S>(), weight.data<S>(),
-                                            rstd.data<C>(), rows, dim);
+                                            rstd.data<C>(), rows, dim, offset);
                  else
                    tandem::rmsnorm_backward(dx.data<C>(), dw, dout.data<C>(), x.data<C>(), weight.data<S>(),
-                                            rstd.data<C>(), rows, dim);
+                                            rstd.data<C>(), rows, dim, offset);
                }))
       return;
     dispatch("rmsnorm_backward", x.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *px = a.in(x), *pw = a.in(weight), *pr = a.in(rstd);
-      tandem::rmsnorm_backward(a.out(dx, true), a.out(dweight, true), g, px, pw, pr, rows, dim);
+      tandem::rmsnorm_backward(a.out(dx, true), a.out(dweight, true), g, px, pw, pr, rows, dim, offset);
+    });
+  }
+  void layernorm_forward(Tensor& out, Tensor& mean, Tensor& rstd, const Tensor& x, const Tensor& weight,
+                         const Tensor* bias, int64_t rows, double eps) override {
+    const int64_t dim = weight.numel();
+    need("layernorm", x, rows * dim), need("layernorm", out, rows * dim);
+    need("layernorm", mean, rows), need("layernorm", rstd, rows);
+    const Tensor* b = bias && !bias->empty() ? bias : nullptr;
+    if (b) need("layernorm", *b, dim);
+    // Native: out, weight and bias in one storage, x in it too or in its compute type (the f32 residual stream).
+    const bool x_stored = x.dtype() == weight.dtype();
+    if (native(weight.dtype(), {&out, b, x_stored ? &x : nullptr}, {&mean, &rstd, x_stored ? nullptr : &x},
+               [&](auto s) {
+                 using S = decltype(s);
+                 using C = compute_t<S>;
+                 const S *w = weight.data<S>(), *pb = b ? b->data<S>() : nullptr;
+                 if (x_stored)
+                   tandem::layernorm_forward(out.data<S>(), mean.data<C>(), rstd.data<C>(), x.data<S>(), w, pb, rows,
+                                             dim, eps);
+                 else
+                   tandem::layernorm_forward(out.data<S>(), mean.data<C>(), rstd.data<C>(), x.data<C>(), w, pb, rows,
+                                             dim, eps);
+               }))
+      return;
+    dispatch("layernorm", x.dtype(), [&](auto f) {
+      Args<decltype(f)> a(pool_);
+      const auto *px = a.in(x), *pw = a.in(weight), *pb = a.in(b);
+      tandem::layernorm_forward(a.out(out), a.out(mean), a.out(rstd), px, pw, pb, rows, dim, eps);
+    });
+  }
+  void layernorm_backward(Tensor& dx, Tensor* dweight, Tensor* dbias, const Tensor& dout, const Tensor& x,
+                          const Tensor& weight, const Tensor& mean, const Tensor& rstd, int64_t rows) override {
+    const int64_t dim = weight.numel();
+    need("layernorm_backward", dx, rows * dim), need("layernorm_backward", dout, rows * dim);
+    need("layernorm_backward", mean, rows), need("layernorm_backward", rstd, rows);
+    Tensor* dw = dweight && !dweight->empty() ? dweight : nullptr;
+    Tensor* db = dbias && !dbias->empty() ? dbias : nullptr;
+    if (dw) need("layernorm_backward", *dw, dim);
+    if (db) need("layernorm_backward", *db, dim);
+    const bool x_stored = x.dtype() == weight.dtype();
+    if (native(weight.dtype(), {x_stored ? &x : nullptr}, {&dx, dw, db, &dout, &mean, &rstd, x_stored ? nullptr : &x},
+               [&](auto s) {
+                 using S = decltype(s);
+                 using C = compute_t<S>;
+                 C *pdw = dw ? dw->data<C>() : nullptr, *pdb = db ? db->data<C>() : nullptr;
+                 if (x_stored)
+                   tandem::layernorm_backward(dx.data<C>(), pdw, pdb, dout.data<C>(), x.data<S>(), weight.data<S>(),
+                                              mean.data<C>(), rstd.data<C>(), rows, dim);
+                 else
+                   tandem::layernorm_backward(dx.data<C>(), pdw, pdb, dout.data<C>(), x.data<C>(), weight.data<S>(),
+                                              mean.data<C>(), rstd.data<C>(), rows, dim);
+               }))
+      return;
+    dispatch("layernorm_backward", x.dtype(), [&](auto f) {
+      Args<decltype(f)> a(pool_);
+      const auto *g = a.in(dout), *px = a.in(x), *pw = a.in(weight), *pm = a.in(mean), *pr = a.in(rstd);
+      tandem::layernorm_backward(a.out(dx, true), a.out(dw, true), a.out(db, true), g, px, pw, pm, pr, rows, dim);
     });
   }
 
@@ -205,8 +270,12 @@ class CpuBackend final : public Backend {
 
   void rope(Tensor& x, const Tensor& cos, const Tensor& sin, int64_t batch, int64_t seq, int64_t heads,
             const Tensor* positions, bool inverse) override {
-    const int64_t half = cos.dim(-1), D = 2 * half;
-    need("rope", x, batch * seq * heads * D), need("rope", sin, cos.numel());
+    const int64_t half = cos.dim(-1), rows = batch * seq * heads, D = x.numel() / std::max<int64_t>(rows, 1);
+    if (rows == 0 && x.numel() == 0) return;  // nothing to rotate
+    TANDEM_CHECK(rows > 0 && x.numel() == rows * D && 2 * half <= D, "rope: tensor ", x.name, " (shape ",
+                 shape_str(x.shape), ") is not [", batch, ", ", seq, ", ", heads, ", head_dim] with head_dim >= ",
+                 2 * half, " (the rotary dims of table ", cos.name, ")");
+    need("rope", sin, cos.numel());
     if (positions) need("rope", *positions, batch * seq);
     const RopeView table{cos.data<float>(), sin.data<float>(), cos.dim(0), half};
     const bool ok = native(x.dtype(), {&x}, {}, [&](auto s) {
@@ -257,7 +326,7 @@ class CpuBackend final : public Backend {
     });
   }
   void attention_decode(Tensor& out, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start,
-                        int64_t n, int64_t heads, int64_t kv_heads) override {
+                        int64_t n, int64_t heads, int64_t kv_heads, const AttentionScoring& scoring) override {
     const int64_t D = q.numel() / std::max<int64_t>(n * heads, 1);
     need("attention_decode", q, n * heads * D), need("attention_decode", out, n * heads * D);
     TANDEM_CHECK(k_cache.numel() >= (start + n) * kv_heads * D && v_cache.numel() == k_cache.numel(),
@@ -266,49 +335,77 @@ class CpuBackend final : public Backend {
     dispatch("attention_decode", q.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *pq = a.in(q), *pk = a.in(k_cache), *pv = a.in(v_cache);
-      tandem::attention_decode(a.out(out), pq, pk, pv, start, n, heads, kv_heads, D);
+      tandem::attention_decode(a.out(out), pq, pk, pv, start, n, heads, kv_heads, D, scoring);
     });
   }
 
-  void swiglu_forward(Tensor& out, const Tensor& gate, const Tensor& up) override {
-    need("swiglu", gate, out.numel()), need("swiglu", up, out.numel());
+  void glu_forward(Tensor& out, const Tensor& gate, const Tensor& up, Activation act) override {
+    need("glu", gate, out.numel()), need("glu", up, out.numel());
     if (native(gate.dtype(), {&out, &gate, &up}, {}, [&](auto s) {
           using S = decltype(s);
-          tandem::swiglu_forward(out.data<S>(), gate.data<S>(), up.data<S>(), out.numel());
+          tandem::glu_forward(out.data<S>(), gate.data<S>(), up.data<S>(), out.numel(), act);
         }))
       return;
-    dispatch("swiglu", gate.dtype(), [&](auto f) {
+    dispatch("glu", gate.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *pg = a.in(gate), *pu = a.in(up);
-      tandem::swiglu_forward(a.out(out), pg, pu, out.numel());
+      tandem::glu_forward(a.out(out), pg, pu, out.numel(), act);
     });
   }
-  void swiglu_backward(Tensor& dgate, Tensor& dup, const Tensor& dout, const Tensor& gate,
-                       const Tensor& up) override {
+  void glu_backward(Tensor& dgate, Tensor& dup, const Tensor& dout, const Tensor& gate, const Tensor& up,
+                    Activation act) override {
     const int64_t n = gate.numel();
-    need("swiglu_backward", dgate, n), need("swiglu_backward", dup, n), need("swiglu_backward", dout, n);
-    need("swiglu_backward", up, n);
+    need("glu_backward", dgate, n), need("glu_backward", dup, n), need("glu_backward", dout, n);
+    need("glu_backward", up, n);
     if (native(gate.dtype(), {&gate, &up}, {&dgate, &dup, &dout}, [&](auto s) {
           using S = decltype(s);
           using C = compute_t<S>;
-          tandem::swiglu_backward(dgate.data<C>(), dup.data<C>(), dout.data<C>(), gate.data<S>(), up.data<S>(), n);
+          tandem::glu_backward(dgate.data<C>(), dup.data<C>(), dout.data<C>(), gate.data<S>(), up.data<S>(), n, act);
         }))
       return;
-    dispatch("swiglu_backward", gate.dtype(), [&](auto f) {
+    dispatch("glu_backward", gate.dtype(), [&](auto f) {
       Args<decltype(f)> a(pool_);
       const auto *g = a.in(dout), *pg = a.in(gate), *pu = a.in(up);
-      tandem::swiglu_backward(a.out(dgate, true), a.out(dup, true), g, pg, pu, n);
+      tandem::glu_backward(a.out(dgate, true), a.out(dup, true), g, pg, pu, n, act);
+    });
+  }
+  void activation_forward(Tensor& out, const Tensor& x, Activation act) override {
+    need("activation", x, out.numel());
+    if (native(x.dtype(), {&out, &x}, {}, [&](auto s) {
+          using S = decltype(s);
+          tandem::activation_forward(out.data<S>(), x.data<S>(), out.numel(), act);
+        }))
+      return;
+    dispatch("activation", x.dtype(), [&](auto f) {
+      Args<decltype(f)> a(pool_);
+      const auto* px = a.in(x);
+      tandem::activation_forward(a.out(out), px, out.numel(), act);
+    });
+  }
+  void activation_backward(Tensor& dx, const Tensor& dout, const Tensor& x, Activation act) override {
+    const int64_t n = x.numel();
+    need("activation_backward", dx, n), need("activation_backward", dout, n);
+    if (native(x.dtype(), {&x}, {&dx, &dout}, [&](auto s) {
+          using S = decltype(s);
+          using C = compute_t<S>;
+          tandem::activation_backward(dx.data<C>(), dout.data<C>(), x.data<S>(), n, act);
+        }))
+      return;
+    dispatch("activation_backward", x.dtype(), [&](auto f) {
+      Args<decltype(f)> a(pool_);
+      const auto *g = a.in(dout), *px = a.in(x);
+      tandem::activation_backward(a.out(dx, true), g, px, n, act);
     });
   }
 
   void token_logprobs(Tensor* logp, Tensor* dx, Tensor* dw, const Tensor* grad, const Tensor& x, const Tensor& w,
-                      const Tensor& row_index, const Tensor& target, int64_t chunk_rows) override {
+                      const Tensor& row_index, const Tensor& target, int64_t chunk_rows, double softcap) override {
     const int64_t pairs = row_index.numel(), V = w.dim(0), D = w.dim(1);
     need("token_logprobs", target, pairs);
     if (logp) need("token_logprobs", *logp, pairs);
     if (grad) need("token_logprobs", *grad, pairs);
     if (dx) need("token_logprobs", *dx, x.numel());
-    const LogprobShape shape{x.numel() / std::max<int64_t>(D, 1), D, V, chunk_rows};
+    const LogprobShape shape{x.numel() / std::max<int64_t>(D, 1), D, V, chunk_rows, softcap};
     const ScoredPairs sp{row_index.data<int32_t>(), target.data<int32_t>(), pairs};
     if (w.dtype() == DType::kBF16) {  // bf16 GEMMs against the head; log-probs and gradients in f32
       Args<float> a(pool_);

@@ -24,13 +24,32 @@ namespace {
 constexpr int64_t kRowBlock = kAttentionRowBlock;  // query rows per block: each scratch buffer is kRowBlock x T
 constexpr int64_t kKeyTile = kAttentionKeyTile;    // granularity at which keys no row of a block sees are skipped
 
-// Keys row i may see: [lo, i] and [0, pre). Plain causal: lo = 0, pre = 0. Bitwise ops keep it branch-free.
+constexpr int64_t kNoWindow = std::numeric_limits<int64_t>::max();
+
+// Keys row i may see: [lo, i] and [0, pre), both cut to the sliding window (i - j < window). Plain causal: lo = 0,
+// pre = 0, no window. Bitwise ops keep it branch-free.
 struct Visible {
-  int64_t lo, pre;
-  bool operator()(int64_t i, int64_t j) const { return (j <= i) & ((j >= lo) | (j < pre)); }
+  int64_t lo, pre, window;
+  bool operator()(int64_t i, int64_t j) const { return (j <= i) & ((j >= lo) | (j < pre)) & (i - j < window); }
+  int64_t window_first(int64_t i) const { return window > i ? 0 : i - window + 1; }  // first key the window keeps
 };
-Visible visible(const AttentionMask& m, int64_t flat) {
-  return {m.segment_start ? m.segment_start[flat] : 0, m.prefix_end ? m.prefix_end[flat] : 0};
+Visible visible(const AttentionMask& m, int64_t window, int64_t flat) {
+  return {m.segment_start ? m.segment_start[flat] : 0, m.prefix_end ? m.prefix_end[flat] : 0, window};
+}
+
+// AttentionScoring in the kernels' terms: the score scale resolved, the window as "no limit" when off.
+template <typename F>
+struct Scoring {
+  F scale, cap;  // cap 0: no soft cap
+  int64_t window;
+};
+template <typename F>
+Scoring<F> scoring(const AttentionShape& s) {
+  const AttentionScoring& o = s.scoring;
+  TANDEM_CHECK(o.scale >= 0 && o.softcap >= 0 && o.window >= 0, "attention: scale (", o.scale, "), softcap (",
+               o.softcap, ") and sliding window (", o.window, ") must be >= 0 (0: the default / off)");
+  return {o.scale > 0 ? F(o.scale) : F(1) / std::sqrt(F(s.head_dim)), F(o.softcap),
+          o.window > 0 ? o.window : kNoWindow};
 }
 
 void check_shape(const AttentionShape& s) {
@@ -44,17 +63,20 @@ struct KeyRun {
 };
 
 // Fills `runs` with the key tiles some row of [i0, i1) may see (adjacent tiles merged); returns their total width.
-// flat0 is the mask index of the sequence's row 0.
-int64_t visible_runs(const AttentionMask& m, int64_t flat0, int64_t i0, int64_t i1, std::vector<KeyRun>& runs) {
+// flat0 is the mask index of the sequence's row 0. A sliding window hides the tiles behind every row's window.
+int64_t visible_runs(const AttentionMask& m, int64_t window, int64_t flat0, int64_t i0, int64_t i1,
+                     std::vector<KeyRun>& runs) {
   runs.clear();
   int64_t width = 0;
   for (int64_t j0 = 0; j0 < i1; j0 += kKeyTile) {
     const int64_t j1 = std::min(j0 + kKeyTile, i1);  // keys at or past i1 are in every row's future
     bool seen = false;
-    // Row i sees [lo, i] and [0, min(pre, i + 1)); rows before j0 see nothing of the tile.
+    // Row i sees [max(lo, first), i] and [first, min(pre, i + 1)) with `first` its window's first key; rows
+    // before j0 see nothing of the tile.
     for (int64_t i = std::max(i0, j0); i < i1 && !seen; ++i) {
-      const Visible see = visible(m, flat0 + i);
-      seen = std::max(j0, see.lo) <= std::min(j1 - 1, i) || j0 < std::min(see.pre, i + 1);
+      const Visible see = visible(m, window, flat0 + i);
+      const int64_t first = std::max(j0, see.window_first(i));
+      seen = std::max(first, see.lo) <= std::min(j1 - 1, i) || first < std::min(see.pre, i + 1);
     }
     if (!seen) continue;
     if (!runs.empty() && runs.back().end == j0)
@@ -87,9 +109,21 @@ void block_scores(F* S, const Tile<F>& t, F scale) {
          t.key(t.k, r), t.kv_stride, F(0), S + r.col, t.width);
 }
 
+// Gemma-2's soft cap on n scores: S = cap tanh(S / cap), and slope = dS_capped / dS = 1 - tanh^2 when non-null
+// (the backward's chain factor).
+template <typename F>
+void soft_cap(F* S, F* slope, int64_t n, F cap) {
+  for (int64_t c = 0; c < n; ++c) {
+    const F t = std::tanh(S[c] / cap);
+    S[c] = cap * t;
+    if (slope) slope[c] = F(1) - t * t;
+  }
+}
+
 // Largest score row i may see (it always sees itself, so the result is finite).
-// Plain causal rows (no segment or prefix structure) see exactly the keys up to their own: those loops need no mask.
-bool plain_causal(Visible see) { return see.lo == 0 && see.pre == 0; }
+// Plain causal rows (no segment, prefix or window structure) see exactly the keys up to their own: those loops need
+// no mask.
+bool plain_causal(Visible see) { return see.lo == 0 && see.pre == 0 && see.window == kNoWindow; }
 
 template <typename F>
 F masked_max(const F* row, const std::vector<KeyRun>& runs, int64_t i, Visible see) {
@@ -139,12 +173,13 @@ F masked_exp(F* row, const std::vector<KeyRun>& runs, int64_t i, Visible see, F 
 
 // out rows [i0, i1) = softmax(S) V over the visible keys; lse[i] = log sum_j exp(S_ij). S: kRowBlock x width.
 template <typename F>
-void forward_block(F* out, F* lse, F* S, F* inv, const Tile<F>& t, const AttentionMask& m, F scale) {
+void forward_block(F* out, F* lse, F* S, F* inv, const Tile<F>& t, const AttentionMask& m, const Scoring<F>& sc) {
   const int n = t.rows();
-  block_scores(S, t, scale);
+  block_scores(S, t, sc.scale);
+  if (sc.cap > 0) soft_cap(S, static_cast<F*>(nullptr), int64_t(n) * t.width, sc.cap);
   for (int r = 0; r < n; ++r) {
     const int64_t i = t.i0 + r;
-    const Visible see = visible(m, t.flat0 + i);
+    const Visible see = visible(m, sc.window, t.flat0 + i);
     F* row = S + int64_t(r) * t.width;
     const F mx = masked_max(row, t.runs, i, see);
     const F sum = masked_exp(row, t.runs, i, see, mx);
@@ -178,11 +213,11 @@ F* head_major_buffer(int slot, size_t n) {
   static thread_local std::array<std::vector<F>, 8> buffers;
   return reused_buffer<F, 8>(buffers, slot, n);
 }
-// A block's score and probability-gradient rows, kRowBlock x T, per worker thread.
+// A block's score, probability-gradient and soft-cap slope rows, kRowBlock x T, per worker thread.
 template <typename F>
 F* block_scratch(int slot, int64_t T) {
-  static thread_local std::array<std::vector<F>, 2> buffers;
-  return reused_buffer<F, 2>(buffers, slot, size_t(kRowBlock * T));
+  static thread_local std::array<std::vector<F>, 3> buffers;
+  return reused_buffer<F, 3>(buffers, slot, size_t(kRowBlock * T));
 }
 
 // dst[b, h, t, :] = src[b, t, h, :], read from storage S into compute type F.
@@ -247,7 +282,7 @@ void attention_forward(S* out, compute_t<S>* lse, const S* q, const S* k, const 
   const int64_t B = s.batch, T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
   const int64_t blocks = (T + kRowBlock - 1) / kRowBlock;
   const int stride = int(D);  // every head's rows are dense in the head-major copies
-  const F scale = F(1) / std::sqrt(F(D));
+  const Scoring<F> sc = scoring<F>(s);
   const F* qh = gather_heads<F>(0, q, B, T, H, D);
   const F* kh = gather_heads<F>(1, k, B, T, G, D);
   const F* vh = gather_heads<F>(2, v, B, T, G, D);
@@ -268,11 +303,11 @@ void attention_forward(S* out, compute_t<S>* lse, const S* q, const S* k, const 
           F* lse_bh = lse + (b * H + h) * T;
           zero_rows(o, lse_bh, std::max(i0, L), std::min(i0 + kRowBlock, T), stride, int(D));
           if (i0 >= L) continue;  // the whole block is padding
-          const int width = int(visible_runs(mask, b * T, i0, i1, runs));
+          const int width = int(visible_runs(mask, sc.window, b * T, i0, i1, runs));
           const int64_t kv_off = (b * G + h / group) * T * D;
           const Tile<F> t{qh + (b * H + h) * T * D, kh + kv_off, vh + kv_off, stride, stride, int(D), i0, i1, b * T,
                           runs, width};
-          forward_block(o, lse_bh, scores, inv, t, mask, scale);
+          forward_block(o, lse_bh, scores, inv, t, mask, sc);
         }
   }
   scatter_heads(out, oh, B, T, H, D, false);
@@ -282,15 +317,17 @@ namespace {
 // Gradients of one block. With P = softmax(S) and dO . O summed per row, dL/dS_ij = P_ij (dP_ij - dO_i . O_i)
 // because sum_j P_ij dP_ij = dO_i . (sum_j P_ij v_j) = dO_i . O_i; hence
 // dV += P^T dO, dP = dO V^T, dS = P * (dP - rowdot), dQ += scale dS K, dK += scale dS^T Q (masked P_ij = 0).
+// With a soft cap, S = cap tanh(Z / cap) of the scaled products Z, and dZ = dS * (1 - tanh^2) replaces dS.
 template <typename F>
-void backward_block(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, F* P, F* dP, const Tile<F>& t,
-                    const AttentionMask& m, F scale) {
+void backward_block(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* lse, F* P, F* dP, F* slope,
+                    const Tile<F>& t, const AttentionMask& m, const Scoring<F>& sc) {
   const int n = t.rows(), D = t.head_dim, W = t.width;
   const F* dO = dout + t.i0 * t.q_stride;
-  block_scores(P, t, scale);
+  block_scores(P, t, sc.scale);
+  if (sc.cap > 0) soft_cap(P, slope, int64_t(n) * W, sc.cap);
   for (int r = 0; r < n; ++r) {
     const int64_t i = t.i0 + r;
-    masked_exp(P + int64_t(r) * W, t.runs, i, visible(m, t.flat0 + i), lse[i]);
+    masked_exp(P + int64_t(r) * W, t.runs, i, visible(m, sc.window, t.flat0 + i), lse[i]);
   }
   for (const KeyRun& r : t.runs) {
     const int len = int(r.end - r.begin);
@@ -307,12 +344,17 @@ void backward_block(F* dq, F* dk, F* dv, const F* dout, const F* out, const F* l
     const F* dp = dP + int64_t(r) * W;
 #pragma omp simd
     for (int c = 0; c < W; ++c) p[c] *= dp[c] - dot;  // P now holds dS
+    if (sc.cap > 0) {
+      const F* sl = slope + int64_t(r) * W;
+#pragma omp simd
+      for (int c = 0; c < W; ++c) p[c] *= sl[c];  // and now dZ
+    }
   }
   for (const KeyRun& r : t.runs) {
     const int len = int(r.end - r.begin);
-    gemm(false, false, n, D, len, scale, P + r.col, W, t.key(t.k, r), t.kv_stride, F(1), dq + t.i0 * t.q_stride,
-         t.q_stride);
-    gemm(true, false, len, D, n, scale, P + r.col, W, t.q + t.i0 * t.q_stride, t.q_stride, F(1),
+    gemm(false, false, n, D, len, sc.scale, P + r.col, W, t.key(t.k, r), t.kv_stride, F(1),
+         dq + t.i0 * t.q_stride, t.q_stride);
+    gemm(true, false, len, D, n, sc.scale, P + r.col, W, t.q + t.i0 * t.q_stride, t.q_stride, F(1),
          dk + r.begin * t.kv_stride, t.kv_stride);
   }
 }
@@ -324,7 +366,7 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const S* out, const 
   check_shape(s);
   const int64_t B = s.batch, T = s.seq, H = s.heads, G = s.kv_heads, D = s.head_dim, group = H / G;
   const int stride = int(D);
-  const F scale = F(1) / std::sqrt(F(D));
+  const Scoring<F> sc = scoring<F>(s);
   const F *qh = gather_heads<F>(0, q, B, T, H, D), *kh = gather_heads<F>(1, k, B, T, G, D);
   const F *vh = gather_heads<F>(2, v, B, T, G, D), *oh = gather_heads<F>(3, out, B, T, H, D);
   const F* dout_h = gather_heads<F>(4, dout, B, T, H, D);
@@ -335,6 +377,7 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const S* out, const 
   {
     F* P = block_scratch<F>(0, T);
     F* dP = block_scratch<F>(1, T);
+    F* slope = sc.cap > 0 ? block_scratch<F>(2, T) : nullptr;
     std::vector<KeyRun> runs;
     // One task per (sequence, kv head) owns that head's dk/dv rows and its query heads' dq rows: no gradient row
     // has two writers, and each is summed in a fixed order, so results are bit-identical run to run.
@@ -344,12 +387,12 @@ void attention_backward(F* dq, F* dk, F* dv, const F* dout, const S* out, const 
         const int64_t L = lengths[b], kv_off = (b * G + g) * T * D;
         for (int64_t i0 = 0; i0 < L; i0 += kRowBlock) {
           const int64_t i1 = std::min(i0 + kRowBlock, L);
-          const int width = int(visible_runs(mask, b * T, i0, i1, runs));  // shared by the group's heads
+          const int width = int(visible_runs(mask, sc.window, b * T, i0, i1, runs));  // shared by the group's heads
           for (int64_t h = g * group; h < (g + 1) * group; ++h) {
             const int64_t off = (b * H + h) * T * D;
             const Tile<F> t{qh + off, kh + kv_off, vh + kv_off, stride, stride, int(D), i0, i1, b * T, runs, width};
             backward_block(dqh + off, dkh + kv_off, dvh + kv_off, dout_h + off, oh + off, lse + (b * H + h) * T,
-                           P, dP, t, mask, scale);
+                           P, dP, slope, t, mask, sc);
           }
         }
       }

@@ -1,4 +1,6 @@
-// Causal self-attention with grouped-query heads, over right-padded sequences.
+// Causal self-attention with grouped-query heads, over right-padded sequences. Scores are q.k * scale, optionally
+// soft-capped, and a sliding window may hide old keys (AttentionScoring in s.scoring; by default plain softmax(q.k /
+// sqrt(D))).
 // Layouts follow the projections' output: q [B, T, H, D], k and v [B, T, Hkv, D], out [B, T, H, D];
 // query head h reads kv head h / (H / Hkv). Rows at or beyond lengths[b] are padding: their output is zero
 // and no real row attends to them.

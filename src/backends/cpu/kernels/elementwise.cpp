@@ -1,5 +1,7 @@
 #include "backends/cpu/kernels/elementwise.h"
 
+#include <cmath>
+
 namespace tandem {
 
 template <typename O, typename A, typename B>
@@ -27,6 +29,14 @@ void scale_inplace(F* x, F s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
+template <typename S>
+void tanh_softcap(S* x, double cap, int64_t n) {
+  using F = compute_t<S>;
+  const F c = F(cap), inv = F(1 / cap);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) x[i] = store<S>(c * std::tanh(F(load(x[i])) * inv));
+}
+
 template <typename F>
 double sum_squares(const F* x, int64_t n) {
   double s = 0;  // simd: the f64 sum runs in vector lanes (reassociated, so the order is fixed per thread count)
@@ -45,5 +55,8 @@ TANDEM_INSTANTIATE(float)
 TANDEM_INSTANTIATE(double)
 #undef TANDEM_INSTANTIATE
 template void add_forward<float, bf16, float>(float*, const bf16*, const float*, int64_t);
+template void tanh_softcap<float>(float*, double, int64_t);
+template void tanh_softcap<double>(double*, double, int64_t);
+template void tanh_softcap<bf16>(bf16*, double, int64_t);
 
 }  // namespace tandem

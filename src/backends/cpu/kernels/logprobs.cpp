@@ -13,14 +13,16 @@ namespace tandem {
 
 namespace {
 
-// Shared driver. For each chunk of pairs: gather their x rows, logits = xc W^T, then per pair turn logits into
-// either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward).
+// Shared driver. For each chunk of pairs: gather their x rows, logits = xc W^T (soft-capped when s.softcap > 0),
+// then per pair turn logits into either nothing more (forward) or dlogits = grad * (onehot - softmax) (backward),
+// times the cap's slope 1 - tanh^2 when capped.
 template <typename S, typename F = typename LogprobWorkspace<S>::C>
 void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const ScoredPairs& pairs,
          const LogprobShape& s, LogprobWorkspace<S>* ws) {
   LogprobWorkspace<S> local;
   if (!ws) ws = &local;
   const int64_t V = s.vocab, D = s.dim, n = pairs.count;
+  TANDEM_CHECK(s.softcap >= 0, "token_logprobs: final logit softcap ", s.softcap, " must be >= 0 (0: off)");
   for (int64_t k = 0; k < n; ++k) {
     TANDEM_CHECK(pairs.target[k] >= 0 && pairs.target[k] < V, "token_logprobs: target id ", pairs.target[k],
                  " of pair ", k, " is outside vocab ", V);
@@ -35,6 +37,7 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
   xc.resize(max_rows * D);  // no zeroing needed: every element is written before it is read
   logits.resize(max_rows * V);
   if (grad) dxc.resize(max_rows * D);
+  const F cap = F(s.softcap), inv_cap = s.softcap > 0 ? F(1) / cap : F(0);
   constexpr bool kRoundedGrad = !std::is_same_v<S, F>;  // bf16 GEMMs need the logit gradient in bf16
   if (grad && kRoundedGrad) ws->dlogits.resize(max_rows * V);
 
@@ -47,13 +50,16 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
     for (int64_t i = 0; i < c; ++i) {
       const int64_t r = c0 + i;  // the pair
       F* row = logits.data() + i * V;
+      if (cap > 0)
+#pragma omp simd
+        for (int64_t j = 0; j < V; ++j) row[j] = cap * std::tanh(row[j] * inv_cap);
       F mx = row[0];
 #pragma omp simd reduction(max : mx)  // a max is exact in any order, so vector lanes change nothing
       for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
       const int32_t t = pairs.target[r];
       const F logit_t = row[t];  // read before the row is overwritten with probabilities
       F sum = 0;
-      if (!grad) {
+      if (!grad || cap > 0) {  // a capped row keeps its logits: the backward needs them for the cap's slope
 #pragma omp simd reduction(+ : sum)
         for (int64_t j = 0; j < V; ++j) sum += exp_fast(row[j] - mx);
       } else {
@@ -68,6 +74,22 @@ void run(F* logp, F* dx, F* dw, const F* grad, const S* x, const S* w, const Sco
       if (!grad) continue;
       // d logp / d logits = onehot(t) - softmax; for bf16 GEMMs rounded to bf16 in the same pass.
       const F scale = -grad[r] / sum;
+      if (cap > 0) {
+        // dlogit_j = (onehot_j grad - grad p_j) (1 - (c_j / cap)^2), with c_j the capped logit row[j] holds.
+        auto slope = [&](F c) { return F(1) - (c * inv_cap) * (c * inv_cap); };
+        const F at_target = (exp_fast(row[t] - mx) * scale + grad[r]) * slope(row[t]);
+        if constexpr (kRoundedGrad) {
+          S* out = ws->dlogits.data() + i * V;
+#pragma omp simd
+          for (int64_t j = 0; j < V; ++j) out[j] = to_bf16(exp_fast(row[j] - mx) * scale * slope(row[j]));
+          out[t] = to_bf16(at_target);
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < V; ++j) row[j] = exp_fast(row[j] - mx) * scale * slope(row[j]);
+          row[t] = at_target;
+        }
+        continue;
+      }
       if constexpr (kRoundedGrad) {
         const F at_target = row[t] * scale + grad[r];
         S* out = ws->dlogits.data() + i * V;

@@ -14,6 +14,7 @@ namespace tandem {
 struct LogprobShape {
   int64_t rows, dim, vocab;
   int64_t chunk_rows;  // 0 picks a chunk of about 8M logits (logits_chunk_rows of backends/backend.h)
+  double softcap = 0;  // Gemma-2's final_logit_softcapping: logits z -> softcap tanh(z / softcap); 0: off
 };
 
 struct ScoredPairs {

@@ -11,9 +11,10 @@ namespace {
 template <typename S, typename F = compute_t<S>>
 void rotate(S* x, const RopeView& table, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, F sign,
             const int32_t* positions) {
-  TANDEM_CHECK(table.positions >= seq && table.half * 2 == head_dim, "rope: table for ", table.positions,
-               " positions x ", table.half * 2, " dims cannot serve seq ", seq, " x head_dim ", head_dim);
-  const int64_t half = head_dim / 2;
+  TANDEM_CHECK(table.positions >= seq && table.half > 0 && table.half * 2 <= head_dim, "rope: table for ",
+               table.positions, " positions x ", table.half * 2, " rotary dims cannot serve seq ", seq,
+               " x head_dim ", head_dim, " (the rotary dims must be at most head_dim)");
+  const int64_t half = table.half;  // dims [2 * half, head_dim) pass through unrotated (partial rotary)
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t t = 0; t < seq; ++t) {

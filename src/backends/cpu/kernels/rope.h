@@ -1,5 +1,8 @@
 // Rotary position embedding in the Hugging Face Llama convention: each head vector is split in halves
 // (x1, x2) and rotated as (x1 cos - x2 sin, x2 cos + x1 sin), frequency i shared by x1[i] and x2[i].
+// Partial rotary (GPT-NeoX rotary_pct, Phi-3 partial_rotary_factor): a table of `half` < head_dim / 2 frequencies
+// rotates only the first 2 * half dims of each head, as HF applies rotate_half to x[..., :rotary_dim]; the rest
+// pass through.
 #pragma once
 #include <cstdint>
 
@@ -7,7 +10,8 @@
 
 namespace tandem {
 
-// cos/sin tables [positions, head_dim / 2] as the kernels read them (model/rope_table.h computes them).
+// cos/sin tables [positions, half] with 2 * half = rotary dims <= head_dim, as the kernels read them
+// (model/rope_table.h computes them).
 struct RopeView {
   const float* cos;
   const float* sin;
