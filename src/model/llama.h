@@ -42,6 +42,7 @@ class LlamaModel : private LayerOps {
   bool has_lora() const { return !lora_.layers.empty(); }
   LoraWeights& lora() { return lora_; }
   const LoraWeights& lora() const { return lora_; }
+  const LoraWeights& lora_grads() const { return lora_grads_; }  // the adapters' gradients, same layout
   // Adapters off: the model computes its base, which is the DPO reference under LoRA (no second copy).
   void set_adapters_enabled(bool on) { adapters_on_ = on; }
   // The adapter applied to projection p of layer l, or null (no LoRA there, or adapters off).
