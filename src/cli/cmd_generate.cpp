@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/chat_session.h"
+#include "cli/command_table.h"
 #include "cli/commands.h"
 #include "cli/inference_model.h"
 #include "core/check.h"
@@ -28,21 +29,20 @@ GenerationConfig generation_options(const Args& args) {
   return g;
 }
 
-std::string model_dir_arg(int argc, char** argv, const char* usage) {
-  TANDEM_CHECK(argc >= 1 && std::string(argv[0]).rfind("--", 0) != 0, "usage: ", usage);
-  return argv[0];
-}
 }  // namespace
 
 int cmd_generate(int argc, char** argv) {
-  const std::string dir = model_dir_arg(argc, argv, "tandem generate MODEL_DIR --prompt TEXT [options]");
-  const Args args(argc - 1, argv + 1,
-                  {"prompt", "max-new-tokens", "temperature", "top-p", "seed", "no-chat-template", "base"});
+  const Args args(argc, argv,
+                  ArgSpec{.usage = find_command("generate")->usage,
+                          .options = {"prompt", "max-new-tokens", "temperature", "top-p", "seed", "base"},
+                          .flags = {"no-chat-template"},
+                          .positionals = {"MODEL_DIR"}});
+  const std::string& dir = args.positionals()[0];
   const std::string text = args.str("prompt", "");
   TANDEM_CHECK(!text.empty(), "tandem generate needs --prompt TEXT");
   const GenerationConfig g = generation_options(args);
   const InferenceModel m = load_inference_model(dir, args.str("base", ""));
-  const bool templated = m.tokenizer->chat_template && args.str("no-chat-template", "false") != "true";
+  const bool templated = m.tokenizer->chat_template && !args.has("no-chat-template");
   const std::string prompt =
       templated ? m.tokenizer->chat_template->render({{"user", text, std::nullopt}}, /*add_generation_prompt=*/true)
                 : text;
@@ -54,8 +54,11 @@ int cmd_generate(int argc, char** argv) {
 }
 
 int cmd_chat(int argc, char** argv) {
-  const std::string dir = model_dir_arg(argc, argv, "tandem chat MODEL_DIR [options]");
-  const Args args(argc - 1, argv + 1, {"max-new-tokens", "temperature", "top-p", "seed", "base"});
+  const Args args(argc, argv,
+                  ArgSpec{.usage = find_command("chat")->usage,
+                          .options = {"max-new-tokens", "temperature", "top-p", "seed", "base"},
+                          .positionals = {"MODEL_DIR"}});
+  const std::string& dir = args.positionals()[0];
   const GenerationConfig g = generation_options(args);
   const InferenceModel m = load_inference_model(dir, args.str("base", ""));
   TANDEM_CHECK(m.tokenizer->chat_template, dir,

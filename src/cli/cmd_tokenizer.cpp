@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/args.h"
 #include "cli/command_table.h"
 #include "cli/commands.h"
 #include "data/training_text.h"
@@ -22,32 +23,26 @@
 namespace tandem {
 
 int cmd_train_tokenizer(int argc, char** argv) {
+  const std::string usage = find_command("train-tokenizer")->usage;
+  const Args args(argc, argv,
+                  ArgSpec{.usage = usage,
+                          .options = {"out", "vocab-size", "special", "pattern", "text-field"},
+                          .rest = "TEXT",
+                          .rest_min = 1});
+  const std::string out = args.str("out", ""), text_field = args.str("text-field", "");
+  const std::vector<std::string>& files = args.positionals();
+  TANDEM_CHECK(!out.empty(), "missing --out; usage: ", usage.substr(0, usage.find('\n')));
   BpeTrainerOptions o;
+  o.vocab_size = args.integer("vocab-size", o.vocab_size);
+  const std::string p = args.str("pattern", "qwen2");
+  TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2", "--pattern must be qwen2, llama3 or gpt2, got ", p);
+  o.pattern = p == "llama3" ? SplitPattern::kLlama3 : p == "gpt2" ? SplitPattern::kGpt2 : SplitPattern::kQwen2;
   o.special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};  // EOS and the ChatML markers
-  std::string out, text_field;
-  std::vector<std::string> files;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      TANDEM_CHECK(i + 1 < argc, a, " needs a value");
-      return argv[++i];
-    };
-    if (a == "--out") out = value();
-    else if (a == "--vocab-size") o.vocab_size = std::stoll(value());
-    else if (a == "--text-field") text_field = value();
-    else if (a == "--pattern") {
-      const std::string p = value();
-      TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2", "--pattern must be qwen2, llama3 or gpt2, got ", p);
-      o.pattern = p == "llama3" ? SplitPattern::kLlama3 : p == "gpt2" ? SplitPattern::kGpt2 : SplitPattern::kQwen2;
-    }
-    else if (a == "--special") {
-      o.special_tokens.clear();
-      std::stringstream ss(value());
-      for (std::string t; std::getline(ss, t, ',');) o.special_tokens.push_back(t);
-    } else if (a.rfind("--", 0) == 0) fail("unknown option ", a);
-    else files.push_back(a);
+  if (args.has("special")) {
+    o.special_tokens.clear();
+    std::stringstream ss(args.str("special", ""));
+    for (std::string t; std::getline(ss, t, ',');) o.special_tokens.push_back(t);
   }
-  TANDEM_CHECK(!out.empty() && !files.empty(), "usage: ", find_command("train-tokenizer")->usage);
   const std::vector<std::string> texts = tokenizer_training_texts(files, text_field);
   const std::string tokenizer_json = train_bpe(texts, o);
   // --out FILE.json: only tokenizer.json (the behaviour before tokenizer folders); anything else is a folder.
