@@ -32,11 +32,10 @@ GenerationConfig generation_options(const Args& args) {
 }  // namespace
 
 int cmd_generate(int argc, char** argv) {
-  const Args args(argc, argv,
-                  ArgSpec{.usage = find_command("generate")->usage,
+  const Args args(ArgSpec{.usage = find_command("generate")->usage,
                           .options = {"prompt", "max-new-tokens", "temperature", "top-p", "seed", "base"},
                           .flags = {"no-chat-template"},
-                          .positionals = {"MODEL_DIR"}});
+                          .positionals = {"MODEL_DIR"}}, argc, argv);
   const std::string& dir = args.positionals()[0];
   const std::string text = args.str("prompt", "");
   TANDEM_CHECK(!text.empty(), "tandem generate needs --prompt TEXT");
@@ -54,10 +53,9 @@ int cmd_generate(int argc, char** argv) {
 }
 
 int cmd_chat(int argc, char** argv) {
-  const Args args(argc, argv,
-                  ArgSpec{.usage = find_command("chat")->usage,
+  const Args args(ArgSpec{.usage = find_command("chat")->usage,
                           .options = {"max-new-tokens", "temperature", "top-p", "seed", "base"},
-                          .positionals = {"MODEL_DIR"}});
+                          .positionals = {"MODEL_DIR"}}, argc, argv);
   const std::string& dir = args.positionals()[0];
   const GenerationConfig g = generation_options(args);
   const InferenceModel m = load_inference_model(dir, args.str("base", ""));

@@ -84,12 +84,11 @@ std::string cut_note(size_t prompt, size_t response, const Truncation& t) {
 }  // namespace
 
 int cmd_inspect_data(int argc, char** argv) {
-  const Args args(argc, argv,
-                  ArgSpec{.usage = find_command("inspect-data")->usage,
+  const Args args(ArgSpec{.usage = find_command("inspect-data")->usage,
                           .options = {"dataset", "n"},
                           .flags = {"ids"},
                           .positionals = {"CONFIG.toml"},
-                          .rest = "key=value"});
+                          .rest = "key=value"}, argc, argv);
   const std::string& config = args.positionals()[0];
   const std::vector<std::string> overrides(args.positionals().begin() + 1, args.positionals().end());
   const std::string which = args.str("dataset", "both");

@@ -8,8 +8,8 @@
 namespace tandem {
 
 int cmd_toy_task(int argc, char** argv) {
-  const Args args(argc, argv, ArgSpec{.usage = find_command("toy-task")->usage, .options = {"examples", "seed"},
-                                      .positionals = {"DIR"}});
+  const Args args(ArgSpec{.usage = find_command("toy-task")->usage, .options = {"examples", "seed"},
+                          .positionals = {"DIR"}}, argc, argv);
   const std::string& dir = args.positionals()[0];
   ToyTaskOptions o;
   o.examples = args.integer("examples", o.examples);
