@@ -134,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(
                       TemplateCase{"llama3_1", "<|eot_id|>"}, TemplateCase{"gemma3", "<end_of_turn>"},
                       TemplateCase{"deepseek_v3", "<｜end▁of▁sentence｜>"}, TemplateCase{"qwen2", "<|im_end|>"},
                       TemplateCase{"qwen2_5", "<|im_end|>"}, TemplateCase{"llama3_2", "<|eot_id|>"},
-                      TemplateCase{"mistral_nemo", "</s>"}),
+                      TemplateCase{"llama3_1_instruct", "<|eot_id|>"}, TemplateCase{"mistral_nemo", "</s>"}),
     [](const ::testing::TestParamInfo<TemplateCase>& info) { return info.param.name; });
 
 // What users reported, spelled out: Qwen2.5 keeps its default system prompt, Llama-3-8B-Instruct's completion stops at

@@ -77,6 +77,26 @@ TEST(CliHelp, UnknownOptionsAndCommandsStayErrors) {
   }
 }
 
+TEST(CliHelp, MissingOrExtraPositionalArgumentsNameTheCommandsUsage) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"inspect-data", "missing CONFIG.toml"},        {"inspect-data --ids", "missing CONFIG.toml"},
+      {"toy-task", "missing DIR"},                    {"toy-task out extra", "unexpected argument 'extra'"},
+      {"train-tokenizer --out t.json", "missing TEXT"}, {"chat", "missing MODEL_DIR"},
+      {"generate m --prompt", "--prompt needs a value"}, {"inspect-data c.toml --n", "--n needs a value"}};
+  for (const auto& [args, needle] : cases) {
+    const fs::path d = fresh_dir("positional");
+    const auto r = run_tandem(d, args);
+    const std::string name = args.substr(0, args.find(' '));
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_NE(r.err.find(needle + "; usage: tandem " + name + " "), std::string::npos) << args << ": " << r.err;
+    EXPECT_TRUE(empty_dir(d)) << args << " created files";
+  }
+  // A switch takes no value, so the positional after it is still the config file (here one that does not exist).
+  const auto r = run_tandem(fresh_dir("switch"), "inspect-data --ids absent.toml --n 1 lr=0.1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("absent.toml"), std::string::npos) << r.err;
+}
+
 TEST(CliHelp, VersionNamesVersionCommitCompilerAndPrecisions) {
   const fs::path d = fresh_dir("version");
   const auto a = run_tandem(d, "--version"), b = run_tandem(d, "version");

@@ -223,6 +223,44 @@ TEST_F(CliTools, ChatThroughAPipeKeepsTheConversationAndResets) {
   EXPECT_EQ(r.out, a1 + "\n" + a2 + "\n(conversation reset)\n" + a3 + "\n");
 }
 
+// chat keeps its KV cache across turns (src/cli/chat_session.h): where a turn's rendering extends the ids already
+// fed, only the rest is prefilled. The count it reports is checked against the rule worked out here from the
+// renderings' ids; the replies against greedy decoding through the full forward pass. Three-token replies of this
+// model re-encode to the same ids (asserted), so the cache is reused on every turn.
+TEST_F(CliTools, ChatPrefillsOnlyWhatItsCacheLacks) {
+  auto model = load_model((kRoot / "model").string());
+  const auto tok = load_tokenizer_dir((kRoot / "model").string());
+  const int32_t im_end = tok->tokenizer.token_id("<|im_end|>");
+  const std::vector<int32_t> stops = {tok->tokenizer.token_id("<|endoftext|>"), im_end};
+  const int64_t max_new = 3;
+  std::string rendered, expected_out;
+  int64_t prefilled = 0, fresh = 0;
+  std::vector<int32_t> fed;  // what the cache holds after a turn
+  for (const std::string user : {"hello world", "the fox", "the quick brown"}) {
+    rendered += "<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n";
+    const std::vector<int32_t> ids = tok->tokenizer.encode(rendered);
+    const bool extends = ids.size() > fed.size() && std::equal(fed.begin(), fed.end(), ids.begin());
+    ASSERT_TRUE(extends || fed.empty()) << "turn '" << user << "' re-encodes the earlier turns differently";
+    prefilled += int64_t(ids.size() - fed.size());
+    fresh += int64_t(ids.size());
+    const std::vector<int32_t> reply = greedy_full_forward(*model, ids, max_new, stops);
+    const std::string text = tok->tokenizer.decode(reply);
+    ASSERT_EQ(tok->tokenizer.encode(text), reply) << "the reply must re-encode to itself for the cache to be reused";
+    fed = ids;
+    fed.insert(fed.end(), reply.begin(), reply.end());
+    if (int64_t(reply.size()) == max_new) fed.pop_back();  // the last token sampled is not fed (a stop token neither)
+    rendered += text + "<|im_end|>\n";
+    expected_out += text + "\n";
+  }
+  ASSERT_LT(prefilled, fresh);
+  const auto r = run_tandem(work("chat_cache"), "chat '" + (kRoot / "model").string() + "' --max-new-tokens 3",
+                            "hello world\nthe fox\nthe quick brown\n", true);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, expected_out);
+  EXPECT_NE(r.err.find("chat: " + std::to_string(prefilled) + " prompt tokens prefilled, 0 cache rebuilds"),
+            std::string::npos) << r.err << "(a fresh prefill each turn: " << fresh << ")";
+}
+
 TEST_F(CliTools, InspectDataShowsTokensWithThePromptMaskAsTrainingCutsThem) {
   const fs::path d = work("inspect");
   const std::string prompt = "zebras vex quartz jugs", completion = " the lazy dog";  // prompt: rare bytes

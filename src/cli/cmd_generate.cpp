@@ -1,7 +1,7 @@
 // `tandem generate MODEL_DIR --prompt TEXT ...` and `tandem chat MODEL_DIR ...`: talk to a model folder or a
 // checkpoint with KV-cached decoding (model/generate.h). The prompt is one user turn rendered with the model's
 // chat template (generation prompt added) unless --no-chat-template or the tokenizer has none; replies end at
-// EOS or the chat format's end-of-turn token.
+// EOS or the chat format's end-of-turn token. chat keeps its cache across turns (cli/chat_session.h).
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +9,8 @@
 #include <string>
 
 #include "cli/args.h"
+#include "cli/chat_session.h"
+#include "cli/command_table.h"
 #include "cli/commands.h"
 #include "cli/inference_model.h"
 #include "core/check.h"
@@ -27,21 +29,19 @@ GenerationConfig generation_options(const Args& args) {
   return g;
 }
 
-std::string model_dir_arg(int argc, char** argv, const char* usage) {
-  TANDEM_CHECK(argc >= 1 && std::string(argv[0]).rfind("--", 0) != 0, "usage: ", usage);
-  return argv[0];
-}
 }  // namespace
 
 int cmd_generate(int argc, char** argv) {
-  const std::string dir = model_dir_arg(argc, argv, "tandem generate MODEL_DIR --prompt TEXT [options]");
-  const Args args(argc - 1, argv + 1,
-                  {"prompt", "max-new-tokens", "temperature", "top-p", "seed", "no-chat-template", "base"});
+  const Args args(ArgSpec{.usage = find_command("generate")->usage,
+                          .options = {"prompt", "max-new-tokens", "temperature", "top-p", "seed", "base"},
+                          .flags = {"no-chat-template"},
+                          .positionals = {"MODEL_DIR"}}, argc, argv);
+  const std::string& dir = args.positionals()[0];
   const std::string text = args.str("prompt", "");
   TANDEM_CHECK(!text.empty(), "tandem generate needs --prompt TEXT");
   const GenerationConfig g = generation_options(args);
   const InferenceModel m = load_inference_model(dir, args.str("base", ""));
-  const bool templated = m.tokenizer->chat_template && args.str("no-chat-template", "false") != "true";
+  const bool templated = m.tokenizer->chat_template && !args.has("no-chat-template");
   const std::string prompt =
       templated ? m.tokenizer->chat_template->render({{"user", text, std::nullopt}}, /*add_generation_prompt=*/true)
                 : text;
@@ -53,8 +53,10 @@ int cmd_generate(int argc, char** argv) {
 }
 
 int cmd_chat(int argc, char** argv) {
-  const std::string dir = model_dir_arg(argc, argv, "tandem chat MODEL_DIR [options]");
-  const Args args(argc - 1, argv + 1, {"max-new-tokens", "temperature", "top-p", "seed", "base"});
+  const Args args(ArgSpec{.usage = find_command("chat")->usage,
+                          .options = {"max-new-tokens", "temperature", "top-p", "seed", "base"},
+                          .positionals = {"MODEL_DIR"}}, argc, argv);
+  const std::string& dir = args.positionals()[0];
   const GenerationConfig g = generation_options(args);
   const InferenceModel m = load_inference_model(dir, args.str("base", ""));
   TANDEM_CHECK(m.tokenizer->chat_template, dir,
@@ -63,22 +65,27 @@ int cmd_chat(int argc, char** argv) {
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive) std::printf("chatting with %s (/reset forgets the conversation, /exit quits)\n", dir.c_str());
   std::vector<ChatMessage> conversation;
+  ChatSession session(*m.model, m.stop_tokens);
   for (std::string line;;) {
     if (interactive) std::printf("> "), std::fflush(stdout);
     if (!std::getline(std::cin, line) || line == "/exit") break;
     if (line == "/reset") {
       conversation.clear();
+      session.reset();
       std::printf("(conversation reset)\n");
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     conversation.push_back({"user", line, std::nullopt});
     const std::string prompt = m.tokenizer->chat_template->render(conversation, /*add_generation_prompt=*/true);
-    const std::string answer = reply(m, m.tokenizer->tokenizer.encode(prompt), g, rng);
+    const std::string answer = reply_text(m, session.reply(m.tokenizer->tokenizer.encode(prompt), g, rng));
     conversation.push_back({"assistant", answer, std::nullopt});
     std::printf("%s\n", answer.c_str());
     std::fflush(stdout);
   }
+  // How much the cache kept across turns saved: a fresh prefill each turn would feed every turn's whole prompt.
+  std::fprintf(stderr, "chat: %lld prompt tokens prefilled, %lld cache rebuilds\n",
+               static_cast<long long>(session.prefilled_tokens()), static_cast<long long>(session.rebuilds()));
   return 0;
 }
 

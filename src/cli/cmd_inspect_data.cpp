@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
+#include "cli/command_table.h"
 #include "cli/commands.h"
 #include "core/check.h"
 #include "data/collate.h"
@@ -82,32 +84,21 @@ std::string cut_note(size_t prompt, size_t response, const Truncation& t) {
 }  // namespace
 
 int cmd_inspect_data(int argc, char** argv) {
-  TANDEM_CHECK(argc >= 1 && std::string(argv[0]).rfind("--", 0) != 0,
-               "usage: tandem inspect-data CONFIG.toml [--dataset sft|preference|both] [--n N] [--ids] [key=value ...]");
-  std::string which = "both";
-  int64_t n = 3;
-  bool ids = false;
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      TANDEM_CHECK(i + 1 < argc, a, " needs a value");
-      return argv[++i];
-    };
-    if (a == "--dataset") which = value();
-    else if (a == "--n") {
-      const std::string v = value();
-      TANDEM_CHECK(!v.empty() && v.find_first_not_of("0123456789") == std::string::npos, "--n expects a count, got '", v, "'");
-      n = std::stoll(v);
-    }
-    else if (a == "--ids") ids = true;
-    else if (a.rfind("--", 0) == 0) fail("unknown option ", a);
-    else overrides.push_back(a);
-  }
+  const Args args(ArgSpec{.usage = find_command("inspect-data")->usage,
+                          .options = {"dataset", "n"},
+                          .flags = {"ids"},
+                          .positionals = {"CONFIG.toml"},
+                          .rest = "key=value"}, argc, argv);
+  const std::string& config = args.positionals()[0];
+  const std::vector<std::string> overrides(args.positionals().begin() + 1, args.positionals().end());
+  const std::string which = args.str("dataset", "both");
+  const int64_t n = args.integer("n", 3);
+  TANDEM_CHECK(n >= 0, "--n expects a count, got ", n);
+  const bool ids = args.has("ids");
   TANDEM_CHECK(which == "sft" || which == "preference" || which == "both",
                "--dataset must be sft, preference or both, got '", which, "'");
-  const TrainConfig cfg = TrainConfig::from_toml_file(argv[0], overrides);
-  cfg.validate(argv[0]);
+  const TrainConfig cfg = TrainConfig::from_toml_file(config, overrides);
+  cfg.validate(config);
   const Truncation trunc{cfg.max_length, cfg.max_prompt_length, cfg.truncation_mode == "keep_start"};
   trunc.validate();
 

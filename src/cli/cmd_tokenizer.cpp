@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/args.h"
 #include "cli/command_table.h"
 #include "cli/commands.h"
 #include "data/training_text.h"
@@ -22,32 +23,25 @@
 namespace tandem {
 
 int cmd_train_tokenizer(int argc, char** argv) {
+  const std::string usage = find_command("train-tokenizer")->usage;
+  const Args args(ArgSpec{.usage = usage,
+                          .options = {"out", "vocab-size", "special", "pattern", "text-field"},
+                          .rest = "TEXT",
+                          .rest_min = 1}, argc, argv);
+  const std::string out = args.str("out", ""), text_field = args.str("text-field", "");
+  const std::vector<std::string>& files = args.positionals();
+  TANDEM_CHECK(!out.empty(), "missing --out; usage: ", usage.substr(0, usage.find('\n')));
   BpeTrainerOptions o;
+  o.vocab_size = args.integer("vocab-size", o.vocab_size);
+  const std::string p = args.str("pattern", "qwen2");
+  TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2", "--pattern must be qwen2, llama3 or gpt2, got ", p);
+  o.pattern = p == "llama3" ? SplitPattern::kLlama3 : p == "gpt2" ? SplitPattern::kGpt2 : SplitPattern::kQwen2;
   o.special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};  // EOS and the ChatML markers
-  std::string out, text_field;
-  std::vector<std::string> files;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      TANDEM_CHECK(i + 1 < argc, a, " needs a value");
-      return argv[++i];
-    };
-    if (a == "--out") out = value();
-    else if (a == "--vocab-size") o.vocab_size = std::stoll(value());
-    else if (a == "--text-field") text_field = value();
-    else if (a == "--pattern") {
-      const std::string p = value();
-      TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2", "--pattern must be qwen2, llama3 or gpt2, got ", p);
-      o.pattern = p == "llama3" ? SplitPattern::kLlama3 : p == "gpt2" ? SplitPattern::kGpt2 : SplitPattern::kQwen2;
-    }
-    else if (a == "--special") {
-      o.special_tokens.clear();
-      std::stringstream ss(value());
-      for (std::string t; std::getline(ss, t, ',');) o.special_tokens.push_back(t);
-    } else if (a.rfind("--", 0) == 0) fail("unknown option ", a);
-    else files.push_back(a);
+  if (args.has("special")) {
+    o.special_tokens.clear();
+    std::stringstream ss(args.str("special", ""));
+    for (std::string t; std::getline(ss, t, ',');) o.special_tokens.push_back(t);
   }
-  TANDEM_CHECK(!out.empty() && !files.empty(), "usage: ", find_command("train-tokenizer")->usage);
   const std::vector<std::string> texts = tokenizer_training_texts(files, text_field);
   const std::string tokenizer_json = train_bpe(texts, o);
   // --out FILE.json: only tokenizer.json (the behaviour before tokenizer folders); anything else is a folder.
@@ -76,24 +70,27 @@ int cmd_tokenize(int argc, char** argv) {
 // Renders MESSAGES_JSON (a list of messages, or {"messages": [...], "tools": [...]}) with the tokenizer's chat template.
 // Messages may carry tool_calls, tool_call_id and name, as in transformers.
 int cmd_chat_template(int argc, char** argv) {
-  TANDEM_CHECK(argc == 2 || (argc == 3 && std::string(argv[2]) == "--generation-prompt"),
-               "usage: tandem chat-template TOKENIZER_CONFIG_JSON MESSAGES_JSON [--generation-prompt]");
-  const ChatTemplate t = ChatTemplate::from_tokenizer_config(argv[0]);
-  read_json_file(argv[1]);  // a parse error names the file and line
-  std::ifstream in(argv[1]);
+  const Args args(ArgSpec{.usage = find_command("chat-template")->usage,
+                          .flags = {"generation-prompt"},
+                          .positionals = {"TOKENIZER_CONFIG_JSON", "MESSAGES_JSON"}}, argc, argv);
+  const std::string& config = args.positionals()[0];
+  const std::string& file = args.positionals()[1];
+  const ChatTemplate t = ChatTemplate::from_tokenizer_config(config);
+  read_json_file(file);  // a parse error names the file and line
+  std::ifstream in(file);
   const nlohmann::ordered_json doc = nlohmann::ordered_json::parse(in);  // key order kept: arguments render as written
   const bool wrapped = doc.is_object() && doc.contains("messages");
   const nlohmann::ordered_json& list = wrapped ? doc["messages"] : doc;
-  TANDEM_CHECK(list.is_array(), argv[1], ": expected a list of {\"role\", \"content\"} messages");
+  TANDEM_CHECK(list.is_array(), file, ": expected a list of {\"role\", \"content\"} messages");
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   for (const auto& m : list) {
     // Checked as datasets are (string role and content, tool calls well formed), then passed as written.
-    json_get<std::string>(nlohmann::json::parse(m.dump()), "role", argv[1]);
-    ChatMessage::from_json(m, argv[1]);
+    json_get<std::string>(nlohmann::json::parse(m.dump()), "role", file);
+    ChatMessage::from_json(m, file);
     messages.push_back(m);
   }
   const nlohmann::ordered_json tools = wrapped && doc.contains("tools") ? doc["tools"] : nlohmann::ordered_json();
-  std::printf("%s", t.render(messages, argc == 3, tools).c_str());
+  std::printf("%s", t.render(messages, args.has("generation-prompt"), tools).c_str());
   return 0;
 }
 

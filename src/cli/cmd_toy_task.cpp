@@ -1,20 +1,22 @@
 #include <cstdio>
 
 #include "cli/args.h"
+#include "cli/command_table.h"
 #include "cli/commands.h"
 #include "data/toy_task.h"
 
 namespace tandem {
 
 int cmd_toy_task(int argc, char** argv) {
-  TANDEM_CHECK(argc >= 1 && std::string(argv[0]).rfind("--", 0) != 0,
-               "usage: tandem toy-task DIR [--examples N] [--seed S]");
-  const Args args(argc - 1, argv + 1, {"examples", "seed"});
+  const Args args(ArgSpec{.usage = find_command("toy-task")->usage, .options = {"examples", "seed"},
+                          .positionals = {"DIR"}}, argc, argv);
+  const std::string& dir = args.positionals()[0];
   ToyTaskOptions o;
   o.examples = args.integer("examples", o.examples);
   o.seed = uint64_t(args.integer("seed", 0));
-  write_toy_task(argv[0], o);
-  std::printf("wrote the reverse-vs-copy toy task to %s; train with: tandem train %s/train.toml\n", argv[0], argv[0]);
+  write_toy_task(dir, o);
+  std::printf("wrote the reverse-vs-copy toy task to %s; train with: tandem train %s/train.toml\n", dir.c_str(),
+              dir.c_str());
   return 0;
 }
 

@@ -65,10 +65,13 @@ std::string reply(const InferenceModel& m, const std::vector<int32_t>& prompt, c
                limit, " (in chat: /reset starts a new conversation)");
   GenerationConfig c = cfg;
   c.stop_tokens = m.stop_tokens;
-  std::vector<int32_t> out = generate(*m.model, prompt, c, rng);
-  if (!out.empty() && std::find(c.stop_tokens.begin(), c.stop_tokens.end(), out.back()) != c.stop_tokens.end())
-    out.pop_back();
-  return m.tokenizer->tokenizer.decode(out);
+  return reply_text(m, generate(*m.model, prompt, c, rng));
+}
+
+std::string reply_text(const InferenceModel& m, std::vector<int32_t> tokens) {
+  if (!tokens.empty() && std::find(m.stop_tokens.begin(), m.stop_tokens.end(), tokens.back()) != m.stop_tokens.end())
+    tokens.pop_back();
+  return m.tokenizer->tokenizer.decode(tokens);
 }
 
 }  // namespace tandem

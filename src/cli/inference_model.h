@@ -24,4 +24,7 @@ InferenceModel load_inference_model(const std::string& dir, const std::string& b
 // when prompt + max_new_tokens exceeds the model's max_position_embeddings.
 std::string reply(const InferenceModel& m, const std::vector<int32_t>& prompt, const GenerationConfig& cfg, Rng& rng);
 
+// The text of generated tokens, without the stop token that ended them.
+std::string reply_text(const InferenceModel& m, std::vector<int32_t> tokens);
+
 }  // namespace tandem

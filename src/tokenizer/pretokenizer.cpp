@@ -154,8 +154,8 @@ Split Split::literal(const std::string& text, SplitBehavior behavior, bool inver
 }
 
 // tokenizers' Pattern::find_matches: the matches and the gaps between them, covering the text in order.
-std::vector<Split::Span> Split::find_matches(std::u32string_view text) const {
-  std::vector<Span> spans;
+std::vector<SplitSpan> Split::find_matches(std::u32string_view text) const {
+  std::vector<SplitSpan> spans;
   if (text.empty()) return {{0, 0, invert_}};
   if (known_) {
     size_t at = 0;
@@ -175,17 +175,11 @@ std::vector<Split::Span> Split::find_matches(std::u32string_view text) const {
   return spans;
 }
 
-// NormalizedString::split: each behaviour turns the matches into (span, removed) pieces; empty pieces are dropped,
-// as PreTokenizedString::split drops them.
-void Split::split(std::u32string_view text, std::vector<std::u32string_view>& out) const {
-  if (known_ && behavior_ == SplitBehavior::kIsolated) {  // the hot path: no spans to build
-    for (auto piece : pre_tokenize(text, *known_)) out.push_back(piece);
-    return;
-  }
-  const std::vector<Span> matches = find_matches(text);
-  std::vector<Span> pieces;  // is_match now means "removed"
+// NormalizedString::split: each behaviour turns the matches into (span, removed) pieces.
+std::vector<SplitSpan> split_pieces(const std::vector<SplitSpan>& matches, SplitBehavior behavior) {
+  std::vector<SplitSpan> pieces;  // is_match now means "removed"
   bool previous_match = false;
-  switch (behavior_) {
+  switch (behavior) {
     case SplitBehavior::kIsolated:
       for (const auto& m : matches) pieces.push_back({m.start, m.end, false});
       break;
@@ -213,8 +207,18 @@ void Split::split(std::u32string_view text, std::vector<std::u32string_view>& ou
       std::reverse(pieces.begin(), pieces.end());
       break;
   }
-  for (const auto& p : pieces)
-    if (!p.is_match && p.end > p.start) out.push_back(text.substr(p.start, p.end - p.start));
+  std::erase_if(pieces, [](const SplitSpan& p) { return p.is_match; });
+  return pieces;
+}
+
+// Empty pieces are dropped, as PreTokenizedString::split drops them.
+void Split::split(std::u32string_view text, std::vector<std::u32string_view>& out) const {
+  if (known_ && behavior_ == SplitBehavior::kIsolated) {  // the hot path: no spans to build
+    for (auto piece : pre_tokenize(text, *known_)) out.push_back(piece);
+    return;
+  }
+  for (const auto& p : split_pieces(find_matches(text), behavior_))
+    if (p.end > p.start) out.push_back(text.substr(p.start, p.end - p.start));
 }
 
 void PreTokenizer::add_split(Split split) { steps_.push_back({std::move(split)}); }

@@ -35,6 +35,17 @@ enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWith
 // From its tokenizer.json name ("Isolated", ...); another name is an error naming it.
 SplitBehavior split_behavior_from_name(const std::string& name);
 
+// A match or a gap of a pattern in a text, in the text's code units (code points for Split, bytes for the
+// SentencePiece-style pre-tokenizers).
+struct SplitSpan {
+  size_t start, end;
+  bool is_match;
+};
+
+// NormalizedString::split: the pieces `behavior` keeps of the matches and gaps that cover a text in order (removed
+// matches are left out; empty pieces may remain, for the caller to drop).
+std::vector<SplitSpan> split_pieces(const std::vector<SplitSpan>& matches, SplitBehavior behavior);
+
 // One Split pre-tokenizer: a pattern, what becomes of its matches, and `invert` (the gaps count as the matches).
 class Split {
  public:
@@ -48,11 +59,7 @@ class Split {
   void split(std::u32string_view text, std::vector<std::u32string_view>& out) const;
 
  private:
-  struct Span {
-    size_t start, end;
-    bool is_match;
-  };
-  std::vector<Span> find_matches(std::u32string_view text) const;
+  std::vector<SplitSpan> find_matches(std::u32string_view text) const;
 
   std::optional<SplitPattern> known_;
   std::shared_ptr<const Regex> regex_;

@@ -7,28 +7,17 @@
 namespace tandem {
 
 std::vector<std::string> split_on(const std::string& text, const std::string& delimiter, SplitBehavior behavior) {
-  // The text as alternating (substring, is_match) runs, as the HF library's find_matches gives them.
-  std::vector<std::pair<std::string, bool>> runs;
+  // The matches and the gaps between them, as Split::find_matches gives them, in bytes.
+  std::vector<SplitSpan> matches;
   size_t start = 0;
   for (size_t hit; (hit = text.find(delimiter, start)) != std::string::npos; start = hit + delimiter.size()) {
-    if (hit > start) runs.push_back({text.substr(start, hit - start), false});
-    runs.push_back({delimiter, true});
+    if (hit > start) matches.push_back({start, hit, false});
+    matches.push_back({hit, hit + delimiter.size(), true});
   }
-  if (start < text.size()) runs.push_back({text.substr(start), false});
-
-  // A match joins its neighbour unless the neighbour on that side is itself a match.
-  const bool with_next = behavior == SplitBehavior::kMergedWithNext;
-  if (with_next) std::reverse(runs.begin(), runs.end());
+  if (start < text.size()) matches.push_back({start, text.size(), false});
   std::vector<std::string> pieces;
-  bool previous_match = false;
-  for (auto& [s, is_match] : runs) {
-    if (is_match && !previous_match && !pieces.empty())
-      pieces.back() = with_next ? s + pieces.back() : pieces.back() + s;
-    else
-      pieces.push_back(std::move(s));
-    previous_match = is_match;
-  }
-  if (with_next) std::reverse(pieces.begin(), pieces.end());
+  for (const auto& p : split_pieces(matches, behavior))
+    if (p.end > p.start) pieces.push_back(text.substr(p.start, p.end - p.start));
   return pieces;
 }
 

@@ -29,9 +29,9 @@ struct SpPiece {
 // Applies the steps in order, each to every piece; empty pieces are dropped.
 void sp_pre_tokenize(const std::vector<SpPreTokenizerStep>& steps, std::vector<SpPiece>& pieces);
 
-// `text` cut at each occurrence of `delimiter`, the delimiter joining the piece before (or after) it; a delimiter
-// next to another delimiter stands alone, as in the HF library. A byte-string fast path of Split::literal for the
-// two merged behaviours, on UTF-8 (the SentencePiece-style pieces are UTF-8 throughout).
+// `text` cut at each occurrence of `delimiter`, the delimiter treated as `behavior` says (merged: joining the piece
+// before or after it; a delimiter next to another stands alone, as in the HF library). Split::literal's semantics
+// (the same split_pieces) with a byte search, on UTF-8: the SentencePiece-style pieces are UTF-8 throughout.
 std::vector<std::string> split_on(const std::string& text, const std::string& delimiter, SplitBehavior behavior);
 
 }  // namespace tandem

