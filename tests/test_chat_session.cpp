@@ -1,7 +1,8 @@
 // tandem chat's KV cache across turns (src/cli/chat_session.h). Reference: generate() (model/generate.h) from a
 // fresh prefill of the whole prompt, itself checked against the full forward pass (tests/test_generate.cpp). Each
 // greedy reply must be exactly the same tokens, while the session feeds only what its cache lacks; a prompt that
-// rewrites earlier turns, and a conversation outgrowing the cache, rebuild it and still agree.
+// rewrites earlier turns rewinds the cache to the shared prefix, a conversation outgrowing the cache reallocates it,
+// and both still agree.
 #include <gtest/gtest.h>
 
 #include "cli/chat_session.h"
@@ -71,7 +72,7 @@ TEST(ChatSession, TurnsEqualAFreshPrefillWhileFeedingOnlyTheNewTokens) {
   EXPECT_LT(session.prefilled_tokens(), prompts / 2) << "a fresh prefill each turn feeds " << prompts;
 }
 
-TEST(ChatSession, ARenderingThatRewritesEarlierTurnsRebuildsTheCache) {
+TEST(ChatSession, ARenderingThatRewritesEarlierTurnsRewindsTheCacheToTheSharedPrefix) {
   const auto model = tiny_model(1024);
   ChatSession session(*model, {kEndOfTurn});
   Rng data(2), rng(0);
@@ -81,13 +82,15 @@ TEST(ChatSession, ARenderingThatRewritesEarlierTurnsRebuildsTheCache) {
   std::vector<int32_t> rewritten = first;
   rewritten.insert(rewritten.end(), second.begin(), second.end());
   EXPECT_EQ(session.reply(rewritten, greedy(6), rng), fresh(*model, rewritten, 6));
-  EXPECT_EQ(session.rebuilds(), 1);
-  EXPECT_EQ(session.prefilled_tokens(), int64_t(first.size() + rewritten.size()));
-  // A prompt equal to what the cache holds gives no new position to read logits from: rebuilt too.
+  EXPECT_EQ(session.rewinds(), 1);
+  EXPECT_EQ(session.rebuilds(), 0);
+  EXPECT_EQ(session.prefilled_tokens(), int64_t(first.size() + second.size()));  // the first turn stays cached
+  // A prompt equal to what the cache holds gives no new position to read logits from: its last token is fed again.
   ChatSession again(*model, {kEndOfTurn});
   const std::vector<int32_t> r = again.reply(first, greedy(1), rng);
   EXPECT_EQ(again.reply(first, greedy(1), rng), r);
-  EXPECT_EQ(again.rebuilds(), 1);
+  EXPECT_EQ(again.prefilled_tokens(), int64_t(first.size()) + 1);
+  EXPECT_EQ(again.rewinds(), 1);  // back by one position: a one-token reply is not fed, the cache held `first`
 }
 
 TEST(ChatSession, AConversationOutgrowingTheCacheReallocatesItAndStopsAtTheModelsLimit) {

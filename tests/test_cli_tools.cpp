@@ -257,7 +257,7 @@ TEST_F(CliTools, ChatPrefillsOnlyWhatItsCacheLacks) {
                             "hello world\nthe fox\nthe quick brown\n", true);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected_out);
-  EXPECT_NE(r.err.find("chat: " + std::to_string(prefilled) + " prompt tokens prefilled, 0 cache rebuilds"),
+  EXPECT_NE(r.err.find("chat: " + std::to_string(prefilled) + " prompt tokens prefilled, 0 cache rewinds, 0 cache rebuilds"),
             std::string::npos) << r.err << "(a fresh prefill each turn: " << fresh << ")";
 }
 

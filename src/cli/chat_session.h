@@ -1,7 +1,8 @@
 // The KV cache of `tandem chat`, kept across turns. Each turn the whole conversation is rendered and encoded again
 // (chat templates may re-render earlier turns differently, e.g. dropping reasoning); when the ids already in the
-// cache are a prefix of the new ones, only the rest is fed, else the cache is rebuilt from scratch. Either way the
-// reply is the one generation from a fresh prefill would give (model/generate.h's generate()).
+// cache are a prefix of the new ones, only the rest is fed; otherwise the cache is rewound to the longest prefix it
+// shares with them (KvDecoder::truncate) and the rest fed. Either way the reply is the one generation from a fresh
+// prefill would give (model/generate.h's generate()).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -25,21 +26,22 @@ class ChatSession {
     if (decoder_) decoder_->reset();
   }
 
-  // Prompt tokens fed through the model so far (all turns), and how often the cache was rebuilt.
+  // Prompt tokens fed through the model so far (all turns); how often the cache was rewound to a shared prefix, and
+  // how often it was reallocated (a conversation outgrowing it; its contents are fed again).
   int64_t prefilled_tokens() const { return prefilled_; }
+  int64_t rewinds() const { return rewinds_; }
   int64_t rebuilds() const { return rebuilds_; }
 
  private:
-  // The tokens of `prompt` the cache does not hold yet; rebuilds the cache (counting it) when it holds something
-  // else or would overflow.
+  // The tokens of `prompt` the cache does not hold yet, after rewinding it to what it shares with `prompt`, or
+  // reallocating it when it would overflow.
   std::vector<int32_t> unseen_part(const std::vector<int32_t>& prompt, int64_t max_new_tokens);
 
   const LlamaModel& model_;
   std::vector<int32_t> stop_tokens_;
   std::unique_ptr<KvDecoder> decoder_;
-  int64_t capacity_ = 0;      // positions decoder_ holds
   std::vector<int32_t> fed_;  // the ids in the cache, in order (decoder_->length() of them)
-  int64_t prefilled_ = 0, rebuilds_ = 0;
+  int64_t prefilled_ = 0, rewinds_ = 0, rebuilds_ = 0;
 };
 
 }  // namespace tandem

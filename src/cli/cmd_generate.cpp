@@ -84,8 +84,9 @@ int cmd_chat(int argc, char** argv) {
     std::fflush(stdout);
   }
   // How much the cache kept across turns saved: a fresh prefill each turn would feed every turn's whole prompt.
-  std::fprintf(stderr, "chat: %lld prompt tokens prefilled, %lld cache rebuilds\n",
-               static_cast<long long>(session.prefilled_tokens()), static_cast<long long>(session.rebuilds()));
+  std::fprintf(stderr, "chat: %lld prompt tokens prefilled, %lld cache rewinds, %lld cache rebuilds\n",
+               static_cast<long long>(session.prefilled_tokens()), static_cast<long long>(session.rewinds()),
+               static_cast<long long>(session.rebuilds()));
   return 0;
 }
 

@@ -64,6 +64,12 @@ void KvDecoder::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a)
                             c.num_attention_heads, c.num_key_value_heads, scoring);
 }
 
+void KvDecoder::truncate(int64_t length) {
+  TANDEM_CHECK(length >= 0 && length <= length_, "generation: cannot truncate the cache of ", length_,
+               " positions to ", length);
+  length_ = length;
+}
+
 std::vector<float> KvDecoder::feed(const std::vector<int32_t>& tokens) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
@@ -125,23 +131,27 @@ int32_t sample_token(const float* logits, int64_t vocab, const GenerationConfig&
   return order[keep - 1];
 }
 
-std::vector<int32_t> generate(const LlamaModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
-                              Rng& rng) {
-  TANDEM_CHECK(!prompt.empty(), "generation: empty prompt");
-  KvDecoder decoder(model, int64_t(prompt.size()) + cfg.max_new_tokens);
-  std::vector<float> logits = decoder.feed(prompt);
-  const int64_t V = model.config().vocab_size;
+std::vector<int32_t> KvDecoder::continue_from(std::vector<float> logits, const GenerationConfig& cfg, Rng& rng) {
+  const int64_t V = model_.config().vocab_size;
+  TANDEM_CHECK(!logits.empty() && int64_t(logits.size()) % V == 0, "generation: no logits to continue from");
+  const float* last = logits.data() + logits.size() - size_t(V);
   std::vector<int32_t> out;
-  const float* last = logits.data() + (int64_t(prompt.size()) - 1) * V;
   for (int64_t i = 0; i < cfg.max_new_tokens; ++i) {
     const int32_t t = sample_token(last, V, cfg, rng);
     out.push_back(t);
     if (std::find(cfg.stop_tokens.begin(), cfg.stop_tokens.end(), t) != cfg.stop_tokens.end()) break;
     if (i + 1 == cfg.max_new_tokens) break;
-    logits = decoder.feed({t});
+    logits = feed({t});
     last = logits.data();
   }
   return out;
+}
+
+std::vector<int32_t> generate(const LlamaModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
+                              Rng& rng) {
+  TANDEM_CHECK(!prompt.empty(), "generation: empty prompt");
+  KvDecoder decoder(model, int64_t(prompt.size()) + cfg.max_new_tokens);
+  return decoder.continue_from(decoder.feed(prompt), cfg, rng);
 }
 
 }  // namespace tandem

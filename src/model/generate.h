@@ -25,8 +25,15 @@ class KvDecoder : private LayerOps {
   KvDecoder(const LlamaModel& model, int64_t max_positions);
   // Appends tokens at the next positions and returns their logits, [tokens.size() x vocab].
   std::vector<float> feed(const std::vector<int32_t>& tokens);
+  // Samples up to cfg.max_new_tokens after `logits` (a feed's result: its last row is read), feeding each one but
+  // the last (a stop token, or the max_new_tokens-th), as generate() does.
+  std::vector<int32_t> continue_from(std::vector<float> logits, const GenerationConfig& cfg, Rng& rng);
   int64_t length() const { return length_; }
+  int64_t capacity() const { return max_positions_; }
   void reset() { length_ = 0; }
+  // Forgets every position from `length` on: the next feed continues there (a chat whose re-rendered prompt agrees
+  // with the cache on a prefix only).
+  void truncate(int64_t length);
 
  private:
   void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) override;
