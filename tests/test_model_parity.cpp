@@ -102,10 +102,11 @@ INSTANTIATE_TEST_SUITE_P(Architectures, ModelParity, TANDEM_REFERENCE_VARIANTS);
 // file). Both round matmul inputs and outputs to bf16 with fp32 accumulation and keep the residual stream, norms and
 // softmax in fp32; they differ in where a few roundings happen (PyTorch also rounds the attention scores, the logits
 // and the gradients of its bf16 matmuls; Tandem keeps those fp32), so the bounds are bf16-sized, relative to each
-// tensor's largest magnitude, with measured worst cases over the five architectures in brackets:
-constexpr double kBf16LogitTol = 2e-2;  // [logits 1.3e-2]
-constexpr double kBf16LogpTol = 2e-2;   // [per-token log-probs 7.7e-3, per-sequence sums 2.0e-3]
-constexpr double kBf16GradTol = 6e-2;   // [parameter gradients 2.7e-2]
+// tensor's largest magnitude, with measured worst cases over the ten variants in brackets (Gemma-2's soft caps and
+// output norms add roundings, hence its larger logit error):
+constexpr double kBf16LogitTol = 2e-2;  // [logits 1.8e-2 (gemma2), 1.3e-2 for the others]
+constexpr double kBf16LogpTol = 2e-2;   // [per-token log-probs 7.7e-3, per-sequence sums 2.1e-3]
+constexpr double kBf16GradTol = 6e-2;   // [parameter gradients 3.0e-2]
 
 class ModelParityBf16 : public ::testing::TestWithParam<std::string> {};
 

@@ -15,6 +15,7 @@
 #include "data/toy_task.h"
 #include "io/hf_checkpoint.h"
 #include "io/safetensors.h"
+#include "model/tensor_table.h"
 #include "train/trainer.h"
 #include "expect_error.h"
 #include "trainer_fixtures.h"
@@ -89,9 +90,35 @@ TEST(Trainer, Bf16ResumesExactly) {
                                        "use_peft = true\nlora_r = 4\nlora_dropout = 0.1\n");
 }
 
-TEST(Trainer, Bf16MasterWeightsStartFromAnFp32CheckpointsExactValues) {
-  const std::string task = make_task("bf16_masters");
-  const fs::path dir = fs::temp_directory_path() / "tandem_trainer_bf16_masters";
+// Every family trains, checkpoints in its own format and resumes bit for bit through the same trainer (which knows
+// no family). GPT-NeoX's checkpoint stores query_key_value per head and the model [q; k; v], so its resume crosses
+// both layouts, also for a LoRA adapter on that fused module.
+class FamilyResume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FamilyResume, TrainsSavesInItsOwnFormatAndResumesExactly) {
+  const std::string family = GetParam();
+  expect_exact_resume("family_" + family, make_task("family_" + family, family) + "strategy = \"alright\"\n");
+  const std::string run = fs::temp_directory_path() / ("tandem_straight_family_" + family);
+  EXPECT_EQ(ModelConfig::from_file(run + "/checkpoint-12/config.json").model_type, family);
+  auto reloaded = load_model(run + "/checkpoint-12");  // loads back into the same family
+  EXPECT_EQ(reloaded->config().layer_summary(),
+            ModelConfig::from_file(fs::temp_directory_path() / ("tandem_trainer_family_" + family) / "config.json")
+                .layer_summary());
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FamilyResume, ::testing::Values("gpt_neox", "gemma", "gemma2", "phi3"));
+
+TEST(Trainer, GptNeoxLoraOnTheFusedModuleResumesExactly) {
+  expect_exact_resume("neox_lora", make_task("resume_neox_lora", "gpt_neox") +
+                                       "strategy = \"mix\"\nuse_peft = true\nlora_r = 4\nlora_dropout = 0.1\n"
+                                       "lora_target_modules = \"all-linear\"\n");
+}
+
+class Bf16Masters : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Bf16Masters, StartFromAnFp32CheckpointsExactValues) {
+  const std::string task = make_task("bf16_masters_" + GetParam(), GetParam());
+  const fs::path dir = fs::temp_directory_path() / ("tandem_trainer_bf16_masters_" + GetParam());
   const std::string model_dir = (dir / "fp32_model").string();
   {  // an fp32 checkpoint of the task's model: random weights, few of them representable in bf16
     LlamaModel m(ModelConfig::from_file((dir / "config.json").string()));
@@ -103,11 +130,14 @@ TEST(Trainer, Bf16MasterWeightsStartFromAnFp32CheckpointsExactValues) {
                                                  "bf16=true"}));
   const SafetensorsFile file(model_dir + "/model.safetensors");
   const auto params = t.model().trainable_params();
+  const std::vector<ParamInfo>& table = t.model().weights().params;
   int64_t not_bf16 = 0;
   for (size_t i = 0; i < params.size(); ++i) {
+    // Compared in the checkpoint's row order (GPT-NeoX's query_key_value per head).
     const std::vector<float> want = file.load(params[i].value->name).to_floats();
-    const std::vector<float> master = t.optimizer().master_weights()[i].to_floats();
-    const std::vector<float> weight = params[i].value->to_floats();
+    const int64_t heads = table[i].interleaved_heads;
+    const std::vector<float> master = to_checkpoint_layout(t.optimizer().master_weights()[i], heads).to_floats();
+    const std::vector<float> weight = to_checkpoint_layout(*params[i].value, heads).to_floats();
     ASSERT_EQ(master, want) << params[i].value->name;  // the checkpoint's f32 values, not their rounding
     for (size_t j = 0; j < want.size(); ++j) {
       ASSERT_EQ(weight[j], to_float(to_bf16(want[j]))) << params[i].value->name;
@@ -116,6 +146,8 @@ TEST(Trainer, Bf16MasterWeightsStartFromAnFp32CheckpointsExactValues) {
   }
   EXPECT_GT(not_bf16, 1000);  // so masters made from the bf16 weights would have failed above
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, Bf16Masters, ::testing::Values("llama", "gpt_neox"));
 
 INSTANTIATE_TEST_SUITE_P(StatefulStrategies, Resume, ::testing::Values("alright", "maxright", "mix"));
 

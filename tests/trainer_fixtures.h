@@ -13,8 +13,9 @@ namespace tandem::testing {
 
 namespace fs = std::filesystem;
 
-// Writes the toy task into a fresh folder and returns a config text that trains on it briefly.
-inline std::string make_task(const std::string& name) {
+// Writes the toy task (its model of family `model_type`) into a fresh folder and returns a config text that trains
+// on it briefly.
+inline std::string make_task(const std::string& name, const std::string& model_type = "llama") {
   const fs::path dir = fs::temp_directory_path() / ("tandem_trainer_" + name);
   fs::remove_all(dir);
   ToyTaskOptions o;
@@ -22,6 +23,7 @@ inline std::string make_task(const std::string& name) {
   o.eval_examples = 16;
   o.seed = 5;
   o.hidden_size = 32;
+  o.model_type = model_type;
   write_toy_task(dir.string(), o);
   const std::string d = dir.string();
   return "model_config = \"" + d + "/config.json\"\nsft_dataset = \"" + d + "/sft.jsonl\"\npreference_dataset = \"" +
