@@ -1,9 +1,9 @@
 #include "tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
-#include <queue>
 
 #include "core/check.h"
+#include "tokenizer/bpe_merge.h"
 #include "tokenizer/decoder.h"
 #include "tokenizer/unicode.h"
 
@@ -40,12 +40,10 @@ std::string byte_level_to_bytes(const std::string& token, const std::string& whe
 int32_t BpeTokenizer::token_id(std::string_view token) const {
   for (const auto& a : added_)
     if (a.content == token) return a.id;
-  auto it = vocab_.find(std::string(token));
-  if (it != vocab_.end()) return it->second;
+  if (const int32_t id = vocab_.find_id(token); id >= 0) return id;
   if (model_ != Model::kByteLevelBpe) return -1;
   try {
-    auto jt = vocab_.find(byte_level_to_bytes(std::string(token), "token_id"));
-    return jt == vocab_.end() ? -1 : jt->second;
+    return vocab_.find_id(byte_level_to_bytes(std::string(token), "token_id"));
   } catch (const Error&) {
     return -1;
   }
@@ -66,11 +64,11 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
   for (size_t i = 0; i < piece.size();) {
     const uint8_t lead = uint8_t(piece[i]);
     const size_t len = std::min(piece.size() - i, size_t(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4));
-    auto it = vocab_.find(piece.substr(i, len));
-    if (it != vocab_.end()) {
+    const int32_t id = lead < 0x80 ? ascii_id_[lead] : vocab_.find_id(piece.substr(i, len));
+    if (id >= 0) {
       if (pending_unk) ids.push_back(unk_id_);
       pending_unk = false;
-      ids.push_back(it->second);
+      ids.push_back(id);
     } else if (byte_fallback_) {  // the reader made sure all 256 byte tokens exist
       for (size_t k = i; k < i + len; ++k) ids.push_back(byte_fallback_id_[uint8_t(piece[k])]);
     } else if (unk_id_ >= 0) {
@@ -85,9 +83,8 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
 
 void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   if (ignore_merges_ && model_ != Model::kUnigram) {
-    auto it = vocab_.find(piece);
-    if (it != vocab_.end()) {
-      out.push_back(it->second);
+    if (const int32_t id = vocab_.find_id(piece); id >= 0) {
+      out.push_back(id);
       return;
     }
   }
@@ -95,9 +92,8 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
   // only short ones (words) are worth caching, as in the HF library.
   const bool cacheable = piece.size() < 256;
   if (cacheable) {
-    auto cached = cache_.find(piece);
-    if (cached != cache_.end()) {
-      out.insert(out.end(), cached->second.begin(), cached->second.end());
+    if (const auto cached = cache_.find(piece)) {
+      out.insert(out.end(), cached->begin(), cached->end());
       return;
     }
   }
@@ -105,45 +101,12 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
   if (model_ == Model::kUnigram) {
     unigram_.encode(piece, ids);
   } else {
-    // Symbols in a linked list; a min-heap of candidate merges by (rank, position), validated when popped.
-    std::vector<int32_t> id = initial_symbols(piece);
-    const int n = int(id.size());
-    std::vector<int> prev(n), next(n);
-    for (int i = 0; i < n; ++i) {
-      prev[i] = i - 1;
-      next[i] = i + 1 < n ? i + 1 : -1;
-    }
-    struct Candidate {
-      int32_t rank;
-      int pos;
-      int32_t left, right;
-      bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-    };
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
-    auto push = [&](int i) {
-      if (i < 0 || next[i] < 0) return;
-      auto it = merges_.find((uint64_t(uint32_t(id[i])) << 32) | uint32_t(id[next[i]]));
-      if (it != merges_.end()) heap.push({it->second.rank, i, id[i], id[next[i]]});
-    };
-    for (int i = 0; i + 1 < n; ++i) push(i);
-    while (!heap.empty()) {
-      const Candidate c = heap.top();
-      heap.pop();
-      const int i = c.pos;
-      if (id[i] != c.left || next[i] < 0 || id[next[i]] != c.right) continue;  // stale
-      const int j = next[i];
-      id[i] = merges_.at((uint64_t(uint32_t(c.left)) << 32) | uint32_t(c.right)).merged;
-      id[j] = -1;
-      next[i] = next[j];
-      if (next[j] >= 0) prev[next[j]] = i;
-      push(prev[i]);
-      push(i);
-    }
-    for (int i = 0; n > 0 && i >= 0; i = next[i]) ids.push_back(id[i]);
+    ids = initial_symbols(piece);
+    apply_merges(merges_, ids);
   }
   if (cacheable) {
     if (cache_.size() > 200000) cache_.clear();
-    cache_.emplace(std::string(piece), ids);
+    cache_.assign(piece, ids);
   }
   out.insert(out.end(), ids.begin(), ids.end());
 }
@@ -222,8 +185,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
 std::string BpeTokenizer::token_string(int32_t id) const {
   const std::string& raw = id_to_token_[size_t(id)];
   if (model_ != Model::kByteLevelBpe) return raw;
-  auto it = vocab_.find(raw);
-  if (it == vocab_.end() || it->second != id) return raw;  // an added token: its text
+  if (vocab_.find_id(raw) != id) return raw;  // an added token: its text
   std::string byte_level;
   for (char c : raw) utf8_append(byte_level, byte_to_unicode()[uint8_t(c)]);
   return byte_level;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tokenizer/decoder.h"
+#include "tokenizer/flat_tables.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/sentencepiece_pretokenizer.h"
@@ -40,10 +41,6 @@ class BpeTokenizer {
     int32_t id;
     bool special, lstrip, rstrip;
   };
-  struct Merge {
-    int32_t rank, merged;
-  };
-
   // kByteLevelBpe: vocabulary strings are GPT-2 byte-level and stored as raw bytes; kBpe: plain UTF-8 strings,
   // characters missing from the vocabulary become byte-fallback tokens or unk; kUnigram: see unigram.h.
   enum class Model { kByteLevelBpe, kBpe, kUnigram };
@@ -53,17 +50,10 @@ class BpeTokenizer {
   std::vector<int32_t> initial_symbols(std::string_view piece) const;
   std::string token_string(int32_t id) const;  // as the decoders see it
 
-  // Lookups by string_view (no copy of the piece or character looked up): encoding's inner loop.
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  template <typename V>
-  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  StringMap<int32_t> vocab_;                        // raw bytes -> id (model vocabulary)
+  StringIdsMap vocab_;                              // raw bytes -> id (model vocabulary), one id each
   std::vector<std::string> id_to_token_;            // raw bytes, or the text of added tokens
   std::vector<uint8_t> special_;                    // per id
-  std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> rank, result
+  MergeTable merges_;                               // (left id, right id) -> rank, result
   int32_t byte_id_[256];
   std::vector<AddedToken> added_;                   // longest first
   std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
@@ -87,7 +77,8 @@ class BpeTokenizer {
   bool ignore_merges_ = false;
   PreTokenizer pre_tokenizer_;                       // byte-level BPE: Split / ByteLevel steps, in tokenizer.json order
   std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
-  mutable StringMap<std::vector<int32_t>> cache_;
+  int32_t ascii_id_[128];                            // kBpe: the vocabulary id of each ASCII character, or -1
+  mutable StringIdsMap cache_;                       // piece -> ids, for pieces under 256 bytes
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.

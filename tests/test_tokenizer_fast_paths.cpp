@@ -1,0 +1,154 @@
+// The encoder's fast paths against slow, independent references:
+//  - the BPE merge loop (bpe_merge.h): the small-array and the heap strategies against a naive loop that rescans
+//    every adjacent pair after each merge, with ranks in a std::map, on random words and random merge tables
+//    (many equal pairs, so ties by position are exercised);
+//  - the flat tables (flat_tables.h) against std::unordered_map / std::map under random inserts, overwrites and
+//    clears.
+// The token ids of whole tokenizers are compared with the Hugging Face library in test_tokenizer*.cpp.
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <map>
+#include <random>
+#include <unordered_map>
+
+#include "tokenizer/bpe_merge.h"
+#include "tokenizer/flat_tables.h"
+
+namespace tandem {
+namespace {
+
+using Rules = std::map<std::pair<int32_t, int32_t>, MergeRule>;
+
+// The textbook loop: find the lowest-ranked adjacent pair (leftmost on ties), merge it, start again.
+std::vector<int32_t> naive_merges(const Rules& rules, std::vector<int32_t> s) {
+  for (;;) {
+    size_t best = SIZE_MAX;
+    int32_t best_rank = INT_MAX;
+    for (size_t i = 0; i + 1 < s.size(); ++i) {
+      auto it = rules.find({s[i], s[i + 1]});
+      if (it != rules.end() && it->second.rank < best_rank) best = i, best_rank = it->second.rank;
+    }
+    if (best == SIZE_MAX) return s;
+    s[best] = rules.at({s[best], s[best + 1]}).merged;
+    s.erase(s.begin() + long(best) + 1);
+  }
+}
+
+// A random merge table over `alphabet` symbols whose results are new ids, so merges chain (a merged token can be
+// merged again), as in a real vocabulary. Returns the table both ways.
+std::pair<Rules, MergeTable> random_rules(std::mt19937& rng, int alphabet, int count) {
+  Rules rules;
+  MergeTable table;
+  int32_t next_id = alphabet;
+  std::vector<int32_t> known(static_cast<size_t>(alphabet));
+  for (int32_t k = 0; k < alphabet; ++k) known[size_t(k)] = k;
+  for (int32_t rank = 0; rank < count; ++rank) {
+    const int32_t a = known[rng() % known.size()], b = known[rng() % known.size()];
+    const MergeRule rule{rank, next_id};
+    if (rules.emplace(std::pair(a, b), rule).second) {
+      EXPECT_TRUE(table.insert(a, b, rule));
+      known.push_back(next_id++);
+    } else {
+      EXPECT_FALSE(table.insert(a, b, rule));  // the first rank of a pair stays
+    }
+  }
+  return {rules, table};
+}
+
+TEST(TokenizerFastPaths, MergeStrategiesAgreeWithTheNaiveLoop) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 300; ++trial) {
+    const int alphabet = 2 + int(rng() % 6);  // few symbols: long runs of equal pairs, many ties
+    auto [rules, table] = random_rules(rng, alphabet, 1 + int(rng() % 60));
+    for (int w = 0; w < 20; ++w) {
+      const size_t n = rng() % (trial % 3 == 0 ? 400 : kShortWord + 1);
+      std::vector<int32_t> word(n);
+      for (auto& x : word) x = int32_t(rng() % uint32_t(alphabet));
+      const std::vector<int32_t> expected = naive_merges(rules, word);
+      std::vector<int32_t> heap = word;
+      apply_merges_heap(table, heap);
+      ASSERT_EQ(heap, expected) << "trial " << trial << ", " << n << " symbols";
+      if (n <= kShortWord) {
+        std::vector<int32_t> small = word;
+        apply_merges_short(table, small);
+        ASSERT_EQ(small, expected) << "trial " << trial << ", " << n << " symbols";
+      }
+      std::vector<int32_t> chosen = word;
+      apply_merges(table, chosen);
+      ASSERT_EQ(chosen, expected);
+    }
+  }
+}
+
+TEST(TokenizerFastPaths, MergeTableFindsExactlyItsPairs) {
+  MergeTable table;
+  EXPECT_EQ(table.find(0, 0), nullptr);  // empty
+  std::map<std::pair<int32_t, int32_t>, MergeRule> expected;
+  std::mt19937 rng(3);
+  for (int32_t k = 0; k < 20000; ++k) {
+    const int32_t a = int32_t(rng() % 3000), b = int32_t(rng() % 3000);
+    expected.emplace(std::pair(a, b), MergeRule{k, k + 1});
+    table.insert(a, b, {k, k + 1});
+  }
+  EXPECT_EQ(table.size(), expected.size());
+  for (const auto& [pair, rule] : expected) {  // every pair, with its first rule
+    const MergeRule* got = table.find(pair.first, pair.second);
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(got->rank, rule.rank);
+    EXPECT_EQ(got->merged, rule.merged);
+  }
+  // A grid of pairs, most absent.
+  for (int32_t a = 0; a < 3000; a += 7)
+    for (int32_t b = 0; b < 3000; b += 3) {
+      const MergeRule* got = table.find(a, b);
+      auto it = expected.find({a, b});
+      ASSERT_EQ(got != nullptr, it != expected.end()) << a << " " << b;
+      if (got) {
+        EXPECT_EQ(got->rank, it->second.rank);
+        EXPECT_EQ(got->merged, it->second.merged);
+      }
+    }
+}
+
+TEST(TokenizerFastPaths, StringIdsMapBehavesAsAnUnorderedMap) {
+  std::mt19937 rng(11);
+  StringIdsMap map;
+  std::unordered_map<std::string, std::vector<int32_t>> expected;
+  auto random_key = [&] {
+    std::string k(rng() % 20, '\0');  // empty keys, NUL bytes and shared prefixes included
+    for (auto& c : k) c = char("ab\0\xe2\x96\x81x"[rng() % 7]);
+    return k;
+  };
+  for (int step = 0; step < 50000; ++step) {
+    const std::string key = random_key();
+    if (step % 9 == 0) {
+      auto found = map.find(key);
+      auto it = expected.find(key);
+      ASSERT_EQ(found.has_value(), it != expected.end()) << step;
+      if (found) {
+        ASSERT_EQ(std::vector<int32_t>(found->begin(), found->end()), it->second) << step;
+      }
+      continue;
+    }
+    if (step % 10007 == 0) {
+      map.clear();
+      expected.clear();
+      continue;
+    }
+    std::vector<int32_t> ids(rng() % 4);  // empty values too: a piece can encode to no ids
+    for (auto& x : ids) x = int32_t(rng() % 1000);
+    map.assign(key, ids);
+    expected[key] = ids;
+    ASSERT_EQ(map.size(), expected.size());
+  }
+  for (const auto& [key, ids] : expected) {
+    auto found = map.find(key);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(std::vector<int32_t>(found->begin(), found->end()), ids);
+    EXPECT_EQ(map.find_id(key), ids.size() == 1 ? ids[0] : -1);
+  }
+}
+
+}  // namespace
+}  // namespace tandem
