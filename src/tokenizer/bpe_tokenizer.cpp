@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/check.h"
 #include "tokenizer/bpe_merge.h"
@@ -36,6 +37,27 @@ std::string byte_level_to_bytes(const std::string& token, const std::string& whe
   }
   return out;
 }
+
+namespace {
+
+// Decodes `s` as utf8_decode does, with the byte offset of each character (and of the end) in `offsets`. True
+// when every character re-encodes to the bytes it came from (valid, shortest-form UTF-8): then a run of
+// characters is exactly the byte slice between its offsets.
+bool decode_with_offsets(std::string_view s, std::u32string& chars, std::vector<uint32_t>& offsets) {
+  chars.reserve(s.size());
+  offsets.reserve(s.size() + 1);
+  bool exact = true;
+  for (size_t i = 0, n = 0; i < s.size(); i += n) {
+    const char32_t c = utf8_decode_at(s, i, &n);
+    exact = exact && n == size_t(c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4);
+    chars.push_back(c);
+    offsets.push_back(uint32_t(i));
+  }
+  offsets.push_back(uint32_t(s.size()));
+  return exact && s.size() < (size_t(1) << 32);
+}
+
+}  // namespace
 
 int32_t BpeTokenizer::token_id(std::string_view token) const {
   for (const auto& a : added_)
@@ -82,14 +104,9 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
 }
 
 void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
-  if (ignore_merges_ && model_ != Model::kUnigram) {
-    if (const int32_t id = vocab_.find_id(piece); id >= 0) {
-      out.push_back(id);
-      return;
-    }
-  }
   // SentencePiece-style files have no pre-tokenizer splitting text into words, so pieces can be whole paragraphs:
-  // only short ones (words) are worth caching, as in the HF library.
+  // only short ones (words) are worth caching, as in the HF library. The cache is looked up first, also for
+  // ignore_merges: it holds the pieces seen so far, a table far smaller (and hotter) than the vocabulary.
   const bool cacheable = piece.size() < 256;
   if (cacheable) {
     if (const auto cached = cache_.find(piece)) {
@@ -98,7 +115,10 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
     }
   }
   std::vector<int32_t> ids;
-  if (model_ == Model::kUnigram) {
+  const int32_t whole = ignore_merges_ && model_ != Model::kUnigram ? vocab_.find_id(piece) : -1;
+  if (whole >= 0) {
+    ids.push_back(whole);
+  } else if (model_ == Model::kUnigram) {
     unigram_.encode(piece, ids);
   } else {
     ids = initial_symbols(piece);
@@ -142,9 +162,22 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
   }
   const std::string normalized = normalize(normalizers_, text);
   if (normalized.empty()) return;
-  const std::u32string chars = utf8_decode(normalized);
+  std::u32string chars;
+  std::vector<uint32_t> offsets;
+  const bool exact = decode_with_offsets(normalized, chars, offsets);
   std::deque<std::u32string> added_text;  // ByteLevel's prefix spaces
-  for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) encode_piece(utf8_encode(piece), out);
+  const std::string_view bytes = normalized;
+  for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) {
+    // A piece inside `chars` is a slice of `normalized` when that re-encodes to itself: no re-encoding needed.
+    const bool inside = std::less_equal<>{}(chars.data(), piece.data()) &&
+                        std::less_equal<>{}(piece.data() + piece.size(), chars.data() + chars.size());
+    if (exact && inside) {
+      const size_t at = size_t(piece.data() - chars.data());
+      encode_piece(bytes.substr(offsets[at], offsets[at + piece.size()] - offsets[at]), out);
+    } else {
+      encode_piece(utf8_encode(piece), out);
+    }
+  }
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special_tokens) const {
