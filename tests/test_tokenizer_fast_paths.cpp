@@ -6,18 +6,26 @@
 //    clears;
 //  - byte-level encoding, which hands the BPE byte slices of the input instead of re-encoding each piece's
 //    characters: on input that is not shortest-form UTF-8 (invalid bytes, overlong forms, surrogates) it must
-//    give the ids of the re-encoded text, as the re-encoding path does.
+//    give the ids of the re-encoded text, as the re-encoding path does;
+//  - the regex engine's default path (unmemoised attempts, loops run as scans) against its memoised reference
+//    path, on the real tokenizers' Split patterns and on random patterns, over the corpora and random strings.
 // The token ids of whole tokenizers are compared with the Hugging Face library in test_tokenizer*.cpp.
 #include <gtest/gtest.h>
 
 #include <climits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <unordered_map>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
 
 #include "tokenizer/bpe_merge.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/flat_tables.h"
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/regex.h"
 #include "tokenizer/unicode.h"
 
 namespace tandem {
@@ -175,6 +183,90 @@ TEST(TokenizerFastPaths, ByteLevelSlicesAgreeWithReencodingOnMalformedUtf8) {
     }
     EXPECT_GT(malformed, 200) << model;  // the trials did exercise the re-encoding path
   }
+}
+
+std::vector<std::u32string> regex_texts(std::mt19937& rng) {
+  std::vector<std::u32string> texts;
+  for (const char* name : {"corpus.json", "corpus_regex.json"}) {
+    const auto j = nlohmann::json::parse(read_file(std::string(TANDEM_HF_DIR) + "/" + name));
+    for (const auto& t : j.get<std::vector<std::string>>()) texts.push_back(utf8_decode(t));
+  }
+  const std::u32string alphabet = U"  \n\r\taAbBsSzZ'1٣²é日カ.!-/\u00a0\u0301😀";
+  for (int k = 0; k < 3000; ++k) {
+    std::u32string t(rng() % 40, U' ');
+    for (auto& c : t) c = alphabet[rng() % alphabet.size()];
+    texts.push_back(t);
+  }
+  texts.push_back(std::u32string(3000, U' ') + U"x");  // runs longer than an unmemoised attempt's steps
+  texts.push_back(std::u32string(2000, U'a') + U"'s" + std::u32string(2000, U'\n'));
+  return texts;
+}
+
+// A random pattern over a few atoms, quantifiers (greedy, lazy, counted), groups, alternations, lookaheads and
+// anchors: the constructs whose order of exploration the two paths must share.
+std::string random_pattern(std::mt19937& rng, int depth = 0) {
+  static const char* atoms[] = {"a", "b", "[ab]", "[^a\\n]", "\\s", "\\S", "\\p{L}", "\\p{N}", ".", "(?i:s)", "\\n",
+                                "'", " ", "[\\p{L}\\p{M}]", "^", "$", "\\b"};
+  static const char* quantifiers[] = {"", "", "*", "+", "?", "*?", "+?", "{1,3}", "{2}", "??"};
+  std::string out;
+  const int items = 1 + int(rng() % 4);
+  for (int k = 0; k < items; ++k) {
+    std::string atom;
+    const unsigned kind = depth < 2 ? rng() % 10 : 0;
+    if (kind == 7) atom = "(?:" + random_pattern(rng, depth + 1) + "|" + random_pattern(rng, depth + 1) + ")";
+    else if (kind == 8) atom = std::string(rng() % 2 ? "(?=" : "(?!") + random_pattern(rng, depth + 1) + ")";
+    else if (kind == 9) atom = "(?:" + random_pattern(rng, depth + 1) + ")";
+    else atom = atoms[rng() % std::size(atoms)];
+    const bool anchor = atom == "^" || atom == "$" || atom == "\\b" || atom[1] == '?';
+    out += atom + (anchor ? "" : quantifiers[rng() % std::size(quantifiers)]);
+  }
+  return rng() % 4 == 0 ? out + "|" + random_pattern(rng, depth + 1) : out;
+}
+
+TEST(TokenizerFastPaths, RegexDefaultPathAgreesWithTheMemoisedPath) {
+  std::mt19937 rng(9);
+  const std::vector<std::u32string> texts = regex_texts(rng);
+  std::vector<std::string> patterns;
+  // The Split patterns of the real files (DeepSeek-V3's three, gpt-oss's, the Llama-3 / Qwen2 / GPT-2 ones) and
+  // of the Digits and Punctuation pre-tokenizers.
+  for (const char* model : {"deepseek_v3", "gptoss"}) {
+    const auto j = nlohmann::json::parse(read_file(std::string(TANDEM_HF_DIR) + "/node_modules/@lenml/tokenizer-" +
+                                                   model + "/models/tokenizer.json"));
+    for (const auto& step : j.at("pre_tokenizer").at("pretokenizers"))
+      if (step.value("type", "") == "Split") patterns.push_back(step.at("pattern").at("Regex").get<std::string>());
+  }
+  ASSERT_EQ(patterns.size(), 4u);
+  for (SplitPattern p : {SplitPattern::kLlama3, SplitPattern::kQwen2, SplitPattern::kGpt2})
+    patterns.push_back(split_regex(p));
+  patterns.push_back("\\p{N}");
+  patterns.push_back("[\\p{P}!-/:-@\\[-`{-~]");
+  const size_t real = patterns.size();
+  for (int k = 0; k < 300; ++k) patterns.push_back(random_pattern(rng));
+
+  int compared = 0, errors = 0;
+  for (size_t k = 0; k < patterns.size(); ++k) {
+    std::optional<Regex> regex;
+    try {
+      regex.emplace(patterns[k]);
+    } catch (const Error&) {
+      ASSERT_GE(k, real) << patterns[k];  // a random pattern may be malformed ("a**"): skip it
+      continue;
+    }
+    for (size_t t = 0; t < texts.size(); t += k < real ? 1 : 7) {  // every text for the real patterns
+      std::vector<std::pair<size_t, size_t>> fast, memoised;
+      try {
+        fast = regex->find_all(texts[t]);
+        memoised = regex->find_all_memoised(texts[t]);
+      } catch (const Error&) {  // the step budget, on a pathological random pattern
+        ++errors;
+        continue;
+      }
+      ++compared;
+      ASSERT_EQ(fast, memoised) << "pattern " << patterns[k] << " on \"" << utf8_encode(texts[t]) << "\"";
+    }
+  }
+  EXPECT_GT(compared, 50000);
+  EXPECT_LT(errors, compared / 100);
 }
 
 }  // namespace
