@@ -193,9 +193,12 @@ struct Regex::Program {
                  jmp.x == pc;
     }
   }
-  void find_first_instructions() {
+  // The instructions that can consume the first character of a match run from `start`; false when a match, an
+  // assertion or a lookahead can come first (then nothing can be ruled out by the first character).
+  bool first_consumers(uint32_t start, std::vector<uint32_t>& out) const {
+    out.clear();
     std::vector<uint8_t> seen(code.size());
-    std::vector<uint32_t> work{0};
+    std::vector<uint32_t> work{start};
     while (!work.empty()) {
       const uint32_t pc = work.back();
       work.pop_back();
@@ -208,17 +211,56 @@ struct Regex::Program {
       } else if (in.op == Op::kJmp) {
         work.push_back(in.x);
       } else if (in.op == Op::kChar || in.op == Op::kClass || in.op == Op::kAny) {
-        first.push_back(pc);
-      } else {  // a match, an assertion or a lookahead can come first: no filter
-        first.clear();
-        return;
+        out.push_back(pc);
+      } else {
+        out.clear();
+        return false;
       }
     }
-    first_filter = true;
+    return true;
+  }
+  std::array<uint64_t, 2> ascii_mask(const std::vector<uint32_t>& consumers) const {
+    std::array<uint64_t, 2> mask{};
     for (char32_t c = 0; c < 128; ++c)
-      for (uint32_t pc : first)
-        if (accepts(code[pc], c)) ascii_first[c >> 6] |= uint64_t(1) << (c & 63);
+      for (uint32_t pc : consumers)
+        if (accepts(code[pc], c)) mask[c >> 6] |= uint64_t(1) << (c & 63);
+    return mask;
+  }
+  void find_first_instructions() {
+    if (!first_consumers(0, first)) return;
+    first_filter = true;
+    ascii_first = ascii_mask(first);
     if (first.size() > 8) first.clear();  // past that, checking a non-ASCII character costs about an attempt
+  }
+
+  // Per split target (of programs up to kMaxAnalysed instructions): the ASCII characters a match from there can
+  // start with, when every path from there consumes one first. The unmemoised attempt skips a branch whose set
+  // rules out the character at hand (or the end of the text): that branch would only fail.
+  struct StartSet {
+    bool consumes_first = false;
+    std::array<uint64_t, 2> ascii{};
+  };
+  std::vector<StartSet> starts;
+  static constexpr size_t kMaxAnalysed = 4000;
+  void find_start_sets() {
+    if (code.size() > kMaxAnalysed) return;
+    starts.assign(code.size(), StartSet{});
+    std::vector<uint32_t> consumers;
+    for (const Inst& in : code) {
+      if (in.op != Op::kSplit) continue;
+      for (uint32_t target : {in.x, in.y}) {
+        StartSet& set = starts[target];
+        if (set.consumes_first || !first_consumers(target, consumers)) continue;
+        set.consumes_first = true;
+        set.ascii = ascii_mask(consumers);
+      }
+    }
+  }
+  bool may_start(uint32_t pc, std::u32string_view text, size_t pos) const {
+    if (starts.empty() || !starts[pc].consumes_first) return true;
+    if (pos == text.size()) return false;
+    const char32_t c = text[pos];
+    return c >= 128 || ((starts[pc].ascii[c >> 6] >> (c & 63)) & 1);
   }
 };
 
@@ -726,6 +768,15 @@ class Machine {
               pos = end;
               continue;
             }
+            if (!kMemo && !prog_.may_start(in.y, text_, pos)) {  // the second branch cannot match here
+              if (!prog_.may_start(in.x, text_, pos)) break;
+              pc = in.x;
+              continue;
+            }
+            if (!kMemo && !prog_.may_start(in.x, text_, pos)) {
+              pc = in.y;
+              continue;
+            }
             level.stack.push_back({in.y, pos, pos});
             pc = in.x;
             continue;
@@ -801,6 +852,7 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern) {
   Compiler(pattern_, *program).compile(root);
   program->find_first_instructions();
   program->find_loops();
+  program->find_start_sets();
   program_ = std::move(program);
 }
 

@@ -9,8 +9,10 @@
 // it already tried in the current attempt, so one attempt costs at most (program size x text length) steps: no
 // catastrophic backtracking. A step budget per text bounds the rest (lookaheads, quadratic searches). Each
 // attempt first runs without the memo, greedy one-character loops (x*, x+) as scans: on real patterns the memo
-// costs more than it saves. That attempt explores the same states in the same order, so its answer is the same;
-// past 1024 steps it gives up and the memoised attempt runs instead (and every later one in that text).
+// costs more than it saves; it also skips an alternative whose first character (ASCII, precomputed per branch)
+// cannot be the one at hand. That attempt explores the same states in the same order, minus ones bound to fail,
+// so its answer is the same; past 1024 steps it gives up and the memoised attempt runs instead (and every later
+// one in that text).
 #pragma once
 #include <cstdint>
 #include <memory>
