@@ -7,6 +7,8 @@
 //  - byte-level encoding, which hands the BPE byte slices of the input instead of re-encoding each piece's
 //    characters: on input that is not shortest-form UTF-8 (invalid bytes, overlong forms, surrogates) it must
 //    give the ids of the re-encoded text, as the re-encoding path does;
+//  - utf8_lossy (rewritten to copy valid runs in one go) against a table-driven reading of Unicode's Table 3-7
+//    (well-formed byte sequences) with one U+FFFD per maximal ill-formed subpart, as Rust's from_utf8_lossy;
 //  - the regex engine's default path (unmemoised attempts, loops run as scans) against its memoised reference
 //    path, on the real tokenizers' Split patterns and on random patterns, over the corpora and random strings.
 // The token ids of whole tokenizers are compared with the Hugging Face library in test_tokenizer*.cpp.
@@ -23,6 +25,7 @@
 
 #include "tokenizer/bpe_merge.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/decoder.h"
 #include "tokenizer/flat_tables.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/regex.h"
@@ -183,6 +186,56 @@ TEST(TokenizerFastPaths, ByteLevelSlicesAgreeWithReencodingOnMalformedUtf8) {
     }
     EXPECT_GT(malformed, 200) << model;  // the trials did exercise the re-encoding path
   }
+}
+
+// Unicode 15, Table 3-7: the well-formed sequences, as ranges of each byte.
+std::string table_lossy(const std::string& bytes) {
+  struct Row {
+    int len;
+    uint8_t lo[4], hi[4];
+  };
+  static const Row rows[] = {
+      {1, {0x00}, {0x7F}},
+      {2, {0xC2, 0x80}, {0xDF, 0xBF}},
+      {3, {0xE0, 0xA0, 0x80}, {0xE0, 0xBF, 0xBF}},
+      {3, {0xE1, 0x80, 0x80}, {0xEC, 0xBF, 0xBF}},
+      {3, {0xED, 0x80, 0x80}, {0xED, 0x9F, 0xBF}},
+      {3, {0xEE, 0x80, 0x80}, {0xEF, 0xBF, 0xBF}},
+      {4, {0xF0, 0x90, 0x80, 0x80}, {0xF0, 0xBF, 0xBF, 0xBF}},
+      {4, {0xF1, 0x80, 0x80, 0x80}, {0xF3, 0xBF, 0xBF, 0xBF}},
+      {4, {0xF4, 0x80, 0x80, 0x80}, {0xF4, 0x8F, 0xBF, 0xBF}},
+  };
+  std::string out;
+  for (size_t i = 0; i < bytes.size();) {
+    size_t longest = 0;  // the longest prefix of a well-formed sequence starting at i
+    bool complete = false;
+    for (const Row& r : rows) {
+      size_t k = 0;
+      while (k < size_t(r.len) && i + k < bytes.size() && uint8_t(bytes[i + k]) >= r.lo[k] &&
+             uint8_t(bytes[i + k]) <= r.hi[k])
+        ++k;
+      if (k > longest) longest = k, complete = k == size_t(r.len);
+    }
+    if (complete) out += bytes.substr(i, longest);
+    else out += "\xEF\xBF\xBD";
+    i += std::max<size_t>(longest, 1);
+  }
+  return out;
+}
+
+TEST(TokenizerFastPaths, Utf8LossyFollowsTheWellFormedTable) {
+  std::mt19937 rng(13);
+  const std::string alphabet = "aZ \x80\x8F\x90\x9F\xA0\xBF\xC0\xC1\xC2\xDF\xE0\xE1\xEC\xED\xEE\xEF\xF0\xF1\xF3\xF4\xF5\xFF";
+  int changed = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::string bytes(rng() % 12, ' ');
+    for (auto& c : bytes) c = alphabet[rng() % alphabet.size()];
+    const std::string expected = table_lossy(bytes);
+    changed += expected != bytes;
+    ASSERT_EQ(utf8_lossy(bytes), expected) << "trial " << trial;
+  }
+  EXPECT_GT(changed, 5000);
+  EXPECT_EQ(utf8_lossy("caf\xC3\xA9 \xF0\x9F\x98\x80"), "caf\xC3\xA9 \xF0\x9F\x98\x80");  // valid: unchanged
 }
 
 std::vector<std::u32string> regex_texts(std::mt19937& rng) {

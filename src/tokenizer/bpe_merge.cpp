@@ -20,6 +20,7 @@ void apply_merges_short(const MergeTable& merges, std::vector<int32_t>& symbols)
   };
   size_t len = n;
   for (size_t i = 0; i < n; ++i) id[i] = symbols[i];
+  for (size_t i = 0; i + 1 < n; ++i) merges.prefetch(id[i], id[i + 1]);  // the lookups' misses overlap
   for (size_t i = 0; i + 1 < n; ++i) look(i);
   while (len > 1) {
     size_t best = 0;
@@ -33,6 +34,8 @@ void apply_merges_short(const MergeTable& merges, std::vector<int32_t>& symbols)
       merged[i] = merged[i + 1];
     }
     --len;
+    if (best > 0) merges.prefetch(id[best - 1], id[best]);
+    if (best + 1 < len) merges.prefetch(id[best], id[best + 1]);
     if (best > 0) look(best - 1);
     if (best + 1 < len) look(best);
   }

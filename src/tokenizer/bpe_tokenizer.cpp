@@ -103,13 +103,13 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
   return ids;
 }
 
-void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_piece(std::string_view piece, uint64_t hash, std::vector<int32_t>& out) const {
   // SentencePiece-style files have no pre-tokenizer splitting text into words, so pieces can be whole paragraphs:
   // only short ones (words) are worth caching, as in the HF library. The cache is looked up first, also for
   // ignore_merges: it holds the pieces seen so far, a table far smaller (and hotter) than the vocabulary.
-  const bool cacheable = piece.size() < 256;
+  const bool cacheable = piece.size() < kMaxCachedPiece;
   if (cacheable) {
-    if (const auto cached = cache_.find(piece)) {
+    if (const auto cached = cache_.find(piece, hash)) {
       out.insert(out.end(), cached->begin(), cached->end());
       return;
     }
@@ -131,33 +131,53 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
   out.insert(out.end(), ids.begin(), ids.end());
 }
 
+void BpeTokenizer::encode_pieces(const std::vector<std::string_view>& pieces, std::vector<int32_t>& out) const {
+  // The cache slot of each piece is fetched kAhead pieces before its lookup, so that the lookups' cache misses
+  // overlap instead of coming one after the other.
+  constexpr size_t kAhead = 4;
+  uint64_t hashes[kAhead];
+  auto hash_ahead = [&](size_t k) {
+    if (k >= pieces.size() || pieces[k].size() >= kMaxCachedPiece) return;
+    hashes[k % kAhead] = StringIdsMap::hash_of(pieces[k]);
+    cache_.prefetch(hashes[k % kAhead]);
+  };
+  for (size_t k = 0; k < kAhead; ++k) hash_ahead(k);
+  for (size_t k = 0; k < pieces.size(); ++k) {
+    const uint64_t hash = hashes[k % kAhead];
+    hash_ahead(k + kAhead);
+    encode_piece(pieces[k], hash, out);
+  }
+}
+
+void BpeTokenizer::split_words(std::string_view t, std::vector<std::string_view>& words) const {
+  static const std::string kMeta = "\u2581";
+  size_t word = 0;
+  for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
+    size_t prev = i - 1;  // the character before the "▁"
+    while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
+    size_t unused;
+    const char32_t before = utf8_decode_at(t, prev, &unused);
+    if (before == U'\u2581' ||
+        std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) != word_joining_chars_.end())
+      continue;  // "▁▁", or a merge may join the words: one word
+    words.push_back(t.substr(word, i - word));
+    word = i;
+  }
+  words.push_back(t.substr(word));
+}
+
 void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const {
   if (text.empty()) return;
+  std::vector<std::string_view> pieces;  // what the model encodes, in order (views into the strings below)
   if (model_ != Model::kByteLevelBpe) {
     // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
-    std::vector<SpPiece> pieces{{normalize(normalizers_, utf8_lossy(std::string(text))), at_input_start}};
-    sp_pre_tokenize(sp_pre_tokenizers_, pieces);
-    static const std::string kMeta = "\u2581";
-    for (const SpPiece& piece : pieces) {
-      if (model_ != Model::kBpe || !words_are_independent_) {
-        encode_piece(piece.text, out);
-        continue;
-      }
-      const std::string_view t = piece.text;
-      size_t word = 0;
-      for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
-        size_t prev = i - 1;  // the character before the "▁"
-        while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
-        size_t unused;
-        const char32_t before = utf8_decode_at(t, prev, &unused);
-        if (before == U'\u2581' || std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) !=
-                                        word_joining_chars_.end())
-          continue;  // "▁▁", or a merge may join the words: one word
-        encode_piece(t.substr(word, i - word), out);
-        word = i;
-      }
-      encode_piece(t.substr(word), out);
+    std::vector<SpPiece> sp_pieces{{normalize(normalizers_, utf8_lossy(text)), at_input_start}};
+    sp_pre_tokenize(sp_pre_tokenizers_, sp_pieces);
+    for (const SpPiece& piece : sp_pieces) {
+      if (model_ == Model::kBpe && words_are_independent_) split_words(piece.text, pieces);
+      else pieces.push_back(piece.text);
     }
+    encode_pieces(pieces, out);
     return;
   }
   const std::string normalized = normalize(normalizers_, text);
@@ -166,6 +186,7 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
   std::vector<uint32_t> offsets;
   const bool exact = decode_with_offsets(normalized, chars, offsets);
   std::deque<std::u32string> added_text;  // ByteLevel's prefix spaces
+  std::deque<std::string> reencoded;
   const std::string_view bytes = normalized;
   for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) {
     // A piece inside `chars` is a slice of `normalized` when that re-encodes to itself: no re-encoding needed.
@@ -173,11 +194,12 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
                         std::less_equal<>{}(piece.data() + piece.size(), chars.data() + chars.size());
     if (exact && inside) {
       const size_t at = size_t(piece.data() - chars.data());
-      encode_piece(bytes.substr(offsets[at], offsets[at + piece.size()] - offsets[at]), out);
+      pieces.push_back(bytes.substr(offsets[at], offsets[at + piece.size()] - offsets[at]));
     } else {
-      encode_piece(utf8_encode(piece), out);
+      pieces.push_back(reencoded.emplace_back(utf8_encode(piece)));
     }
   }
+  encode_pieces(pieces, out);
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special_tokens) const {

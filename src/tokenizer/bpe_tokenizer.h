@@ -46,7 +46,11 @@ class BpeTokenizer {
   enum class Model { kByteLevelBpe, kBpe, kUnigram };
 
   void encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const;
-  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
+  void encode_pieces(const std::vector<std::string_view>& pieces, std::vector<int32_t>& out) const;
+  // `hash` is StringIdsMap::hash_of(piece) when the piece is short enough to be cached, else unused.
+  void encode_piece(std::string_view piece, uint64_t hash, std::vector<int32_t>& out) const;
+  // kBpe with words_are_independent_: `text` cut before each "▁" that starts a word (see that member).
+  void split_words(std::string_view text, std::vector<std::string_view>& words) const;
   std::vector<int32_t> initial_symbols(std::string_view piece) const;
   std::string token_string(int32_t id) const;  // as the decoders see it
 
@@ -78,7 +82,8 @@ class BpeTokenizer {
   PreTokenizer pre_tokenizer_;                       // byte-level BPE: Split / ByteLevel steps, in tokenizer.json order
   std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
   int32_t ascii_id_[128];                            // kBpe: the vocabulary id of each ASCII character, or -1
-  mutable StringIdsMap cache_;                       // piece -> ids, for pieces under 256 bytes
+  static constexpr size_t kMaxCachedPiece = 256;     // bytes, as the HF library's MAX_LENGTH
+  mutable StringIdsMap cache_;                       // piece -> ids, for pieces under kMaxCachedPiece bytes
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.

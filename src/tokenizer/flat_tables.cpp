@@ -74,9 +74,9 @@ size_t StringIdsMap::find_slot(std::string_view key, uint64_t hash) const {
   }
 }
 
-std::optional<std::span<const int32_t>> StringIdsMap::find(std::string_view key) const {
+std::optional<std::span<const int32_t>> StringIdsMap::find(std::string_view key, uint64_t hash) const {
   if (slots_.empty()) return std::nullopt;
-  const Slot& s = slots_[find_slot(key, hash_of(key))];
+  const Slot& s = slots_[find_slot(key, hash)];
   if (s.hash == 0) return std::nullopt;
   return std::span<const int32_t>(ids_.data() + s.ids_at, s.ids_size);
 }

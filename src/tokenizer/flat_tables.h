@@ -34,6 +34,10 @@ class MergeTable {
       if (s.key == kEmpty) return nullptr;
     }
   }
+  // Starts loading the slot of (left, right), so that several lookups' cache misses overlap.
+  void prefetch(int32_t left, int32_t right) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slot_of(pair_key(left, right))]);
+  }
   size_t size() const { return size_; }
 
  private:
@@ -56,7 +60,13 @@ class StringIdsMap {
  public:
   // Sets the value of `key`, replacing an earlier one.
   void assign(std::string_view key, std::span<const int32_t> ids);
-  std::optional<std::span<const int32_t>> find(std::string_view key) const;
+  std::optional<std::span<const int32_t>> find(std::string_view key) const { return find(key, hash_of(key)); }
+  // The same with the key's hash_of() computed beforehand, e.g. for a prefetch() of the slot ahead of the lookup.
+  std::optional<std::span<const int32_t>> find(std::string_view key, uint64_t hash) const;
+  static uint64_t hash_of(std::string_view key) { return hash_bytes(key) | 1; }
+  void prefetch(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slot_of(hash)]);
+  }
   // The single id of `key`, or -1 (for maps whose values are single ids, as the vocabulary's).
   int32_t find_id(std::string_view key) const {
     auto found = find(key);
@@ -70,7 +80,6 @@ class StringIdsMap {
     uint64_t hash;  // 0: empty (a key's hash is forced non-zero)
     uint32_t key_at, key_size, ids_at, ids_size;
   };
-  static uint64_t hash_of(std::string_view key) { return hash_bytes(key) | 1; }
   size_t slot_of(uint64_t hash) const { return size_t(hash >> 8) & mask_; }  // above the forced bit
   size_t find_slot(std::string_view key, uint64_t hash) const;  // the key's slot, or the empty one it would take
   void grow();
