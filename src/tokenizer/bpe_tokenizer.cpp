@@ -73,11 +73,11 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && size_t(id) < special_.size() && special_[id]; }
 
-std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const {
-  std::vector<int32_t> ids;
+void BpeTokenizer::initial_symbols(std::string_view piece, std::vector<int32_t>& ids) const {
+  ids.clear();
   if (model_ == Model::kByteLevelBpe) {
     for (char c : piece) ids.push_back(byte_id_[uint8_t(c)]);
-    return ids;
+    return;
   }
   // One symbol per character, as the HF library's BPE::merge_word: a character outside the vocabulary becomes its
   // byte-fallback tokens or, failing that, unk (runs of unknown characters fuse into one unk with fuse_unk). Like
@@ -100,7 +100,6 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
     i += len;
   }
   if (pending_unk) ids.push_back(unk_id_);
-  return ids;
 }
 
 void BpeTokenizer::encode_piece(std::string_view piece, uint64_t hash, std::vector<int32_t>& out) const {
@@ -114,14 +113,15 @@ void BpeTokenizer::encode_piece(std::string_view piece, uint64_t hash, std::vect
       return;
     }
   }
-  std::vector<int32_t> ids;
+  std::vector<int32_t>& ids = scratch_;
+  ids.clear();
   const int32_t whole = ignore_merges_ && model_ != Model::kUnigram ? vocab_.find_id(piece) : -1;
   if (whole >= 0) {
     ids.push_back(whole);
   } else if (model_ == Model::kUnigram) {
     unigram_.encode(piece, ids);
   } else {
-    ids = initial_symbols(piece);
+    initial_symbols(piece, ids);
     apply_merges(merges_, ids);
   }
   if (cacheable) {
@@ -204,7 +204,8 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special_tokens) const {
   std::vector<int32_t> out;
-  if (add_special_tokens) out = prefix_ids_;
+  out.reserve(text.size() / 3 + 16);  // real text takes 3-5 bytes a token: rarely a reallocation
+  if (add_special_tokens) out.insert(out.end(), prefix_ids_.begin(), prefix_ids_.end());
   // Added tokens are matched in the raw text, leftmost and longest first; the text between them is encoded.
   size_t start = 0, i = 0;
   while (i < text.size()) {

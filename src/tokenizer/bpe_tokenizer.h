@@ -51,7 +51,7 @@ class BpeTokenizer {
   void encode_piece(std::string_view piece, uint64_t hash, std::vector<int32_t>& out) const;
   // kBpe with words_are_independent_: `text` cut before each "▁" that starts a word (see that member).
   void split_words(std::string_view text, std::vector<std::string_view>& words) const;
-  std::vector<int32_t> initial_symbols(std::string_view piece) const;
+  void initial_symbols(std::string_view piece, std::vector<int32_t>& ids) const;
   std::string token_string(int32_t id) const;  // as the decoders see it
 
   StringIdsMap vocab_;                              // raw bytes -> id (model vocabulary), one id each
@@ -84,6 +84,7 @@ class BpeTokenizer {
   int32_t ascii_id_[128];                            // kBpe: the vocabulary id of each ASCII character, or -1
   static constexpr size_t kMaxCachedPiece = 256;     // bytes, as the HF library's MAX_LENGTH
   mutable StringIdsMap cache_;                       // piece -> ids, for pieces under kMaxCachedPiece bytes
+  mutable std::vector<int32_t> scratch_;             // encode_piece's symbols (no allocation per piece)
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.
