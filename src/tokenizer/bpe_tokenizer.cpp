@@ -1,9 +1,10 @@
 #include "tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
-#include <queue>
+#include <functional>
 
 #include "core/check.h"
+#include "tokenizer/bpe_merge.h"
 #include "tokenizer/decoder.h"
 #include "tokenizer/unicode.h"
 
@@ -37,15 +38,34 @@ std::string byte_level_to_bytes(const std::string& token, const std::string& whe
   return out;
 }
 
+namespace {
+
+// Decodes `s` as utf8_decode does, with the byte offset of each character (and of the end) in `offsets`. True
+// when every character re-encodes to the bytes it came from (valid, shortest-form UTF-8): then a run of
+// characters is exactly the byte slice between its offsets.
+bool decode_with_offsets(std::string_view s, std::u32string& chars, std::vector<uint32_t>& offsets) {
+  chars.reserve(s.size());
+  offsets.reserve(s.size() + 1);
+  bool exact = true;
+  for (size_t i = 0, n = 0; i < s.size(); i += n) {
+    const char32_t c = utf8_decode_at(s, i, &n);
+    exact = exact && n == size_t(c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4);
+    chars.push_back(c);
+    offsets.push_back(uint32_t(i));
+  }
+  offsets.push_back(uint32_t(s.size()));
+  return exact && s.size() < (size_t(1) << 32);
+}
+
+}  // namespace
+
 int32_t BpeTokenizer::token_id(std::string_view token) const {
   for (const auto& a : added_)
     if (a.content == token) return a.id;
-  auto it = vocab_.find(std::string(token));
-  if (it != vocab_.end()) return it->second;
+  if (const int32_t id = vocab_.find_id(token); id >= 0) return id;
   if (model_ != Model::kByteLevelBpe) return -1;
   try {
-    auto jt = vocab_.find(byte_level_to_bytes(std::string(token), "token_id"));
-    return jt == vocab_.end() ? -1 : jt->second;
+    return vocab_.find_id(byte_level_to_bytes(std::string(token), "token_id"));
   } catch (const Error&) {
     return -1;
   }
@@ -53,11 +73,11 @@ int32_t BpeTokenizer::token_id(std::string_view token) const {
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && size_t(id) < special_.size() && special_[id]; }
 
-std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const {
-  std::vector<int32_t> ids;
+void BpeTokenizer::initial_symbols(std::string_view piece, std::vector<int32_t>& ids) const {
+  ids.clear();
   if (model_ == Model::kByteLevelBpe) {
     for (char c : piece) ids.push_back(byte_id_[uint8_t(c)]);
-    return ids;
+    return;
   }
   // One symbol per character, as the HF library's BPE::merge_word: a character outside the vocabulary becomes its
   // byte-fallback tokens or, failing that, unk (runs of unknown characters fuse into one unk with fuse_unk). Like
@@ -66,11 +86,11 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
   for (size_t i = 0; i < piece.size();) {
     const uint8_t lead = uint8_t(piece[i]);
     const size_t len = std::min(piece.size() - i, size_t(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4));
-    auto it = vocab_.find(piece.substr(i, len));
-    if (it != vocab_.end()) {
+    const int32_t id = lead < 0x80 ? ascii_id_[lead] : vocab_.find_id(piece.substr(i, len));
+    if (id >= 0) {
       if (pending_unk) ids.push_back(unk_id_);
       pending_unk = false;
-      ids.push_back(it->second);
+      ids.push_back(id);
     } else if (byte_fallback_) {  // the reader made sure all 256 byte tokens exist
       for (size_t k = i; k < i + len; ++k) ids.push_back(byte_fallback_id_[uint8_t(piece[k])]);
     } else if (unk_id_ >= 0) {
@@ -80,113 +100,112 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
     i += len;
   }
   if (pending_unk) ids.push_back(unk_id_);
-  return ids;
 }
 
-void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
-  if (ignore_merges_ && model_ != Model::kUnigram) {
-    auto it = vocab_.find(piece);
-    if (it != vocab_.end()) {
-      out.push_back(it->second);
-      return;
-    }
-  }
+void BpeTokenizer::encode_piece(std::string_view piece, uint64_t hash, std::vector<int32_t>& out) const {
   // SentencePiece-style files have no pre-tokenizer splitting text into words, so pieces can be whole paragraphs:
-  // only short ones (words) are worth caching, as in the HF library.
-  const bool cacheable = piece.size() < 256;
+  // only short ones (words) are worth caching, as in the HF library. The cache is looked up first, also for
+  // ignore_merges: it holds the pieces seen so far, a table far smaller (and hotter) than the vocabulary.
+  const bool cacheable = piece.size() < kMaxCachedPiece;
   if (cacheable) {
-    auto cached = cache_.find(piece);
-    if (cached != cache_.end()) {
-      out.insert(out.end(), cached->second.begin(), cached->second.end());
+    if (const auto cached = cache_.find(piece, hash)) {
+      out.insert(out.end(), cached->begin(), cached->end());
       return;
     }
   }
-  std::vector<int32_t> ids;
-  if (model_ == Model::kUnigram) {
+  std::vector<int32_t>& ids = scratch_;
+  ids.clear();
+  const int32_t whole = ignore_merges_ && model_ != Model::kUnigram ? vocab_.find_id(piece) : -1;
+  if (whole >= 0) {
+    ids.push_back(whole);
+  } else if (model_ == Model::kUnigram) {
     unigram_.encode(piece, ids);
   } else {
-    // Symbols in a linked list; a min-heap of candidate merges by (rank, position), validated when popped.
-    std::vector<int32_t> id = initial_symbols(piece);
-    const int n = int(id.size());
-    std::vector<int> prev(n), next(n);
-    for (int i = 0; i < n; ++i) {
-      prev[i] = i - 1;
-      next[i] = i + 1 < n ? i + 1 : -1;
-    }
-    struct Candidate {
-      int32_t rank;
-      int pos;
-      int32_t left, right;
-      bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-    };
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
-    auto push = [&](int i) {
-      if (i < 0 || next[i] < 0) return;
-      auto it = merges_.find((uint64_t(uint32_t(id[i])) << 32) | uint32_t(id[next[i]]));
-      if (it != merges_.end()) heap.push({it->second.rank, i, id[i], id[next[i]]});
-    };
-    for (int i = 0; i + 1 < n; ++i) push(i);
-    while (!heap.empty()) {
-      const Candidate c = heap.top();
-      heap.pop();
-      const int i = c.pos;
-      if (id[i] != c.left || next[i] < 0 || id[next[i]] != c.right) continue;  // stale
-      const int j = next[i];
-      id[i] = merges_.at((uint64_t(uint32_t(c.left)) << 32) | uint32_t(c.right)).merged;
-      id[j] = -1;
-      next[i] = next[j];
-      if (next[j] >= 0) prev[next[j]] = i;
-      push(prev[i]);
-      push(i);
-    }
-    for (int i = 0; n > 0 && i >= 0; i = next[i]) ids.push_back(id[i]);
+    initial_symbols(piece, ids);
+    apply_merges(merges_, ids);
   }
   if (cacheable) {
     if (cache_.size() > 200000) cache_.clear();
-    cache_.emplace(std::string(piece), ids);
+    cache_.assign(piece, ids);
   }
   out.insert(out.end(), ids.begin(), ids.end());
 }
 
+void BpeTokenizer::encode_pieces(const std::vector<std::string_view>& pieces, std::vector<int32_t>& out) const {
+  // The cache slot of each piece is fetched kAhead pieces before its lookup, so that the lookups' cache misses
+  // overlap instead of coming one after the other.
+  constexpr size_t kAhead = 4;
+  uint64_t hashes[kAhead];
+  auto hash_ahead = [&](size_t k) {
+    if (k >= pieces.size() || pieces[k].size() >= kMaxCachedPiece) return;
+    hashes[k % kAhead] = StringIdsMap::hash_of(pieces[k]);
+    cache_.prefetch(hashes[k % kAhead]);
+  };
+  for (size_t k = 0; k < kAhead; ++k) hash_ahead(k);
+  for (size_t k = 0; k < pieces.size(); ++k) {
+    const uint64_t hash = hashes[k % kAhead];
+    hash_ahead(k + kAhead);
+    encode_piece(pieces[k], hash, out);
+  }
+}
+
+void BpeTokenizer::split_words(std::string_view t, std::vector<std::string_view>& words) const {
+  static const std::string kMeta = "\u2581";
+  size_t word = 0;
+  for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
+    size_t prev = i - 1;  // the character before the "▁"
+    while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
+    size_t unused;
+    const char32_t before = utf8_decode_at(t, prev, &unused);
+    if (before == U'\u2581' ||
+        std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) != word_joining_chars_.end())
+      continue;  // "▁▁", or a merge may join the words: one word
+    words.push_back(t.substr(word, i - word));
+    word = i;
+  }
+  words.push_back(t.substr(word));
+}
+
 void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const {
   if (text.empty()) return;
+  std::vector<std::string_view> pieces;  // what the model encodes, in order (views into the strings below)
   if (model_ != Model::kByteLevelBpe) {
     // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
-    std::vector<SpPiece> pieces{{normalize(normalizers_, utf8_lossy(std::string(text))), at_input_start}};
-    sp_pre_tokenize(sp_pre_tokenizers_, pieces);
-    static const std::string kMeta = "\u2581";
-    for (const SpPiece& piece : pieces) {
-      if (model_ != Model::kBpe || !words_are_independent_) {
-        encode_piece(piece.text, out);
-        continue;
-      }
-      const std::string_view t = piece.text;
-      size_t word = 0;
-      for (size_t i = t.find(kMeta, 1); i != std::string::npos; i = t.find(kMeta, i + kMeta.size())) {
-        size_t prev = i - 1;  // the character before the "▁"
-        while (prev > 0 && (uint8_t(t[prev]) & 0xC0) == 0x80) --prev;
-        size_t unused;
-        const char32_t before = utf8_decode_at(t, prev, &unused);
-        if (before == U'\u2581' || std::find(word_joining_chars_.begin(), word_joining_chars_.end(), before) !=
-                                        word_joining_chars_.end())
-          continue;  // "▁▁", or a merge may join the words: one word
-        encode_piece(t.substr(word, i - word), out);
-        word = i;
-      }
-      encode_piece(t.substr(word), out);
+    std::vector<SpPiece> sp_pieces{{normalize(normalizers_, utf8_lossy(text)), at_input_start}};
+    sp_pre_tokenize(sp_pre_tokenizers_, sp_pieces);
+    for (const SpPiece& piece : sp_pieces) {
+      if (model_ == Model::kBpe && words_are_independent_) split_words(piece.text, pieces);
+      else pieces.push_back(piece.text);
     }
+    encode_pieces(pieces, out);
     return;
   }
   const std::string normalized = normalize(normalizers_, text);
   if (normalized.empty()) return;
-  const std::u32string chars = utf8_decode(normalized);
+  std::u32string chars;
+  std::vector<uint32_t> offsets;
+  const bool exact = decode_with_offsets(normalized, chars, offsets);
   std::deque<std::u32string> added_text;  // ByteLevel's prefix spaces
-  for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) encode_piece(utf8_encode(piece), out);
+  std::deque<std::string> reencoded;
+  const std::string_view bytes = normalized;
+  for (std::u32string_view piece : pre_tokenizer_.run(chars, added_text)) {
+    // A piece inside `chars` is a slice of `normalized` when that re-encodes to itself: no re-encoding needed.
+    const bool inside = std::less_equal<>{}(chars.data(), piece.data()) &&
+                        std::less_equal<>{}(piece.data() + piece.size(), chars.data() + chars.size());
+    if (exact && inside) {
+      const size_t at = size_t(piece.data() - chars.data());
+      pieces.push_back(bytes.substr(offsets[at], offsets[at + piece.size()] - offsets[at]));
+    } else {
+      pieces.push_back(reencoded.emplace_back(utf8_encode(piece)));
+    }
+  }
+  encode_pieces(pieces, out);
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special_tokens) const {
   std::vector<int32_t> out;
-  if (add_special_tokens) out = prefix_ids_;
+  out.reserve(text.size() / 3 + 16);  // real text takes 3-5 bytes a token: rarely a reallocation
+  if (add_special_tokens) out.insert(out.end(), prefix_ids_.begin(), prefix_ids_.end());
   // Added tokens are matched in the raw text, leftmost and longest first; the text between them is encoded.
   size_t start = 0, i = 0;
   while (i < text.size()) {
@@ -222,8 +241,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
 std::string BpeTokenizer::token_string(int32_t id) const {
   const std::string& raw = id_to_token_[size_t(id)];
   if (model_ != Model::kByteLevelBpe) return raw;
-  auto it = vocab_.find(raw);
-  if (it == vocab_.end() || it->second != id) return raw;  // an added token: its text
+  if (vocab_.find_id(raw) != id) return raw;  // an added token: its text
   std::string byte_level;
   for (char c : raw) utf8_append(byte_level, byte_to_unicode()[uint8_t(c)]);
   return byte_level;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tokenizer/decoder.h"
+#include "tokenizer/flat_tables.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/sentencepiece_pretokenizer.h"
@@ -40,30 +41,23 @@ class BpeTokenizer {
     int32_t id;
     bool special, lstrip, rstrip;
   };
-  struct Merge {
-    int32_t rank, merged;
-  };
-
   // kByteLevelBpe: vocabulary strings are GPT-2 byte-level and stored as raw bytes; kBpe: plain UTF-8 strings,
   // characters missing from the vocabulary become byte-fallback tokens or unk; kUnigram: see unigram.h.
   enum class Model { kByteLevelBpe, kBpe, kUnigram };
 
   void encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const;
-  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
-  std::vector<int32_t> initial_symbols(std::string_view piece) const;
+  void encode_pieces(const std::vector<std::string_view>& pieces, std::vector<int32_t>& out) const;
+  // `hash` is StringIdsMap::hash_of(piece) when the piece is short enough to be cached, else unused.
+  void encode_piece(std::string_view piece, uint64_t hash, std::vector<int32_t>& out) const;
+  // kBpe with words_are_independent_: `text` cut before each "▁" that starts a word (see that member).
+  void split_words(std::string_view text, std::vector<std::string_view>& words) const;
+  void initial_symbols(std::string_view piece, std::vector<int32_t>& ids) const;
   std::string token_string(int32_t id) const;  // as the decoders see it
 
-  // Lookups by string_view (no copy of the piece or character looked up): encoding's inner loop.
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  template <typename V>
-  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  StringMap<int32_t> vocab_;                        // raw bytes -> id (model vocabulary)
+  StringIdsMap vocab_;                              // raw bytes -> id (model vocabulary), one id each
   std::vector<std::string> id_to_token_;            // raw bytes, or the text of added tokens
   std::vector<uint8_t> special_;                    // per id
-  std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> rank, result
+  MergeTable merges_;                               // (left id, right id) -> rank, result
   int32_t byte_id_[256];
   std::vector<AddedToken> added_;                   // longest first
   std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
@@ -87,7 +81,10 @@ class BpeTokenizer {
   bool ignore_merges_ = false;
   PreTokenizer pre_tokenizer_;                       // byte-level BPE: Split / ByteLevel steps, in tokenizer.json order
   std::vector<int32_t> prefix_ids_, suffix_ids_;    // TemplateProcessing "single"
-  mutable StringMap<std::vector<int32_t>> cache_;
+  int32_t ascii_id_[128];                            // kBpe: the vocabulary id of each ASCII character, or -1
+  static constexpr size_t kMaxCachedPiece = 256;     // bytes, as the HF library's MAX_LENGTH
+  mutable StringIdsMap cache_;                       // piece -> ids, for pieces under kMaxCachedPiece bytes
+  mutable std::vector<int32_t> scratch_;             // encode_piece's symbols (no allocation per piece)
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.

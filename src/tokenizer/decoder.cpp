@@ -9,17 +9,18 @@
 
 namespace tandem {
 
-std::string utf8_lossy(const std::string& bytes) {
+std::string utf8_lossy(std::string_view bytes) {
   std::string out;
+  out.reserve(bytes.size());
   const size_t n = bytes.size();
+  size_t run = 0;  // the valid bytes from here on are appended in one go
   for (size_t i = 0; i < n;) {
     const uint8_t b = uint8_t(bytes[i]);
-    size_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
-    if (len == 1) {
-      out += char(b);
+    if (b < 0x80) {
       ++i;
       continue;
     }
+    size_t len = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
     // The continuation bytes that keep the sequence valid (the second byte's range depends on the first).
     size_t good = 1;
     for (; len > 1 && good < len && i + good < n; ++good) {
@@ -32,12 +33,15 @@ std::string utf8_lossy(const std::string& bytes) {
       if (c < lo || c > hi) break;
     }
     if (len > 1 && good == len) {
-      out.append(bytes, i, len);
-    } else {
-      out += "\xEF\xBF\xBD";
+      i += len;
+      continue;
     }
+    out.append(bytes.substr(run, i - run));
+    out += "\xEF\xBF\xBD";
     i += len > 1 ? good : 1;
+    run = i;
   }
+  out.append(bytes.substr(run));
   return out;
 }
 

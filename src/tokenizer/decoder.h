@@ -4,6 +4,7 @@
 // ByteLevel (GPT-2's byte map back to bytes).
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokenizer/sentencepiece_pretokenizer.h"
@@ -22,6 +23,6 @@ struct DecoderStep {
 std::string run_decoders(const std::vector<DecoderStep>& steps, std::vector<std::string> tokens);
 
 // Bytes to UTF-8 with each maximal invalid subsequence replaced by one U+FFFD (Rust's String::from_utf8_lossy).
-std::string utf8_lossy(const std::string& bytes);
+std::string utf8_lossy(std::string_view bytes);
 
 }  // namespace tandem

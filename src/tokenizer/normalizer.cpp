@@ -6,6 +6,9 @@ namespace tandem {
 
 std::string replace_all(std::string_view text, std::string_view pattern, std::string_view content) {
   std::string out;
+  // At most one replacement per pattern's length: reserving for that never reallocates.
+  const size_t growth = content.size() > pattern.size() ? content.size() - pattern.size() : 0;
+  out.reserve(text.size() + text.size() / pattern.size() * growth);
   size_t start = 0;
   for (size_t hit; (hit = text.find(pattern, start)) != std::string_view::npos; start = hit + pattern.size()) {
     out.append(text.substr(start, hit - start));

@@ -17,6 +17,9 @@ constexpr size_t kMaxInstructions = 50000;  // after {n,m} copies; the real patt
 constexpr int kMaxRepeat = 1000;           // the largest n or m of {n,m}
 constexpr size_t kMaxMemoBits = size_t(1) << 27;  // per nesting level (16 MB); past it, only the step budget bounds
 constexpr uint64_t kBaseSteps = 1'000'000, kStepsPerChar = 1'000;  // real patterns take about 10 a character
+// An attempt first runs without the memo (its bookkeeping costs more than the steps it saves on real patterns),
+// giving up past this many steps; the memoised attempt, whose cost is bounded, then runs from the start.
+constexpr uint64_t kUnmemoisedSteps = 1024;
 
 using CategoryMask = uint32_t;
 constexpr CategoryMask bit(GeneralCategory c) { return CategoryMask(1) << int(c); }
@@ -158,26 +161,44 @@ struct Regex::Program {
   std::vector<Inst> code;
   std::vector<CharClass> classes;
   // When every match starts by consuming a character: the instructions that can consume it. A search skips the
-  // positions none of them accepts without starting an attempt there.
+  // positions none of them accepts without starting an attempt there (for ASCII, one bit test).
   bool first_filter = false;
   std::vector<uint32_t> first;
+  std::array<uint64_t, 2> ascii_first{};
+  // Per instruction: 1 when it is the split of a greedy one-character loop, L: split(L+1, L+3); x; jmp L (what
+  // x* and x+ compile to for a character, class or '.'). The unmemoised attempt runs such a loop as a scan.
+  std::vector<uint8_t> loop;
 
   bool accepts(const Inst& in, char32_t c) const {
     switch (in.op) {
-      case Op::kChar: return (in.flag ? case_fold(c) : c) == in.x;
+      case Op::kChar: return (in.flag ? (c < 128 ? (c - 'A' < 26 ? c + 32 : c) : case_fold(c)) : c) == in.x;
       case Op::kClass: return classes[in.x].matches(c);
       case Op::kAny: return c != '\n';
       default: return false;
     }
   }
   bool can_start(char32_t c) const {
+    if (c < 128) return (ascii_first[c >> 6] >> (c & 63)) & 1;
+    if (first.empty()) return true;  // too many to check
     for (uint32_t pc : first)
       if (accepts(code[pc], c)) return true;
     return false;
   }
-  void find_first_instructions() {
+  void find_loops() {
+    loop.assign(code.size(), 0);
+    for (size_t pc = 0; pc + 3 <= code.size(); ++pc) {
+      const Inst &split = code[pc], &body = code[pc + 1], &jmp = code[pc + 2];
+      loop[pc] = split.op == Op::kSplit && split.x == pc + 1 && split.y == pc + 3 &&
+                 (body.op == Op::kChar || body.op == Op::kClass || body.op == Op::kAny) && jmp.op == Op::kJmp &&
+                 jmp.x == pc;
+    }
+  }
+  // The instructions that can consume the first character of a match run from `start`; false when a match, an
+  // assertion or a lookahead can come first (then nothing can be ruled out by the first character).
+  bool first_consumers(uint32_t start, std::vector<uint32_t>& out) const {
+    out.clear();
     std::vector<uint8_t> seen(code.size());
-    std::vector<uint32_t> work{0};
+    std::vector<uint32_t> work{start};
     while (!work.empty()) {
       const uint32_t pc = work.back();
       work.pop_back();
@@ -190,14 +211,56 @@ struct Regex::Program {
       } else if (in.op == Op::kJmp) {
         work.push_back(in.x);
       } else if (in.op == Op::kChar || in.op == Op::kClass || in.op == Op::kAny) {
-        first.push_back(pc);
-      } else {  // a match, an assertion or a lookahead can come first: no filter
-        first.clear();
-        return;
+        out.push_back(pc);
+      } else {
+        out.clear();
+        return false;
       }
     }
-    first_filter = first.size() <= 8;  // past that, checking costs about what an attempt does
-    if (!first_filter) first.clear();
+    return true;
+  }
+  std::array<uint64_t, 2> ascii_mask(const std::vector<uint32_t>& consumers) const {
+    std::array<uint64_t, 2> mask{};
+    for (char32_t c = 0; c < 128; ++c)
+      for (uint32_t pc : consumers)
+        if (accepts(code[pc], c)) mask[c >> 6] |= uint64_t(1) << (c & 63);
+    return mask;
+  }
+  void find_first_instructions() {
+    if (!first_consumers(0, first)) return;
+    first_filter = true;
+    ascii_first = ascii_mask(first);
+    if (first.size() > 8) first.clear();  // past that, checking a non-ASCII character costs about an attempt
+  }
+
+  // Per split target (of programs up to kMaxAnalysed instructions): the ASCII characters a match from there can
+  // start with, when every path from there consumes one first. The unmemoised attempt skips a branch whose set
+  // rules out the character at hand (or the end of the text): that branch would only fail.
+  struct StartSet {
+    bool consumes_first = false;
+    std::array<uint64_t, 2> ascii{};
+  };
+  std::vector<StartSet> starts;
+  static constexpr size_t kMaxAnalysed = 4000;
+  void find_start_sets() {
+    if (code.size() > kMaxAnalysed) return;
+    starts.assign(code.size(), StartSet{});
+    std::vector<uint32_t> consumers;
+    for (const Inst& in : code) {
+      if (in.op != Op::kSplit) continue;
+      for (uint32_t target : {in.x, in.y}) {
+        StartSet& set = starts[target];
+        if (set.consumes_first || !first_consumers(target, consumers)) continue;
+        set.consumes_first = true;
+        set.ascii = ascii_mask(consumers);
+      }
+    }
+  }
+  bool may_start(uint32_t pc, std::u32string_view text, size_t pos) const {
+    if (starts.empty() || !starts[pc].consumes_first) return true;
+    if (pos == text.size()) return false;
+    const char32_t c = text[pos];
+    return c >= 128 || ((starts[pc].ascii[c >> 6] >> (c & 63)) & 1);
   }
 };
 
@@ -600,8 +663,10 @@ class Memo {
 
 class Machine {
  public:
-  Machine(const Regex::Program& program, const std::string& pattern, std::u32string_view text)
-      : prog_(program), pattern_(pattern), text_(text), budget_(kBaseSteps + kStepsPerChar * text.size()) {}
+  Machine(const Regex::Program& program, const std::string& pattern, std::u32string_view text,
+          bool memoised_only = false)
+      : prog_(program), pattern_(pattern), text_(text), budget_(kBaseSteps + kStepsPerChar * text.size()),
+        memoised_only_(memoised_only) {}
 
   // The first match at or after `from`: (start, end). A state (instruction, position) that failed in one attempt
   // fails in every later one (no captures, no lookbehind), so the memo is kept across the attempts of a search:
@@ -625,9 +690,14 @@ class Machine {
   }
 
  private:
+  // A state to try: `pc` at `pos`, then (the exits of a scanned loop) at pos - 1, ..., down to `lowest`.
+  struct Frame {
+    uint32_t pc;
+    size_t pos, lowest;
+  };
   struct Level {
     Memo memo;
-    std::vector<std::pair<uint32_t, size_t>> stack;
+    std::vector<Frame> stack;
   };
   Level& level(size_t depth) {
     if (levels_.size() <= depth) levels_.resize(depth + 1);  // a deque: the callers' levels stay in place
@@ -643,31 +713,71 @@ class Machine {
     return found;
   }
 
+  static constexpr size_t kNoMatch = SIZE_MAX, kGaveUp = SIZE_MAX - 1;
+
   // The end of the leftmost-first match of the program from `pc0` at `pos0`, or nothing; the caller starts and
-  // clears the level's memo.
+  // clears the level's memo. The unmemoised attempt explores the same states in the same order, only without
+  // skipping the ones already failed, so when it finishes its answer is the memoised attempt's.
+  // After one attempt gives up, the text or pattern is not a common one: the rest run memoised only.
   std::optional<size_t> run(uint32_t pc0, size_t pos0, size_t depth) {
+    size_t end = memoised_only_ ? kGaveUp : attempt<false>(pc0, pos0, depth);
+    if (end == kGaveUp) {
+      memoised_only_ = true;
+      end = attempt<true>(pc0, pos0, depth);
+    }
+    return end == kNoMatch ? std::nullopt : std::optional<size_t>(end);
+  }
+
+  template <bool kMemo>
+  size_t attempt(uint32_t pc0, size_t pos0, size_t depth) {
     Level& level = this->level(depth);
     level.stack.clear();
-    level.stack.push_back({pc0, pos0});
-    std::optional<size_t> result;
-    while (!result && !level.stack.empty()) {
-      auto [pc, pos] = level.stack.back();
-      level.stack.pop_back();
+    level.stack.push_back({pc0, pos0, pos0});
+    uint64_t unmemoised_steps = 0;
+    while (!level.stack.empty()) {
+      Frame& top = level.stack.back();
+      uint32_t pc = top.pc;
+      size_t pos = top.pos;
+      if (top.pos > top.lowest) --top.pos;
+      else level.stack.pop_back();
       for (;;) {
-        if (!level.memo.first_visit(pc, pos)) break;
-        if (++steps_ > budget_)
-          fail("regex \"", pattern_, "\" takes more than ", budget_, " steps on a text of ", text_.size(),
-               " characters (catastrophic backtracking)");
+        if constexpr (kMemo) {
+          if (!level.memo.first_visit(pc, pos)) break;
+          if (++steps_ > budget_)
+            fail("regex \"", pattern_, "\" takes more than ", budget_, " steps on a text of ", text_.size(),
+                 " characters (catastrophic backtracking)");
+        } else {
+          if (++unmemoised_steps > kUnmemoisedSteps) return kGaveUp;
+        }
         const Inst& in = prog_.code[pc];
         bool advance = false;
         switch (in.op) {
           case Op::kChar:
-            advance = pos < text_.size() && (in.flag ? case_fold(text_[pos]) : text_[pos]) == in.x;
-            break;
-          case Op::kClass: advance = pos < text_.size() && prog_.classes[in.x].matches(text_[pos]); break;
-          case Op::kAny: advance = pos < text_.size() && text_[pos] != '\n'; break;
+          case Op::kClass:
+          case Op::kAny: advance = pos < text_.size() && prog_.accepts(in, text_[pos]); break;
           case Op::kSplit:
-            level.stack.push_back({in.y, pos});
+            if (!kMemo && prog_.loop[pc]) {  // greedy x*: take the longest run, the shorter ones on backtracking
+              const Inst& body = prog_.code[pc + 1];
+              const size_t limit = pos + std::min<size_t>(text_.size() - pos, kUnmemoisedSteps - unmemoised_steps);
+              size_t end = pos;
+              while (end < limit && prog_.accepts(body, text_[end])) ++end;
+              if (end == limit && limit < text_.size()) return kGaveUp;  // the scan ran out of steps
+              unmemoised_steps += end - pos;
+              if (end > pos) level.stack.push_back({in.y, end - 1, pos});
+              pc = in.y;
+              pos = end;
+              continue;
+            }
+            if (!kMemo && !prog_.may_start(in.y, text_, pos)) {  // the second branch cannot match here
+              if (!prog_.may_start(in.x, text_, pos)) break;
+              pc = in.x;
+              continue;
+            }
+            if (!kMemo && !prog_.may_start(in.x, text_, pos)) {
+              pc = in.y;
+              continue;
+            }
+            level.stack.push_back({in.y, pos, pos});
             pc = in.x;
             continue;
           case Op::kJmp: pc = in.x; continue;
@@ -679,14 +789,14 @@ class Machine {
             if (!holds(Assertion(in.flag), pos)) break;
             ++pc;
             continue;
-          case Op::kMatch: result = pos; break;
+          case Op::kMatch: return pos;
         }
         if (!advance) break;
         ++pc;
         ++pos;
       }
     }
-    return result;
+    return kNoMatch;
   }
 
   bool holds(Assertion a, size_t pos) const {
@@ -710,8 +820,29 @@ class Machine {
   const std::string& pattern_;
   std::u32string_view text_;
   uint64_t steps_ = 0, budget_;
+  bool memoised_only_;
   std::deque<Level> levels_;
 };
+
+// Every match, as Oniguruma's find_iter yields them (Regex::find_all).
+std::vector<std::pair<size_t, size_t>> find_all_on(Machine& m, std::u32string_view text) {
+  std::vector<std::pair<size_t, size_t>> out;
+  std::optional<size_t> last_match_end;
+  size_t from = 0;
+  while (from <= text.size()) {
+    const auto found = m.search(from);
+    if (!found) break;
+    const auto [start, end] = *found;
+    if (start == end && last_match_end == end) {  // no empty match right after the previous one: step on
+      ++from;
+      continue;
+    }
+    from = end;
+    last_match_end = end;
+    out.push_back(*found);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -720,6 +851,8 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern) {
   const Node root = Parser(pattern_, *program).parse();
   Compiler(pattern_, *program).compile(root);
   program->find_first_instructions();
+  program->find_loops();
+  program->find_start_sets();
   program_ = std::move(program);
 }
 
@@ -742,22 +875,12 @@ std::optional<std::pair<size_t, size_t>> Regex::search(std::u32string_view text,
 
 std::vector<std::pair<size_t, size_t>> Regex::find_all(std::u32string_view text) const {
   Machine m(*program_, pattern_, text);  // one step budget for the whole text
-  std::vector<std::pair<size_t, size_t>> out;
-  std::optional<size_t> last_match_end;
-  size_t from = 0;
-  while (from <= text.size()) {
-    const auto found = m.search(from);
-    if (!found) break;
-    const auto [start, end] = *found;
-    if (start == end && last_match_end == end) {  // no empty match right after the previous one: step on
-      ++from;
-      continue;
-    }
-    from = end;
-    last_match_end = end;
-    out.push_back(*found);
-  }
-  return out;
+  return find_all_on(m, text);
+}
+
+std::vector<std::pair<size_t, size_t>> Regex::find_all_memoised(std::u32string_view text) const {
+  Machine m(*program_, pattern_, text, true);
+  return find_all_on(m, text);
 }
 
 }  // namespace tandem

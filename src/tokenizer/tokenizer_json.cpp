@@ -130,13 +130,14 @@ class TokenizerJsonReader {
       const bool plain = !byte_level || (added.count(token) && !is_byte_level(token));
       const std::string bytes = plain ? token : byte_level_to_bytes(token, source_);
       name_id(id, bytes, "model.vocab");
-      t_.vocab_[bytes] = id;
+      t_.vocab_.assign(bytes, {&id, 1});
     }
     for (int b = 0; byte_level && b < 256; ++b) {
-      auto it = t_.vocab_.find(std::string(1, char(b)));
-      expect(it != t_.vocab_.end(), source_, "vocabulary lacks byte " + std::to_string(b) + " (not byte-level BPE?)");
-      t_.byte_id_[b] = it->second;
+      const int32_t id = t_.vocab_.find_id(std::string(1, char(b)));
+      expect(id >= 0, source_, "vocabulary lacks byte " + std::to_string(b) + " (not byte-level BPE?)");
+      t_.byte_id_[b] = id;
     }
+    for (int c = 0; c < 128; ++c) t_.ascii_id_[c] = t_.vocab_.find_id(std::string(1, char(c)));
   }
 
   void read_merges(const json& merges) {
@@ -159,12 +160,11 @@ class TokenizerJsonReader {
       const bool byte_level = t_.model_ == BpeTokenizer::Model::kByteLevelBpe;
       const std::string ab = byte_level ? byte_level_to_bytes(a, source_) : a;
       const std::string bb = byte_level ? byte_level_to_bytes(b, source_) : b;
-      auto ia = t_.vocab_.find(ab), ib = t_.vocab_.find(bb), ic = t_.vocab_.find(ab + bb);
-      const std::string missing = ia == t_.vocab_.end() ? a : ib == t_.vocab_.end() ? b : a + b;
-      expect(ia != t_.vocab_.end() && ib != t_.vocab_.end() && ic != t_.vocab_.end(), source_,
+      const int32_t ia = t_.vocab_.find_id(ab), ib = t_.vocab_.find_id(bb), ic = t_.vocab_.find_id(ab + bb);
+      const std::string missing = ia < 0 ? a : ib < 0 ? b : a + b;
+      expect(ia >= 0 && ib >= 0 && ic >= 0, source_,
              "merge " + quoted(a + " " + b) + " uses token " + quoted(missing) + ", which is not in model.vocab");
-      const uint64_t key = (uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second);
-      t_.merges_.emplace(key, BpeTokenizer::Merge{rank++, ic->second});
+      t_.merges_.insert(ia, ib, {rank++, ic});  // a repeated pair keeps its first rank
       // A merge whose right side starts with "▁" and whose left side does not end with one joins a word to the
       // next (Gemma-3 has one: ">" + "▁</"); see BpeTokenizer::words_are_independent_.
       static const std::string kMeta = "\u2581";
@@ -180,13 +180,12 @@ class TokenizerJsonReader {
     const std::string unk = json_get_or<std::string>(model, "unk_token", "", source_ + ": model");
     if (t_.model_ == BpeTokenizer::Model::kByteLevelBpe) return;  // every byte is a token: unk is never used
     if (!unk.empty()) {
-      auto it = t_.vocab_.find(unk);
-      TANDEM_CHECK(it != t_.vocab_.end(), source_, ": model.unk_token ", quoted(unk), " is not in model.vocab");
-      t_.unk_id_ = it->second;
+      t_.unk_id_ = t_.vocab_.find_id(unk);
+      TANDEM_CHECK(t_.unk_id_ >= 0, source_, ": model.unk_token ", quoted(unk), " is not in model.vocab");
     }
     // Words encode one by one unless a word-joining merge starts from a byte-fallback or unk symbol, whose text is
     // not the text it covers, or "▁" itself is not a token (it would be unk, fused with its neighbours, or bytes).
-    if (t_.vocab_.find("\u2581") == t_.vocab_.end()) t_.words_are_independent_ = false;
+    if (t_.vocab_.find_id("\u2581") < 0) t_.words_are_independent_ = false;
     for (const std::string& a : word_joining_lefts_) {
       if (byte_of_fallback_token(a) || a == unk) t_.words_are_independent_ = false;
       const std::u32string chars = utf8_decode(a);
@@ -194,10 +193,9 @@ class TokenizerJsonReader {
     }
     for (int b = 0; t_.byte_fallback_ && b < 256; ++b) {
       const std::string name = byte_fallback_token(uint8_t(b));
-      auto it = t_.vocab_.find(name);
-      TANDEM_CHECK(it != t_.vocab_.end(), source_, ": model.byte_fallback is true but model.vocab lacks the byte token ",
-                   quoted(name));
-      t_.byte_fallback_id_[b] = it->second;
+      t_.byte_fallback_id_[b] = t_.vocab_.find_id(name);
+      TANDEM_CHECK(t_.byte_fallback_id_[b] >= 0, source_,
+                   ": model.byte_fallback is true but model.vocab lacks the byte token ", quoted(name));
     }
   }
 
@@ -222,7 +220,8 @@ class TokenizerJsonReader {
       TANDEM_CHECK(finite, source_, ": model.vocab piece ", quoted(piece), " (id ", id,
                    ") has score ", json_excerpt(entry[1]), "; scores must be finite numbers");
       name_id(int32_t(id), piece, "model.vocab");
-      t_.vocab_[piece] = int32_t(id);  // a repeated piece resolves to its last id, as in the HF library
+      const int32_t piece_id = int32_t(id);
+      t_.vocab_.assign(piece, {&piece_id, 1});  // a repeated piece resolves to its last id, as in the HF library
       t_.unigram_.add_piece(piece, entry[1].get<double>());
     }
     const json unk = model.value("unk_id", json());
@@ -253,9 +252,9 @@ class TokenizerJsonReader {
       const std::string content = json_get<std::string>(a, "content", source_ + ": added_tokens");
       TANDEM_CHECK(!content.empty(), source_, ": added_tokens holds an empty token");
       const int32_t id = id_of(a.contains("id") ? a["id"] : json(), "added_tokens", content);
-      auto in_vocab = t_.vocab_.find(content);
-      TANDEM_CHECK(in_vocab == t_.vocab_.end() || in_vocab->second == id, source_, ": added_tokens token ",
-                   quoted(content), " has id ", id, ", but model.vocab gives it id ", in_vocab->second);
+      const int32_t in_vocab = t_.vocab_.find_id(content);
+      TANDEM_CHECK(in_vocab < 0 || in_vocab == id, source_, ": added_tokens token ", quoted(content), " has id ", id,
+                   ", but model.vocab gives it id ", in_vocab);
       const auto [seen, first] = added_ids.emplace(content, id);
       TANDEM_CHECK(first || seen->second == id, source_, ": added_tokens token ", quoted(content), " has two ids, ",
                    seen->second, " and ", id);
