@@ -47,8 +47,7 @@ void KvDecoder::layout_rows(int64_t n) {
 
 void KvDecoder::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs&) {
   const LayerWeights& lw = model_.weights().layers[l];
-  const Tensor& bias = proj_bias(lw, p);
-  backend_.linear_forward(y, x, proj_weight(lw, p), bias.empty() ? nullptr : &bias, rows_);
+  backend_.linear_forward(y, x, proj_weight(lw, p), proj_bias(lw, p), rows_);
   if (const LoraAdapter* ad = model_.adapter(l, p)) {
     const auto& lc = model_.lora().config;
     backend_.lora_forward(y, buffer(lora_h_, "lora_h", {rows_, lc.r}), x, ad->a, ad->b, rows_, lc.scale());

@@ -134,8 +134,7 @@ void LlamaModel::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerAct
   const LayerWeights& lw = weights_.layers[l];
   const Tensor& w = proj_weight(lw, p);
   const int64_t n = batch_.batch * batch_.seq, in = w.dim(1);
-  const Tensor& bias = proj_bias(lw, p);
-  backend_.linear_forward(y, x, w, bias.empty() ? nullptr : &bias, n);
+  backend_.linear_forward(y, x, w, proj_bias(lw, p), n);
   const LoraAdapter* ad = adapter(l, p);
   if (!ad) return;
   const Tensor* x_d = &x;
@@ -157,7 +156,7 @@ void LlamaModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Ten
   if (base_trainable()) {
     LayerWeights& gw = grads_.layers[l];
     dw = &proj_weight(gw, p);
-    db = opt(proj_bias(gw, p));
+    db = proj_bias(gw, p);
   }
   backend_.linear_backward(&dx, dw, db, dy, x, w, n);
   const LoraAdapter* ad = adapter(l, p);

@@ -13,7 +13,7 @@ Tensor LayerWeights::*const kProjWeight[kNumProj] = {&LayerWeights::wq, &LayerWe
                                                       &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up,
                                                       &LayerWeights::w_down};
 Tensor LayerWeights::*const kProjBias[kNumProj] = {&LayerWeights::bq, &LayerWeights::bk, &LayerWeights::bv,
-                                                    &LayerWeights::bo, &LayerWeights::qkv_bias /* never set */,
+                                                    &LayerWeights::bo, nullptr,  // no family biases its gate
                                                     &LayerWeights::b_up, &LayerWeights::b_down};
 }  // namespace
 
@@ -36,11 +36,11 @@ bool proj_exists(const ModelConfig& c, Proj p) { return p != Proj::kGate || c.ml
 
 Tensor& proj_weight(LayerWeights& l, Proj p) { return l.*kProjWeight[int(p)]; }
 const Tensor& proj_weight(const LayerWeights& l, Proj p) { return l.*kProjWeight[int(p)]; }
-Tensor& proj_bias(LayerWeights& l, Proj p) {
-  static Tensor none;  // the gate projection never has a bias
-  return p == Proj::kGate ? none : l.*kProjBias[int(p)];
+Tensor* proj_bias(LayerWeights& l, Proj p) {
+  Tensor LayerWeights::*m = kProjBias[int(p)];
+  return m && !(l.*m).empty() ? &(l.*m) : nullptr;
 }
-const Tensor& proj_bias(const LayerWeights& l, Proj p) { return proj_bias(const_cast<LayerWeights&>(l), p); }
+const Tensor* proj_bias(const LayerWeights& l, Proj p) { return proj_bias(const_cast<LayerWeights&>(l), p); }
 
 Tensor& ModelWeights::param(const ParamInfo& p) {
   return p.in_layer ? layers[size_t(p.layer)].*p.in_layer : this->*p.in_model;

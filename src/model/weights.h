@@ -55,9 +55,9 @@ struct ModelWeights {
 
 Tensor& proj_weight(LayerWeights& l, Proj p);
 const Tensor& proj_weight(const LayerWeights& l, Proj p);
-// The bias tensor of projection p (empty when the config has none).
-Tensor& proj_bias(LayerWeights& l, Proj p);
-const Tensor& proj_bias(const LayerWeights& l, Proj p);
+// The bias of projection p, or null when it has none.
+Tensor* proj_bias(LayerWeights& l, Proj p);
+const Tensor* proj_bias(const LayerWeights& l, Proj p);
 
 // Zero-filled tensors of the right names and shapes, stored in `dtype` on `alloc`'s device (null: the host), in one
 // block.
