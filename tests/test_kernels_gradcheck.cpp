@@ -213,163 +213,59 @@ TEST(GradCheck, CausalGroupedAttentionWithPadding) {
     }
 }
 
-TEST(GradCheck, TokenLogprobsChunked) {
-  Rng rng(7);
-  const LogprobShape s{9, 4, 11, 2};  // 2-pair chunks over 8 pairs: several chunks
-  // Row 2 is scored twice (a shared prompt's last position predicts two answers); rows 1 and 5 not at all.
-  const std::vector<int32_t> rows = {0, 2, 2, 3, 4, 6, 7, 8};
-  const std::vector<int32_t> targets = {3, 0, 9, 10, 5, 7, 7, 1};
+// The fused LM head on scored pairs: the x and w gradients by finite differences, and the fused pass's log-probs
+// equal to the forward's. Returns the inputs and the forward's log-probs for further checks.
+struct LogprobCase {
+  Vec x, w, logp, dx;
+};
+LogprobCase check_token_logprobs(const LogprobShape& s, const std::vector<int32_t>& rows,
+                                 const std::vector<int32_t>& targets, uint64_t seed, const std::string& label) {
+  Rng rng(seed);
   const ScoredPairs pairs{rows.data(), targets.data(), int64_t(rows.size())};
-  Vec x = random_vector(rng, s.rows * s.dim), w = random_vector(rng, s.vocab * s.dim);
-  Vec g = random_vector(rng, rows.size()), logp(rows.size());
+  LogprobCase c{random_vector(rng, s.rows * s.dim), random_vector(rng, s.vocab * s.dim), Vec(rows.size()), {}};
+  Vec g = random_vector(rng, rows.size());
   auto loss = [&] {
-    token_logprobs_forward(logp.data(), x.data(), w.data(), pairs, s);
-    return dot(logp, g);
+    token_logprobs_forward(c.logp.data(), c.x.data(), c.w.data(), pairs, s);
+    return dot(c.logp, g);
   };
   const double value = loss();
-  Vec dx(x.size(), 0.0), dw(w.size(), 0.0), logp_fused(rows.size(), -1.0);
-  token_logprobs_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), pairs, s, logp_fused.data());
-  expect_gradient("x", x, dx, loss);
-  expect_gradient("w", w, dw, loss);
-  // The fused pass reports the same log-probs; unscored rows get no gradient.
-  EXPECT_NEAR(dot(logp_fused, g), value, 1e-12);
-  for (int64_t d = 0; d < s.dim; ++d) EXPECT_EQ(dx[1 * s.dim + d], 0.0);
-  for (double lp : logp) EXPECT_LE(lp, 0.0);
-  EXPECT_NE(logp[1], logp[2]);  // same row, different targets
+  Vec dw(c.w.size(), 0.0), logp_fused(rows.size(), -1.0);
+  c.dx.assign(c.x.size(), 0.0);
+  token_logprobs_backward(c.dx.data(), dw.data(), g.data(), c.x.data(), c.w.data(), pairs, s, logp_fused.data());
+  expect_gradient("x" + label, c.x, c.dx, loss);
+  expect_gradient("w" + label, c.w, dw, loss);
+  EXPECT_NEAR(dot(logp_fused, g), value, 1e-12) << "the fused pass's log-probs" << label;
+  loss();  // logp as of the unperturbed inputs
+  return c;
 }
 
-TEST(GradCheck, TokenLogprobsChunkSizeDoesNotChangeResults) {
-  Rng rng(8);
-  const int64_t rows = 37, dim = 8, vocab = 50;
-  std::vector<float> x(rows * dim), w(vocab * dim);
-  for (auto& v : x) v = float(rng.normal());
-  for (auto& v : w) v = float(rng.normal());
-  std::vector<int32_t> row_index(rows), targets(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    row_index[r] = int32_t(r);
-    targets[r] = int32_t(rng.below(vocab));
-  }
-  const ScoredPairs pairs{row_index.data(), targets.data(), rows};
-  std::vector<float> ref(rows), got(rows);
-  token_logprobs_forward(ref.data(), x.data(), w.data(), pairs, LogprobShape{rows, dim, vocab, rows});
-  for (int64_t chunk : {1, 5, 16}) {
-    token_logprobs_forward(got.data(), x.data(), w.data(), pairs, LogprobShape{rows, dim, vocab, chunk});
-    for (int64_t r = 0; r < rows; ++r) EXPECT_NEAR(got[r], ref[r], 1e-5f) << "chunk " << chunk << " row " << r;
-  }
-}
-
-TEST(GradCheck, AttentionWithSegmentsAndSharedPrefix) {
-  // Row 0: two packed segments [0, 3) and [3, 7). Row 1: prompt [0, 2), branch A [2, 4), branch B [4, 7) that
-  // sees the prompt but not branch A.
-  Rng rng(9);
-  const AttentionShape s{2, 7, 2, 1, 3};
-  const std::vector<int32_t> lengths = {7, 7};
-  const std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
-  const std::vector<int32_t> pre = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2};
-  const AttentionMask mask{seg.data(), pre.data()};
-  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
-  Vec q = random_vector(rng, qn), k = random_vector(rng, kvn), v = random_vector(rng, kvn);
-  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
-  auto loss = [&] {
-    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
-    return dot(out, r);
-  };
-  loss();
-  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
-  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
-                     lengths.data(), s, mask);
-  expect_gradient("q", q, dq, loss);
-  expect_gradient("k", k, dk, loss);
-  expect_gradient("v", v, dv, loss);
-  // Masked keys do not influence a row: changing branch A's values leaves branch B's outputs unchanged.
-  loss();  // out as of the unperturbed inputs
-  const Vec before = out;
-  for (int64_t t = 2; t < 4; ++t)
-    for (int64_t d = 0; d < s.head_dim; ++d) v[((1 * s.seq) + t) * s.head_dim + d] += 5.0;
-  loss();
-  for (int64_t t = 4; t < 7; ++t)
-    for (int64_t i = 0; i < s.heads * s.head_dim; ++i)
-      EXPECT_EQ(out[((1 * s.seq) + t) * s.heads * s.head_dim + i], before[((1 * s.seq) + t) * s.heads * s.head_dim + i]);
-}
-
-// Attention with each scoring option (AttentionScoring): a custom scale, a soft cap, a sliding window that bites
-// (window < seq), and the window together with packed segments and a shared prefix.
-void check_attention_scoring(const std::string& what, const AttentionShape& s, const std::vector<int32_t>& lengths,
-                             const AttentionMask& mask, uint64_t seed) {
-  Rng rng(seed);
-  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
-  // Scale 2 so that a soft cap of 1.5 bends the scores well away from its linear range.
-  Vec q = random_vector(rng, qn, 2.0), k = random_vector(rng, kvn, 2.0), v = random_vector(rng, kvn);
-  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
-  auto loss = [&] {
-    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
-    return dot(out, r);
-  };
-  loss();
-  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
-  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
-                     lengths.data(), s, mask);
-  expect_gradient("q" + what, q, dq, loss);
-  expect_gradient("k" + what, k, dk, loss);
-  expect_gradient("v" + what, v, dv, loss);
-}
-
-TEST(GradCheck, AttentionScoring) {
-  const std::vector<int32_t> lengths = {7, 5};
-  AttentionShape s{2, 7, 4, 2, 3};
-  s.scoring.scale = 0.3;
-  check_attention_scoring("(scale)", s, lengths, {}, 15);
-  s.scoring = {0, 1.5, 0};
-  check_attention_scoring("(softcap)", s, lengths, {}, 16);
-  s.scoring = {0, 0, 3};
-  check_attention_scoring("(window)", s, lengths, {}, 17);
-  s.scoring = {0.4, 1.5, 2};
-  check_attention_scoring("(all)", s, lengths, {}, 18);
-}
-
-TEST(GradCheck, AttentionWindowWithSegmentsAndSharedPrefix) {
-  // As AttentionWithSegmentsAndSharedPrefix, with a window of 3: the segment's start and the window both cut.
-  const AttentionShape s{2, 7, 2, 1, 3, {0, 0, 3}};
-  const std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
-  const std::vector<int32_t> pre = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2};
-  check_attention_scoring("(window+packing)", s, {7, 7}, {seg.data(), pre.data()}, 19);
-  check_attention_scoring("(window+packing+softcap)", {2, 7, 2, 1, 3, {0, 1.5, 3}}, {7, 6},
-                          {seg.data(), pre.data()}, 20);
+TEST(GradCheck, TokenLogprobsChunked) {
+  const LogprobShape s{9, 4, 11, 2};  // 2-pair chunks over 8 pairs: several chunks
+  // Row 2 is scored twice (a shared prompt's last position predicts two answers); rows 1 and 5 not at all.
+  const LogprobCase c = check_token_logprobs(s, {0, 2, 2, 3, 4, 6, 7, 8}, {3, 0, 9, 10, 5, 7, 7, 1}, 7, "");
+  for (int64_t d = 0; d < s.dim; ++d) EXPECT_EQ(c.dx[1 * s.dim + d], 0.0);  // unscored rows get no gradient
+  for (double lp : c.logp) EXPECT_LE(lp, 0.0);
+  EXPECT_NE(c.logp[1], c.logp[2]);  // same row, different targets
 }
 
 TEST(GradCheck, TokenLogprobsSoftcap) {
-  Rng rng(21);
   LogprobShape s{6, 4, 9, 2};
   s.softcap = 2.0;  // logits of scale ~2-3 (x, w ~ N(0, 1), dim 4): the cap bends them
-  const std::vector<int32_t> rows = {0, 2, 2, 3, 5};
-  const std::vector<int32_t> targets = {3, 0, 8, 4, 1};
-  const ScoredPairs pairs{rows.data(), targets.data(), int64_t(rows.size())};
-  Vec x = random_vector(rng, s.rows * s.dim), w = random_vector(rng, s.vocab * s.dim);
-  Vec g = random_vector(rng, rows.size()), logp(rows.size());
-  auto loss = [&] {
-    token_logprobs_forward(logp.data(), x.data(), w.data(), pairs, s);
-    return dot(logp, g);
-  };
-  const double value = loss();
-  Vec dx(x.size(), 0.0), dw(w.size(), 0.0), logp_fused(rows.size(), -1.0);
-  token_logprobs_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), pairs, s, logp_fused.data());
-  expect_gradient("x(softcap)", x, dx, loss);
-  expect_gradient("w(softcap)", w, dw, loss);
-  EXPECT_NEAR(dot(logp_fused, g), value, 1e-12);
+  const std::vector<int32_t> rows = {0, 2, 2, 3, 5}, targets = {3, 0, 8, 4, 1};
+  const LogprobCase c = check_token_logprobs(s, rows, targets, 21, "(softcap)");
   // Against the definition: log_softmax(cap * tanh(x w^T / cap)) at the target.
-  loss();  // logp as of the unperturbed inputs
   for (size_t k = 0; k < rows.size(); ++k) {
     std::vector<double> z(size_t(s.vocab));
     double mx = -1e300;
     for (int64_t j = 0; j < s.vocab; ++j) {
       double d = 0;
-      for (int64_t e = 0; e < s.dim; ++e) d += x[rows[k] * s.dim + e] * w[j * s.dim + e];
+      for (int64_t e = 0; e < s.dim; ++e) d += c.x[rows[k] * s.dim + e] * c.w[j * s.dim + e];
       z[size_t(j)] = s.softcap * std::tanh(d / s.softcap);
       mx = std::max(mx, z[size_t(j)]);
     }
     double sum = 0;
     for (double zj : z) sum += std::exp(zj - mx);
-    EXPECT_NEAR(logp[k], z[size_t(targets[k])] - mx - std::log(sum), 1e-12) << "pair " << k;
+    EXPECT_NEAR(c.logp[k], z[size_t(targets[k])] - mx - std::log(sum), 1e-12) << "pair " << k;
   }
 }
 

@@ -30,6 +30,10 @@ struct TensorNames {
   const char* k_norm;         // self_attn.k_norm
 };
 
+// The names of Hugging Face's Llama modelling code (model.layers.N.self_attn.q_proj, ...), which Mistral, Qwen,
+// Gemma and Phi-3 reuse; those families start from it and change what differs.
+TensorNames llama_style_names();
+
 struct Architecture {
   std::vector<std::string> model_types;  // config.json model_type values, the first is written
   std::string hf_class;                  // architectures[0] written to config.json

@@ -19,6 +19,12 @@ Activation read_activation(const nlohmann::json& j, const char* key, Activation 
   fail(source, ": ", key, " '", name, "' is not supported (silu, gelu, gelu_pytorch_tanh, gelu_new, gelu_fast)");
 }
 
+void read_attention_bias(const nlohmann::json& j, ModelConfig& c, const std::string& source) {
+  bool bias = c.qkv_bias;
+  read_key(j, "attention_bias", bias, source);
+  c.qkv_bias = c.o_bias = bias;
+}
+
 void require_key_value(const nlohmann::json& j, const char* key, const nlohmann::json& supported,
                        const std::string& source, const char* why) {
   if (!j.contains(key) || j[key].is_null() || j[key] == supported) return;

@@ -5,6 +5,7 @@
 
 #include "backends/activation.h"
 #include "io/json_file.h"
+#include "model/config.h"
 
 namespace tandem {
 
@@ -19,6 +20,9 @@ void read_key(const nlohmann::json& j, const char* key, T& out, const std::strin
 // any other is an error naming the key and the supported names.
 Activation read_activation(const nlohmann::json& j, const char* key, Activation fallback, const std::string& source);
 const char* hf_activation_name(Activation act);
+
+// attention_bias: biases on q, k, v and o (c's current value is the default).
+void read_attention_bias(const nlohmann::json& j, ModelConfig& c, const std::string& source);
 
 // An error unless `key` is absent, null or equal to `supported` (a setting Tandem does not implement).
 void require_key_value(const nlohmann::json& j, const char* key, const nlohmann::json& supported,

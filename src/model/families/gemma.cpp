@@ -17,9 +17,7 @@ void read_gemma(const nlohmann::json& j, ModelConfig& c, const std::string& sour
   c.activation = read_activation(j, "hidden_act", Activation::kGeluTanh, source);
   if (j.contains("hidden_activation") && !j["hidden_activation"].is_null())
     c.activation = read_activation(j, "hidden_activation", c.activation, source);
-  bool attention_bias = false;
-  read_key(j, "attention_bias", attention_bias, source);
-  c.qkv_bias = c.o_bias = attention_bias;
+  read_attention_bias(j, c, source);
   c.tie_word_embeddings = true;
   read_key(j, "tie_word_embeddings", c.tie_word_embeddings, source);
 }
@@ -58,27 +56,12 @@ void write_gemma2(const ModelConfig& c, nlohmann::json& j) {
   j["sliding_window"] = c.sliding_window > 0 ? nlohmann::json(c.sliding_window) : nlohmann::json();
 }
 
-constexpr TensorNames kGemmaNames{
-    .embed = "model.embed_tokens",
-    .layer_prefix = "model.layers.",
-    .final_norm = "model.norm",
-    .lm_head = "lm_head",
-    .attn_norm = "input_layernorm",
-    .mlp_norm = "post_attention_layernorm",
-    .attn_out_norm = "",
-    .mlp_out_norm = "",
-    .proj = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
-             "mlp.up_proj", "mlp.down_proj"},
-    .qkv = "",
-    .gate_up = "",
-    .q_norm = "",
-    .k_norm = ""};
 }  // namespace
 
 const Architecture& gemma_family() {
   static const Architecture arch{.model_types = {"gemma"},
                                  .hf_class = "GemmaForCausalLM",
-                                 .names = kGemmaNames,
+                                 .names = llama_style_names(),
                                  .read = read_gemma,
                                  .write = write_gemma,
                                  .norm_eps_key = "rms_norm_eps",
@@ -87,7 +70,7 @@ const Architecture& gemma_family() {
 }
 
 const Architecture& gemma2_family() {
-  TensorNames names = kGemmaNames;
+  TensorNames names = llama_style_names();
   // Gemma-2's post_attention_layernorm normalises the attention output; the MLP's input norm has its own name.
   names.mlp_norm = "pre_feedforward_layernorm";
   names.attn_out_norm = "post_attention_layernorm";

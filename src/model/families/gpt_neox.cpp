@@ -25,9 +25,8 @@ void read_gpt_neox(const nlohmann::json& j, ModelConfig& c, const std::string& s
   read_key(j, "use_parallel_residual", parallel, source);
   c.residual = parallel ? ResidualKind::kParallel : ResidualKind::kSequential;
   c.qkv_layout = QkvLayout::kFusedPerHead;
-  bool attention_bias = true;
-  read_key(j, "attention_bias", attention_bias, source);
-  c.qkv_bias = c.o_bias = attention_bias;
+  c.qkv_bias = c.o_bias = true;  // GPTNeoXConfig's default
+  read_attention_bias(j, c, source);
   c.tie_word_embeddings = false;
   read_key(j, "tie_word_embeddings", c.tie_word_embeddings, source);
 }

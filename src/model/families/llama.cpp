@@ -17,10 +17,9 @@ void read_llama(const nlohmann::json& j, ModelConfig& c, const std::string& sour
   TANDEM_CHECK(c.activation == Activation::kSilu, source, ": hidden_act '", hf_activation_name(c.activation),
                "' is not supported for ", c.model_type, " (silu)");
   require_key_value(j, "mlp_bias", false, source, "MLP biases exist in GPT-NeoX-shaped models only");
-  bool attention_bias = false;
-  read_key(j, "attention_bias", attention_bias, source);
-  c.qkv_bias = qwen2 || attention_bias;
-  c.o_bias = !qwen2 && attention_bias;
+  read_attention_bias(j, c, source);
+  c.qkv_bias = c.qkv_bias || qwen2;  // Qwen2 biases q, k and v whatever attention_bias says, and never o
+  c.o_bias = c.o_bias && !qwen2;
   c.qk_norm = qwen3;
 
   // Mistral slides in every layer; Qwen gates the window with use_sliding_window, and only above max_window_layers.
@@ -50,20 +49,7 @@ const Architecture& llama_family() {
   static const Architecture arch{
       .model_types = {"llama", "mistral", "qwen2", "qwen3"},
       .hf_class = "LlamaForCausalLM",
-      .names = {.embed = "model.embed_tokens",
-                .layer_prefix = "model.layers.",
-                .final_norm = "model.norm",
-                .lm_head = "lm_head",
-                .attn_norm = "input_layernorm",
-                .mlp_norm = "post_attention_layernorm",
-                .attn_out_norm = "",
-                .mlp_out_norm = "",
-                .proj = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                         "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"},
-                .qkv = "",
-                .gate_up = "",
-                .q_norm = "self_attn.q_norm",
-                .k_norm = "self_attn.k_norm"},
+      .names = llama_style_names(),
       .read = read_llama,
       .write = write_llama,
       .norm_eps_key = "rms_norm_eps",

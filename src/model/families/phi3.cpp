@@ -13,11 +13,18 @@ void read_phi3(const nlohmann::json& j, ModelConfig& c, const std::string& sourc
   c.qkv_layout = QkvLayout::kFused;
   c.fused_gate_up = true;
   read_key(j, "partial_rotary_factor", c.rotary_fraction, source);
-  bool attention_bias = false;
-  read_key(j, "attention_bias", attention_bias, source);
-  c.qkv_bias = c.o_bias = attention_bias;
+  read_attention_bias(j, c, source);
   read_key(j, "sliding_window", c.sliding_window, source);
   read_key(j, "tie_word_embeddings", c.tie_word_embeddings, source);
+}
+
+TensorNames phi3_names() {
+  TensorNames n = llama_style_names();
+  n.proj[size_t(Proj::kQ)] = n.proj[size_t(Proj::kK)] = n.proj[size_t(Proj::kV)] = "";
+  n.proj[size_t(Proj::kGate)] = n.proj[size_t(Proj::kUp)] = "";
+  n.qkv = "self_attn.qkv_proj";
+  n.gate_up = "mlp.gate_up_proj";
+  return n;
 }
 
 void write_phi3(const ModelConfig& c, nlohmann::json& j) {
@@ -32,19 +39,7 @@ const Architecture& phi3_family() {
   static const Architecture arch{
       .model_types = {"phi3"},
       .hf_class = "Phi3ForCausalLM",
-      .names = {.embed = "model.embed_tokens",
-                .layer_prefix = "model.layers.",
-                .final_norm = "model.norm",
-                .lm_head = "lm_head",
-                .attn_norm = "input_layernorm",
-                .mlp_norm = "post_attention_layernorm",
-                .attn_out_norm = "",
-                .mlp_out_norm = "",
-                .proj = {"", "", "", "self_attn.o_proj", "", "", "mlp.down_proj"},
-                .qkv = "self_attn.qkv_proj",
-                .gate_up = "mlp.gate_up_proj",
-                .q_norm = "",
-                .k_norm = ""},
+      .names = phi3_names(),
       .read = read_phi3,
       .write = write_phi3,
       .norm_eps_key = "rms_norm_eps",
