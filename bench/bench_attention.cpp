@@ -165,7 +165,7 @@ struct AttentionData {
 // One row of the table: B x T with B * T = the step's tokens.
 void bench_shape(const ModelConfig& c, int64_t B, int64_t T, int64_t reps) {
   const double layers = double(c.num_hidden_layers);
-  LlamaModel model(c);
+  DecoderModel model(c);
   Rng rng(0);
   init_random(model.weights(), rng);
   Batch batch(B, T);

@@ -7,7 +7,7 @@
 
 #include "cli/args.h"
 #include "data/collate.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 using namespace tandem;
 
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     c.vocab_size = args.integer("vocab", 8192);
     const int64_t pairs = args.integer("pairs", 4), prompt = args.integer("prompt", 192),
                   response = args.integer("response", 64), reps = args.integer("reps", 3);
-    LlamaModel model(c);
+    DecoderModel model(c);
     Rng rng(0);
     init_random(model.weights(), rng);
     std::vector<PreferenceExample> data(pairs);

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     // --profile: every op timed (backends/profiling.h); the report follows the JSON line.
     const bool profile = args.str("profile", "false") == "true";
     ProfilingBackend profiler(cpu_backend());
-    LlamaModel model(c, profile ? static_cast<Backend&>(profiler) : cpu_backend());
+    DecoderModel model(c, profile ? static_cast<Backend&>(profiler) : cpu_backend());
     model.set_recompute(args.str("recompute", "false") == "true");
     model.set_logits_chunk_rows(args.integer("logits-chunk", 0));
     Rng rng(0);

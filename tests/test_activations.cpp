@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "model/activations.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 namespace tandem {
 namespace {
@@ -19,7 +19,7 @@ TEST(Activations, OneBlockSizedBeforeTheForward) {
   const ModelConfig c = tiny();
   for (DType dtype : {DType::kF32, DType::kBF16})
     for (bool recompute : {false, true}) {
-      LlamaModel model(c, cpu_backend(), dtype);
+      DecoderModel model(c, cpu_backend(), dtype);
       Rng rng(3);
       init_random(model.weights(), rng);
       model.set_recompute(recompute);

@@ -14,11 +14,11 @@ namespace {
 
 constexpr int32_t kEndOfTurn = 3;
 
-std::unique_ptr<LlamaModel> tiny_model(int64_t max_positions) {
+std::unique_ptr<DecoderModel> tiny_model(int64_t max_positions) {
   ModelConfig c;
   c.vocab_size = 64, c.hidden_size = 32, c.intermediate_size = 64, c.num_hidden_layers = 2;
   c.num_attention_heads = 4, c.num_key_value_heads = 2, c.head_dim = 8, c.max_position_embeddings = max_positions;
-  auto model = std::make_unique<LlamaModel>(c);
+  auto model = std::make_unique<DecoderModel>(c);
   Rng rng(5);
   init_random(model->weights(), rng, 0.5);  // large weights: sharp logits, so greedy picks are far from ties
   return model;
@@ -39,7 +39,7 @@ GenerationConfig greedy(int64_t max_new) {
 }
 
 // generate() from a fresh prefill: the reference every turn is held to.
-std::vector<int32_t> fresh(const LlamaModel& m, const std::vector<int32_t>& prompt, int64_t max_new) {
+std::vector<int32_t> fresh(const DecoderModel& m, const std::vector<int32_t>& prompt, int64_t max_new) {
   Rng unused(0);
   return generate(m, prompt, greedy(max_new), unused);
 }

@@ -12,7 +12,7 @@
 #include "cli_run.h"
 #include "data/tokenizer_dir.h"
 #include "io/hf_checkpoint.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 namespace tandem {
 namespace {
@@ -53,7 +53,7 @@ class CliTools : public ::testing::Test {
     c.vocab_size = BpeTokenizer::from_file((kRoot / "tok/tokenizer.json").string()).vocab_size();
     c.hidden_size = 32, c.intermediate_size = 64, c.num_hidden_layers = 2;
     c.num_attention_heads = 4, c.num_key_value_heads = 2, c.head_dim = 8, c.max_position_embeddings = 256;
-    LlamaModel model(c);
+    DecoderModel model(c);
     Rng rng(11);
     init_random(model.weights(), rng);
     save_model(model, (kRoot / "model").string());
@@ -69,7 +69,7 @@ class CliTools : public ::testing::Test {
 };
 
 // Greedy decoding through the full forward pass: the whole sequence again for every new token.
-std::vector<int32_t> greedy_full_forward(LlamaModel& m, std::vector<int32_t> ids, int64_t max_new,
+std::vector<int32_t> greedy_full_forward(DecoderModel& m, std::vector<int32_t> ids, int64_t max_new,
                                          const std::vector<int32_t>& stops) {
   const int64_t V = m.config().vocab_size;
   std::vector<int32_t> out;

@@ -159,7 +159,7 @@ ModelConfig tiny_config() {
 class HostileModelFolder : public ::testing::Test {
  protected:
   void SetUp() override {
-    LlamaModel model(tiny_config());
+    DecoderModel model(tiny_config());
     Rng rng(3);
     init_random(model.weights(), rng);
     save_model(model, dir_.string());

@@ -82,7 +82,7 @@ ModelConfig small_config() {
 
 TEST(HfCheckpoint, SaveLoadRoundTripAndShapeErrorsNameTheTensor) {
   const fs::path dir = temp_dir("model");
-  LlamaModel model(small_config());
+  DecoderModel model(small_config());
   Rng rng(1);
   init_random(model.weights(), rng);
   save_model(model, dir.string());
@@ -94,7 +94,7 @@ TEST(HfCheckpoint, SaveLoadRoundTripAndShapeErrorsNameTheTensor) {
   // A config that disagrees with the weights: the error names the tensor and both shapes.
   ModelConfig wrong = small_config();
   wrong.intermediate_size = 32;
-  LlamaModel other(wrong);
+  DecoderModel other(wrong);
   expect_error([&] { load_weights(other.weights(), dir.string()); }, {"mlp.gate_proj.weight", "[24, 16]", "[32, 16]"});
 }
 
@@ -117,7 +117,7 @@ TEST(Config, BadValuesNameTheKey) {
 }
 
 TEST(Batch, InvalidBatchesNameSequenceAndPosition) {
-  LlamaModel model(small_config());
+  DecoderModel model(small_config());
   Batch b(2, 4);
   b.tokens[5] = 99;
   expect_error([&] { model.forward(b); }, {"sequence 1", "position 1", "token id 99"});

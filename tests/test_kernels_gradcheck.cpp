@@ -248,6 +248,105 @@ TEST(GradCheck, TokenLogprobsChunked) {
   EXPECT_NE(c.logp[1], c.logp[2]);  // same row, different targets
 }
 
+TEST(GradCheck, TokenLogprobsChunkSizeDoesNotChangeResults) {
+  Rng rng(8);
+  const int64_t rows = 37, dim = 8, vocab = 50;
+  std::vector<float> x(rows * dim), w(vocab * dim);
+  for (auto& v : x) v = float(rng.normal());
+  for (auto& v : w) v = float(rng.normal());
+  std::vector<int32_t> row_index(rows), targets(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    row_index[r] = int32_t(r);
+    targets[r] = int32_t(rng.below(vocab));
+  }
+  const ScoredPairs pairs{row_index.data(), targets.data(), rows};
+  std::vector<float> ref(rows), got(rows);
+  token_logprobs_forward(ref.data(), x.data(), w.data(), pairs, LogprobShape{rows, dim, vocab, rows});
+  for (int64_t chunk : {1, 5, 16}) {
+    token_logprobs_forward(got.data(), x.data(), w.data(), pairs, LogprobShape{rows, dim, vocab, chunk});
+    for (int64_t r = 0; r < rows; ++r) EXPECT_NEAR(got[r], ref[r], 1e-5f) << "chunk " << chunk << " row " << r;
+  }
+}
+
+TEST(GradCheck, AttentionWithSegmentsAndSharedPrefix) {
+  // Row 0: two packed segments [0, 3) and [3, 7). Row 1: prompt [0, 2), branch A [2, 4), branch B [4, 7) that
+  // sees the prompt but not branch A.
+  Rng rng(9);
+  const AttentionShape s{2, 7, 2, 1, 3};
+  const std::vector<int32_t> lengths = {7, 7};
+  const std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
+  const std::vector<int32_t> pre = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2};
+  const AttentionMask mask{seg.data(), pre.data()};
+  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
+  Vec q = random_vector(rng, qn), k = random_vector(rng, kvn), v = random_vector(rng, kvn);
+  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
+  auto loss = [&] {
+    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
+    return dot(out, r);
+  };
+  loss();
+  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
+                     lengths.data(), s, mask);
+  expect_gradient("q", q, dq, loss);
+  expect_gradient("k", k, dk, loss);
+  expect_gradient("v", v, dv, loss);
+  // Masked keys do not influence a row: changing branch A's values leaves branch B's outputs unchanged.
+  loss();  // out as of the unperturbed inputs
+  const Vec before = out;
+  for (int64_t t = 2; t < 4; ++t)
+    for (int64_t d = 0; d < s.head_dim; ++d) v[((1 * s.seq) + t) * s.head_dim + d] += 5.0;
+  loss();
+  for (int64_t t = 4; t < 7; ++t)
+    for (int64_t i = 0; i < s.heads * s.head_dim; ++i)
+      EXPECT_EQ(out[((1 * s.seq) + t) * s.heads * s.head_dim + i], before[((1 * s.seq) + t) * s.heads * s.head_dim + i]);
+}
+
+// Attention with each scoring option (AttentionScoring): a custom scale, a soft cap, a sliding window that bites
+// (window < seq), and the window together with packed segments and a shared prefix.
+void check_attention_scoring(const std::string& what, const AttentionShape& s, const std::vector<int32_t>& lengths,
+                             const AttentionMask& mask, uint64_t seed) {
+  Rng rng(seed);
+  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
+  // Scale 2 so that a soft cap of 1.5 bends the scores well away from its linear range.
+  Vec q = random_vector(rng, qn, 2.0), k = random_vector(rng, kvn, 2.0), v = random_vector(rng, kvn);
+  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
+  auto loss = [&] {
+    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
+    return dot(out, r);
+  };
+  loss();
+  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
+                     lengths.data(), s, mask);
+  expect_gradient("q" + what, q, dq, loss);
+  expect_gradient("k" + what, k, dk, loss);
+  expect_gradient("v" + what, v, dv, loss);
+}
+
+TEST(GradCheck, AttentionScoring) {
+  const std::vector<int32_t> lengths = {7, 5};
+  AttentionShape s{2, 7, 4, 2, 3};
+  s.scoring.scale = 0.3;
+  check_attention_scoring("(scale)", s, lengths, {}, 15);
+  s.scoring = {0, 1.5, 0};
+  check_attention_scoring("(softcap)", s, lengths, {}, 16);
+  s.scoring = {0, 0, 3};
+  check_attention_scoring("(window)", s, lengths, {}, 17);
+  s.scoring = {0.4, 1.5, 2};
+  check_attention_scoring("(all)", s, lengths, {}, 18);
+}
+
+TEST(GradCheck, AttentionWindowWithSegmentsAndSharedPrefix) {
+  // As AttentionWithSegmentsAndSharedPrefix, with a window of 3: the segment's start and the window both cut.
+  const AttentionShape s{2, 7, 2, 1, 3, {0, 0, 3}};
+  const std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
+  const std::vector<int32_t> pre = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2};
+  check_attention_scoring("(window+packing)", s, {7, 7}, {seg.data(), pre.data()}, 19);
+  check_attention_scoring("(window+packing+softcap)", {2, 7, 2, 1, 3, {0, 1.5, 3}}, {7, 6},
+                          {seg.data(), pre.data()}, 20);
+}
+
 TEST(GradCheck, TokenLogprobsSoftcap) {
   LogprobShape s{6, 4, 9, 2};
   s.softcap = 2.0;  // logits of scale ~2-3 (x, w ~ N(0, 1), dim 4): the cap bends them

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "backends/profiling.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "model/memory_plan.h"
 #include "optim/adamw.h"
 #include "train/sft_step.h"
@@ -54,7 +54,7 @@ TEST(Arena, WeightsAndGradientsAreOneBlockEach) {
       expect_packed(w.storage, tensors_of(w));
       for (const Tensor* t : tensors_of(w)) EXPECT_EQ(t->dtype(), dtype) << t->name;
     }
-  LlamaModel model(tiny(false));
+  DecoderModel model(tiny(false));
   Rng rng(1);
   init_random(model.weights(), rng);
   const std::vector<float> before = model.weights().layers[1].wq.to_floats();
@@ -66,7 +66,7 @@ TEST(Arena, WeightsAndGradientsAreOneBlockEach) {
 }
 
 TEST(Arena, AdapterAndOptimizerStateAreOneBlockEach) {
-  LlamaModel model(tiny(true), cpu_backend(), DType::kBF16);
+  DecoderModel model(tiny(true), cpu_backend(), DType::kBF16);
   Rng rng(2);
   init_random(model.weights(), rng);
   LoraConfig lc;
@@ -105,7 +105,7 @@ TEST_P(MemoryPlan, PredictsWhatAStepAllocates) {
   const PlanCase pc = GetParam();
   const ModelConfig c = tiny(false);
   ProfilingBackend counting(cpu_backend());
-  LlamaModel model(c, counting, pc.dtype);
+  DecoderModel model(c, counting, pc.dtype);
   Rng rng(3);
   init_random(model.weights(), rng);
   model.set_recompute(pc.recompute);

@@ -39,7 +39,7 @@ std::vector<uint8_t> real_positions(const Batch& batch, int64_t vocab) {
 
 // Every parameter's gradient in its checkpoint layout (GPT-NeoX's query_key_value rows per head), as PyTorch has it.
 template <typename Fn>
-void for_each_gradient(LlamaModel& model, Fn&& fn) {
+void for_each_gradient(DecoderModel& model, Fn&& fn) {
   const ModelWeights& g = model.grads();
   for (const ParamInfo& p : g.params) fn(to_checkpoint_layout(g.param(p), p.interleaved_heads));
 }

@@ -25,7 +25,7 @@ double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
   return err / scale;
 }
 
-std::vector<double> flat_grads(LlamaModel& m) {
+std::vector<double> flat_grads(DecoderModel& m) {
   std::vector<double> g;
   for_each_tensor(m.grads(), [&](const Tensor& t) { const std::vector<float> v = t.to_floats();
     g.insert(g.end(), v.begin(), v.end());
@@ -34,7 +34,7 @@ std::vector<double> flat_grads(LlamaModel& m) {
 }
 
 // Log-probs and gradients (for fixed random dL/dlogp) of one batch layout.
-std::pair<std::vector<double>, std::vector<double>> run(LlamaModel& m, const Batch& b, const std::vector<float>& dlogp) {
+std::pair<std::vector<double>, std::vector<double>> run(DecoderModel& m, const Batch& b, const std::vector<float>& dlogp) {
   m.zero_grads();
   const SequenceLogprobs out = m.forward(b);
   m.backward(dlogp);

@@ -85,7 +85,7 @@ TEST(RunOutputs, GenerateRunsOnALoraCheckpointWithItsBaseAndOnItsMergedFolder) {
   const fs::path task = fs::temp_directory_path() / "tandem_trainer_lora_generate";
   const std::string base_task = make_task("lora_generate");
   std::vector<std::string> overrides = with_tokenizer(task, &tok);
-  LlamaModel random(ModelConfig::from_file((task / "config280.json").string()));
+  DecoderModel random(ModelConfig::from_file((task / "config280.json").string()));
   Rng rng(7);
   init_random(random.weights(), rng);
   const fs::path base = task / "base";

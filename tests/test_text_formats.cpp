@@ -183,7 +183,7 @@ TEST(TextFormatsEndToEnd, TrainsOnChatDataFromAModelFolderWithItsTokenizer) {
   mc.num_key_value_heads = 2;
   mc.head_dim = 8;
   mc.tie_word_embeddings = true;
-  LlamaModel model(mc);
+  DecoderModel model(mc);
   Rng rng(0);
   init_random(model.weights(), rng);
   save_model(model, dir.string());

@@ -121,7 +121,7 @@ TEST_P(Bf16Masters, StartFromAnFp32CheckpointsExactValues) {
   const fs::path dir = fs::temp_directory_path() / ("tandem_trainer_bf16_masters_" + GetParam());
   const std::string model_dir = (dir / "fp32_model").string();
   {  // an fp32 checkpoint of the task's model: random weights, few of them representable in bf16
-    LlamaModel m(ModelConfig::from_file((dir / "config.json").string()));
+    DecoderModel m(ModelConfig::from_file((dir / "config.json").string()));
     Rng rng(7);
     init_random(m.weights(), rng);
     save_model(m, model_dir);

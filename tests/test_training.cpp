@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "optim/schedule.h"
 #include "train/sft_step.h"
 
@@ -35,7 +35,7 @@ Batch memorisation_batch() {
   return b;
 }
 
-std::vector<double> train(int64_t steps, LlamaModel& model) {
+std::vector<double> train(int64_t steps, DecoderModel& model) {
   Rng rng(3);
   init_random(model.weights(), rng, 0.05);
   const Batch batch = memorisation_batch();
@@ -48,7 +48,7 @@ std::vector<double> train(int64_t steps, LlamaModel& model) {
 }
 
 TEST(Training, TinyModelMemorisesSequences) {
-  LlamaModel model(tiny_config());
+  DecoderModel model(tiny_config());
   const std::vector<double> losses = train(80, model);
   // Uniform guessing over 48 tokens costs ln 48 = 3.87 nats; memorised, the loss is near zero.
   EXPECT_NEAR(losses.front(), std::log(48.0), 0.3);
@@ -64,7 +64,7 @@ TEST(Training, TinyModelMemorisesSequences) {
 }
 
 TEST(Training, SameSeedSameTrajectoryWithAndWithoutRecompute) {
-  LlamaModel a(tiny_config()), b(tiny_config()), c(tiny_config());
+  DecoderModel a(tiny_config()), b(tiny_config()), c(tiny_config());
   c.set_recompute(true);
   const auto la = train(10, a), lb = train(10, b), lc = train(10, c);
   for (size_t i = 0; i < la.size(); ++i) {

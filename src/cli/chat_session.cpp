@@ -8,7 +8,7 @@
 
 namespace tandem {
 
-ChatSession::ChatSession(const LlamaModel& model, std::vector<int32_t> stop_tokens)
+ChatSession::ChatSession(const DecoderModel& model, std::vector<int32_t> stop_tokens)
     : model_(model), stop_tokens_(std::move(stop_tokens)) {}
 
 std::vector<int32_t> ChatSession::unseen_part(const std::vector<int32_t>& prompt, int64_t max_new_tokens) {

@@ -10,13 +10,13 @@
 
 #include "core/rng.h"
 #include "model/generate.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 namespace tandem {
 
 class ChatSession {
  public:
-  ChatSession(const LlamaModel& model, std::vector<int32_t> stop_tokens);
+  ChatSession(const DecoderModel& model, std::vector<int32_t> stop_tokens);
   // Continues `prompt` (the whole conversation so far); returns the new tokens, the stop token that ended them
   // included. Fails naming the limit when prompt + max_new_tokens exceeds max_position_embeddings.
   std::vector<int32_t> reply(const std::vector<int32_t>& prompt, const GenerationConfig& cfg, Rng& rng);
@@ -37,7 +37,7 @@ class ChatSession {
   // reallocating it when it would overflow.
   std::vector<int32_t> unseen_part(const std::vector<int32_t>& prompt, int64_t max_new_tokens);
 
-  const LlamaModel& model_;
+  const DecoderModel& model_;
   std::vector<int32_t> stop_tokens_;
   std::unique_ptr<KvDecoder> decoder_;
   std::vector<int32_t> fed_;  // the ids in the cache, in order (decoder_->length() of them)

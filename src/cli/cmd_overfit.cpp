@@ -43,7 +43,7 @@ int cmd_overfit(int argc, char** argv) {
   schedule.validate();
   std::filesystem::create_directories(out);
 
-  LlamaModel model(byte_llama());
+  DecoderModel model(byte_llama());
   Rng rng(static_cast<uint64_t>(args.integer("seed", 0)));
   init_random(model.weights(), rng);
   const std::string text = kSentence;

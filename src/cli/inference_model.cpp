@@ -13,7 +13,7 @@ namespace tandem {
 namespace fs = std::filesystem;
 
 namespace {
-std::unique_ptr<LlamaModel> load_weights_of(const std::string& dir, const std::string& base_dir) {
+std::unique_ptr<DecoderModel> load_weights_of(const std::string& dir, const std::string& base_dir) {
   const std::string adapter_cfg = dir + "/adapter_config.json";
   if (!fs::exists(adapter_cfg)) {
     TANDEM_CHECK(fs::exists(dir + "/config.json"), dir,

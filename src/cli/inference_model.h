@@ -7,12 +7,12 @@
 
 #include "data/tokenizer_dir.h"
 #include "model/generate.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 namespace tandem {
 
 struct InferenceModel {
-  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<DecoderModel> model;
   std::unique_ptr<TokenizerDir> tokenizer;
   std::vector<int32_t> stop_tokens;  // EOS (tokenizer_config.json, generation_config.json) and end-of-turn tokens
 };

@@ -7,7 +7,7 @@ namespace tandem {
 namespace {
 constexpr int32_t kEos = 3;  // data/toy_task.cpp
 
-std::vector<int32_t> answer(const LlamaModel& model, const std::vector<int32_t>& prompt) {
+std::vector<int32_t> answer(const DecoderModel& model, const std::vector<int32_t>& prompt) {
   GenerationConfig g;
   g.max_new_tokens = 4;  // three symbols and <eos>
   g.stop_tokens = {kEos};
@@ -27,7 +27,7 @@ nlohmann::json JudgeScores::to_json() const {
   return {{"sft_accuracy", sft_accuracy}, {"preference_satisfaction", preference_satisfaction}, {"win_rate", win_rate}};
 }
 
-JudgeScores judge_toy_task(const LlamaModel& model, const std::vector<SftExample>& sft,
+JudgeScores judge_toy_task(const DecoderModel& model, const std::vector<SftExample>& sft,
                            const std::vector<PreferenceExample>& preference) {
   JudgeScores s;
   for (const auto& e : sft) s.sft_accuracy += answer(model, e.prompt) == e.completion;

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "data/examples.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 namespace tandem {
 
@@ -16,7 +16,7 @@ struct JudgeScores {
   nlohmann::json to_json() const;
 };
 
-JudgeScores judge_toy_task(const LlamaModel& model, const std::vector<SftExample>& sft,
+JudgeScores judge_toy_task(const DecoderModel& model, const std::vector<SftExample>& sft,
                            const std::vector<PreferenceExample>& preference);
 
 }  // namespace tandem

@@ -82,14 +82,14 @@ void load_weights(ModelWeights& weights, const std::string& model_dir) {
   load_tensors(model_dir, wanted);
 }
 
-std::unique_ptr<LlamaModel> load_model(const std::string& model_dir, DType dtype) {
+std::unique_ptr<DecoderModel> load_model(const std::string& model_dir, DType dtype) {
   const ModelConfig config = ModelConfig::from_file((fs::path(model_dir) / "config.json").string());
-  auto model = std::make_unique<LlamaModel>(config, cpu_backend(), dtype);
+  auto model = std::make_unique<DecoderModel>(config, cpu_backend(), dtype);
   load_weights(model->weights(), model_dir);
   return model;
 }
 
-void save_model(const LlamaModel& model, const std::string& model_dir, bool bf16) {
+void save_model(const DecoderModel& model, const std::string& model_dir, bool bf16) {
   bf16 = bf16 || model.bf16();
   fs::create_directories(model_dir);
   // Tensors whose checkpoint layout differs from the model's (GPT-NeoX's query_key_value) are written from a

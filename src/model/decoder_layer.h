@@ -1,4 +1,4 @@
-// One decoder layer's forward pass, shared by training (LlamaModel) and KV-cached generation (KvDecoder): both run
+// One decoder layer's forward pass, shared by training (DecoderModel) and KV-cached generation (KvDecoder): both run
 // the same code over the same typed settings, and differ only in how a projection runs and where attention's keys
 // come from (LayerOps). gemma.cpp deleted its separate training forward for the same reason: two copies drift.
 #pragma once

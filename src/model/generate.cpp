@@ -11,7 +11,7 @@
 
 namespace tandem {
 
-KvDecoder::KvDecoder(const LlamaModel& model, int64_t max_positions)
+KvDecoder::KvDecoder(const DecoderModel& model, int64_t max_positions)
     : model_(model), backend_(model.backend()), max_positions_(max_positions) {
   const ModelConfig& c = model.config();
   const RopeTable rope = rope_table(max_positions, c.rotary_dims(), c.rope_theta, c.rope_scaling);
@@ -146,7 +146,7 @@ std::vector<int32_t> KvDecoder::continue_from(std::vector<float> logits, const G
   return out;
 }
 
-std::vector<int32_t> generate(const LlamaModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
+std::vector<int32_t> generate(const DecoderModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
                               Rng& rng) {
   TANDEM_CHECK(!prompt.empty(), "generation: empty prompt");
   KvDecoder decoder(model, int64_t(prompt.size()) + cfg.max_new_tokens);

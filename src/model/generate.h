@@ -6,7 +6,7 @@
 
 #include "core/rng.h"
 #include "core/tensor.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 namespace tandem {
 
@@ -22,7 +22,7 @@ struct GenerationConfig {
 // the cached keys and values.
 class KvDecoder : private LayerOps {
  public:
-  KvDecoder(const LlamaModel& model, int64_t max_positions);
+  KvDecoder(const DecoderModel& model, int64_t max_positions);
   // Appends tokens at the next positions and returns their logits, [tokens.size() x vocab].
   std::vector<float> feed(const std::vector<int32_t>& tokens);
   // Samples up to cfg.max_new_tokens after `logits` (a feed's result: its last row is read), feeding each one but
@@ -40,7 +40,7 @@ class KvDecoder : private LayerOps {
   void attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) override;
   Tensor& buffer(Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
   void layout_rows(int64_t n);
-  const LlamaModel& model_;
+  const DecoderModel& model_;
   Backend& backend_;
   int64_t max_positions_, length_ = 0, rows_ = 0;
   Tensor rope_cos_, rope_sin_;                // [max_positions, rotary_dims / 2]
@@ -53,7 +53,7 @@ class KvDecoder : private LayerOps {
 };
 
 // Continues `prompt`; returns only the new tokens (a stop token included when it ended the generation).
-std::vector<int32_t> generate(const LlamaModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
+std::vector<int32_t> generate(const DecoderModel& model, const std::vector<int32_t>& prompt, const GenerationConfig& cfg,
                               Rng& rng);
 
 // Picks the next token from logits: argmax at temperature 0, else a sample after top-k / top-p filtering.

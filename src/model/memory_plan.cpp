@@ -62,7 +62,7 @@ StepMemory plan_step_memory(const ModelConfig& c, const StepShape& s) {
     }
   }
 
-  // The backward pass's f32 buffers (LlamaModel::GradScratch): residual, final-norm and norm-input gradients, the
+  // The backward pass's f32 buffers (DecoderModel::GradScratch): residual, final-norm and norm-input gradients, the
   // MLP's (three when gated), attention's four, the pre-norm q/k gradients of qk_norm models, the second norm-input
   // gradient of the parallel residual and the branch-output gradient of sandwich norms.
   int64_t grads = N * (3 * d + (c.mlp == MlpKind::kGated ? 3 : 2) * F + 2 * q + 2 * kv);

@@ -1,5 +1,5 @@
 // Training objectives as pure functions of per-sequence summed log-probs. Each returns the batch loss (mean
-// over examples) and its gradient with respect to every input log-prob, which LlamaModel::backward turns into
+// over examples) and its gradient with respect to every input log-prob, which DecoderModel::backward turns into
 // parameter gradients. Formulas follow TRL (DPOTrainer, CPOTrainer for SimPO, ORPOTrainer).
 #pragma once
 #include <cstdint>

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_checkpoint_files(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
+void write_checkpoint_files(const std::string& dir, const DecoderModel& model, AdamW& optimizer,
                             const std::vector<ParamRef>& params, const nlohmann::json& trainer_state,
                             const std::string& tokenizer_dir) {
   if (!tokenizer_dir.empty()) write_tokenizer_files(tokenizer_dir, dir);
@@ -40,7 +40,7 @@ void write_checkpoint_files(const std::string& dir, const LlamaModel& model, Ada
 
 }  // namespace
 
-void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
+void save_checkpoint(const std::string& dir, const DecoderModel& model, AdamW& optimizer,
                      const std::vector<ParamRef>& params, const nlohmann::json& trainer_state,
                      const std::string& tokenizer_dir) {
   CrashPointScope crash_points;
@@ -60,7 +60,7 @@ void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& opt
   }
 }
 
-nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer,
+nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, AdamW& optimizer,
                                const std::vector<ParamRef>& params) {
   TANDEM_CHECK(fs::is_directory(dir), "resume: ", dir, " is not a checkpoint folder");
   const CheckpointStatus status = checkpoint_status(dir);
@@ -90,7 +90,7 @@ nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW&
   return state;
 }
 
-void load_model_state(const std::string& dir, LlamaModel& model) {
+void load_model_state(const std::string& dir, DecoderModel& model) {
   if (!fs::exists(dir + "/adapter_config.json")) {
     load_weights(model.weights(), dir);
     return;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "optim/adamw.h"
 #include "train/checkpoint_folders.h"
 
@@ -18,16 +18,16 @@ namespace tandem {
 // Fails (naming `dir` and the reason) with every earlier checkpoint untouched when anything cannot be written.
 // With `tokenizer_dir`, the checkpoint also carries its tokenizer files and a generation_config.json
 // (train/tokenizer_files.h), so `tandem generate CHECKPOINT` and transformers can use the folder alone.
-void save_checkpoint(const std::string& dir, const LlamaModel& model, AdamW& optimizer,
+void save_checkpoint(const std::string& dir, const DecoderModel& model, AdamW& optimizer,
                      const std::vector<ParamRef>& params, const nlohmann::json& trainer_state,
                      const std::string& tokenizer_dir = "");
 
 // Restores model weights and optimizer state; returns trainer_state.json. An incomplete folder is an error.
-nlohmann::json load_checkpoint(const std::string& dir, LlamaModel& model, AdamW& optimizer,
+nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, AdamW& optimizer,
                                const std::vector<ParamRef>& params);
 
 // Loads a checkpoint's (or any model folder's) weights into `model`: a PEFT adapter folder replaces the
 // adapters' values (keeping the tensors, so optimizer references stay valid), a model folder the base weights.
-void load_model_state(const std::string& dir, LlamaModel& model);
+void load_model_state(const std::string& dir, DecoderModel& model);
 
 }  // namespace tandem

@@ -31,7 +31,7 @@ PairLogps split_pairs(const SequenceLogprobs& out) {
   return p;
 }
 
-PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
+PairLogps reference_logps(DecoderModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
                           int64_t batch_size, const std::string& cache_dir, bool shared, bool* cache_hit) {
   char key[160];
   std::snprintf(key, sizeof key, "reference-%016llx-%016llx-%lld-%lld%s%s.safetensors",

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/collate.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "objectives/objectives.h"
 
 namespace tandem {
@@ -22,7 +22,7 @@ PairLogps split_pairs(const SequenceLogprobs& out);
 // Log-probs of every pair in `data` under `model`, read from `cache_dir` when present (cache_dir may be empty:
 // no caching). `cache_hit`, when non-null, reports whether the cache was used.
 // `shared` picks the prefix-sharing layout, as training uses it, so reference and policy are computed alike.
-PairLogps reference_logps(LlamaModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
+PairLogps reference_logps(DecoderModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
                           int64_t batch_size, const std::string& cache_dir, bool shared = false,
                           bool* cache_hit = nullptr);
 

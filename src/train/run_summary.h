@@ -8,14 +8,14 @@
 
 #include "data/collate.h"
 #include "data/examples.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "train/train_config.h"
 
 namespace tandem {
 
 struct RunSummaryInputs {
   const TrainConfig& cfg;
-  const LlamaModel& model;
+  const DecoderModel& model;
   const std::vector<ParamRef>& trainable;  // what the optimizer updates (the adapters with LoRA)
   const std::vector<SftExample>& sft;
   const std::vector<PreferenceExample>& preference;

@@ -7,7 +7,7 @@
 
 namespace tandem {
 
-StepStats sft_train_step(LlamaModel& model, const Batch& batch, AdamW& optimizer, const std::vector<ParamRef>& params,
+StepStats sft_train_step(DecoderModel& model, const Batch& batch, AdamW& optimizer, const std::vector<ParamRef>& params,
                          double lr, double max_grad_norm) {
   StepStats stats;
   stats.tokens = batch.scored_tokens();

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "optim/adamw.h"
 
 namespace tandem {
@@ -16,7 +16,7 @@ struct StepStats {
   int64_t tokens = 0;    // scored tokens
 };
 
-StepStats sft_train_step(LlamaModel& model, const Batch& batch, AdamW& optimizer, const std::vector<ParamRef>& params,
+StepStats sft_train_step(DecoderModel& model, const Batch& batch, AdamW& optimizer, const std::vector<ParamRef>& params,
                          double lr, double max_grad_norm);
 
 }  // namespace tandem

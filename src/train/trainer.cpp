@@ -130,7 +130,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   if (!cfg_.model_name_or_path.empty()) {
     model_ = load_model(cfg_.model_name_or_path, cfg_.bf16 ? DType::kBF16 : DType::kF32);
   } else {
-    model_ = std::make_unique<LlamaModel>(ModelConfig::from_file(cfg_.model_config));
+    model_ = std::make_unique<DecoderModel>(ModelConfig::from_file(cfg_.model_config));
     Rng rng(uint64_t(cfg_.model_init_seed));
     init_random(model_->weights(), rng);
     model_->set_bf16(cfg_.bf16);
@@ -516,7 +516,7 @@ EvalResult Trainer::train(int64_t until) {
   log_eval(final_eval);
   save(checkpoint_dir());
   if (cfg_.save_merged_model && model_->has_lora()) {
-    LlamaModel merged(model_->config());  // merged in f32, saved in the run's dtype
+    DecoderModel merged(model_->config());  // merged in f32, saved in the run's dtype
     copy_values(merged.weights(), model_->weights());
     merge_lora(merged.weights(), model_->lora());
     save_model(merged, cfg_.output_dir + "/merged", model_->bf16());

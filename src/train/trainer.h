@@ -14,7 +14,7 @@
 #include "data/examples.h"
 #include "data/stream.h"
 #include "data/tokenizer_dir.h"
-#include "model/llama.h"
+#include "model/decoder_model.h"
 #include "objectives/objectives.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
@@ -43,7 +43,7 @@ class Trainer {
   // sets, on the first eval_max_examples training examples.
   EvalResult evaluate();
 
-  LlamaModel& model() { return *model_; }
+  DecoderModel& model() { return *model_; }
   AdamW& optimizer() { return optimizer_; }
   int64_t step() const { return step_; }
 
@@ -80,7 +80,7 @@ class Trainer {
   TrainConfig cfg_;
   PreferenceConfig pref_cfg_;
   Truncation trunc_;
-  std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<DecoderModel> model_;
   std::unique_ptr<TokenizerDir> tokenizer_;  // null: pre-tokenized data only
   std::vector<SftExample> sft_, sft_eval_;
   std::vector<PreferenceExample> pref_, pref_eval_;

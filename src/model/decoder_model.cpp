@@ -1,4 +1,4 @@
-#include "model/llama.h"
+#include "model/decoder_model.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,14 +13,14 @@ namespace {
 Tensor* opt(Tensor& t) { return t.empty() ? nullptr : &t; }
 }  // namespace
 
-LlamaModel::LlamaModel(const ModelConfig& config, Backend& backend, DType dtype)
+DecoderModel::DecoderModel(const ModelConfig& config, Backend& backend, DType dtype)
     : config_(config), backend_(backend), dtype_(dtype), weights_(allocate_weights(config, &backend, dtype)) {
   config_.validate();
   TANDEM_CHECK(dtype == DType::kF32 || dtype == DType::kBF16, "model: weights are stored in f32 or bf16, not ",
                dtype_str(dtype));
 }
 
-ModelWeights& LlamaModel::grads() {
+ModelWeights& DecoderModel::grads() {
   if (!grads_ready_) {
     grads_ = allocate_weights(config_, &backend_, DType::kF32);  // gradients are f32 whatever the storage
     grads_ready_ = true;
@@ -28,7 +28,7 @@ ModelWeights& LlamaModel::grads() {
   return grads_;
 }
 
-void LlamaModel::zero_grads() {
+void DecoderModel::zero_grads() {
   if (has_lora()) {
     lora_grads_.storage.zero();
     return;
@@ -36,7 +36,7 @@ void LlamaModel::zero_grads() {
   grads().storage.zero();  // one block: one fill
 }
 
-std::vector<ParamRef> LlamaModel::trainable_params() {
+std::vector<ParamRef> DecoderModel::trainable_params() {
   if (!has_lora()) return model_params(weights_, grads());
   std::vector<Tensor*> values, gradients;
   for_each_tensor(lora_, [&](Tensor& t) { values.push_back(&t); });
@@ -46,13 +46,13 @@ std::vector<ParamRef> LlamaModel::trainable_params() {
   return out;
 }
 
-void LlamaModel::enable_lora(const LoraConfig& config, Rng& rng) {
+void DecoderModel::enable_lora(const LoraConfig& config, Rng& rng) {
   LoraWeights w = allocate_lora(config_, config, &backend_);
   init_lora(w, rng);
   set_lora(std::move(w));
 }
 
-void LlamaModel::set_lora(LoraWeights lora) {
+void DecoderModel::set_lora(LoraWeights lora) {
   TANDEM_CHECK(int64_t(lora.layers.size()) == config_.num_hidden_layers, "LoRA adapter has ", lora.layers.size(),
                " layers, the model ", config_.num_hidden_layers);
   lora_ = allocate_lora(config_, lora.config, &backend_, dtype_);  // on this backend, in this dtype, one block
@@ -62,13 +62,13 @@ void LlamaModel::set_lora(LoraWeights lora) {
   grads_ready_ = false;
 }
 
-const LoraAdapter* LlamaModel::adapter(int64_t l, Proj p) const {
+const LoraAdapter* DecoderModel::adapter(int64_t l, Proj p) const {
   if (!has_lora() || !adapters_on_) return nullptr;
   const LoraAdapter& ad = lora_.layers[l][int(p)];
   return ad.active() ? &ad : nullptr;
 }
 
-void LlamaModel::set_bf16(bool on) {
+void DecoderModel::set_bf16(bool on) {
   const DType want = on ? DType::kBF16 : DType::kF32;
   if (want == dtype_) return;
   dtype_ = want;
@@ -82,16 +82,16 @@ void LlamaModel::set_bf16(bool on) {
   }
 }
 
-Tensor& LlamaModel::buffer(Tensor& t, const char* name, const Shape& shape, DType dtype) {
+Tensor& DecoderModel::buffer(Tensor& t, const char* name, const Shape& shape, DType dtype) {
   return ensure_tensor(backend_, t, name, shape, dtype);
 }
 
-Tensor& LlamaModel::zeros(Tensor& t, const char* name, const Shape& shape) {
+Tensor& DecoderModel::zeros(Tensor& t, const char* name, const Shape& shape) {
   buffer(t, name, shape).zero();
   return t;
 }
 
-void LlamaModel::layout_activations() {
+void DecoderModel::layout_activations() {
   const std::array<int64_t, 4> key{batch_.batch, batch_.seq, recompute_, int64_t(dtype_)};
   if (key == layout_key_ && !activations_.empty()) return;
   const int64_t B = batch_.batch, T = batch_.seq, N = B * T, d = config_.hidden_size;
@@ -112,7 +112,7 @@ void LlamaModel::layout_activations() {
   layout_key_ = key;
 }
 
-Tensor LlamaModel::lora_scratch(Tensor& block, const char* name, const Shape& shape) {
+Tensor DecoderModel::lora_scratch(Tensor& block, const char* name, const Shape& shape) {
   // One block sized for the widest adapted input, viewed at each projection's shape: a buffer that followed the
   // shapes would be re-allocated at every adapted projection of every layer.
   const int64_t rows = batch_.batch * batch_.seq;
@@ -120,7 +120,7 @@ Tensor LlamaModel::lora_scratch(Tensor& block, const char* name, const Shape& sh
   return Tensor::view(name, shape, DType::kF32, block, 0);
 }
 
-Tensor& LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) {
+Tensor& DecoderModel::dropout_mask(int64_t l, Proj p, int64_t n) {
   const double keep = 1.0 - lora_.config.dropout;
   Rng rng(dropout_seed_ ^ (dropout_counter_ * 0x9E3779B97F4A7C15ULL) ^ (uint64_t(l) << 32) ^ uint64_t(p));
   std::vector<float> mask(static_cast<size_t>(n));
@@ -130,7 +130,7 @@ Tensor& LlamaModel::dropout_mask(int64_t l, Proj p, int64_t n) {
   return g_.mask;
 }
 
-void LlamaModel::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) {
+void DecoderModel::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) {
   const LayerWeights& lw = weights_.layers[l];
   const Tensor& w = proj_weight(lw, p);
   const int64_t n = batch_.batch * batch_.seq, in = w.dim(1);
@@ -147,7 +147,7 @@ void LlamaModel::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerAct
   backend_.lora_forward(y, h, *x_d, ad->a, ad->b, n, lora_.config.scale());
 }
 
-void LlamaModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Tensor& x, Tensor& dx, LayerActs& a) {
+void DecoderModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Tensor& x, Tensor& dx, LayerActs& a) {
   const LayerWeights& lw = weights_.layers[l];
   const Tensor& w = proj_weight(lw, p);
   const int64_t n = batch_.batch * batch_.seq, in = w.dim(1);
@@ -175,7 +175,7 @@ void LlamaModel::project_backward(int64_t l, Proj p, const Tensor& dy, const Ten
   backend_.add_mul(dx, dx_d, dropout_mask(l, ad->mask_key, n * in));
 }
 
-void LlamaModel::build_scoring(const Batch& b) {
+void DecoderModel::build_scoring(const Batch& b) {
   pair_rows_.clear(), pair_targets_.clear(), pair_sequence_.clear();
   auto add = [&](int64_t row_pos, int32_t token, int64_t sequence) {
     pair_rows_.push_back(int32_t(row_pos));
@@ -192,7 +192,7 @@ void LlamaModel::build_scoring(const Batch& b) {
       if (b.loss_mask[s * b.seq + t + 1]) add(s * b.seq + t, b.tokens[s * b.seq + t + 1], s);
 }
 
-void LlamaModel::upload_batch(const Batch& b) {
+void DecoderModel::upload_batch(const Batch& b) {
   upload_ints(backend_, tokens_, "tokens", b.tokens);
   upload_ints(backend_, lengths_, "lengths", b.lengths);
   upload_ints(backend_, positions_, "positions", b.positions);
@@ -202,33 +202,33 @@ void LlamaModel::upload_batch(const Batch& b) {
   upload_ints(backend_, pair_targets_t_, "pair_targets", pair_targets_);
 }
 
-AttentionMaskTensors LlamaModel::attention_mask() const {
+AttentionMaskTensors DecoderModel::attention_mask() const {
   return {segment_start_.empty() ? nullptr : &segment_start_, prefix_end_.empty() ? nullptr : &prefix_end_};
 }
 
-AttentionShape LlamaModel::attention_shape(int64_t l) const {
+AttentionShape DecoderModel::attention_shape(int64_t l) const {
   return {batch_.batch, batch_.seq, config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim,
           attention_scoring(config_, l)};
 }
 
-void LlamaModel::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) {
+void DecoderModel::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) {
   AttentionShape shape = attention_shape(l);
   shape.scoring = scoring;
   backend_.attention_forward(a[Act::kAtt], a[Act::kLse], a[Act::kQ], a[Act::kK], a[Act::kV], lengths_, shape,
                              attention_mask());
 }
 
-LayerPass LlamaModel::layer_pass() {
+LayerPass DecoderModel::layer_pass() {
   const int64_t N = batch_.batch * batch_.seq;
   return {backend_,    config_,   weights_,  batch_.batch, batch_.seq, positions_.empty() ? nullptr : &positions_,
           rope_cos_, rope_sin_, buffer(proj_out_, "branch_out", {N, config_.hidden_size}, dtype_)};
 }
 
-void LlamaModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& x_out) {
+void DecoderModel::layer_forward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& x_out) {
   tandem::layer_forward(layer_pass(), *this, l, x_in, a, x_out);
 }
 
-const Tensor& LlamaModel::through_output_norm(const Tensor& dout, const Tensor& norm_w, Tensor* dnorm_w, Act saved,
+const Tensor& DecoderModel::through_output_norm(const Tensor& dout, const Tensor& norm_w, Tensor* dnorm_w, Act saved,
                                               Act saved_rstd, LayerActs& a) {
   if (norm_w.empty()) return dout;
   const int64_t N = batch_.batch * batch_.seq;
@@ -238,7 +238,7 @@ const Tensor& LlamaModel::through_output_norm(const Tensor& dout, const Tensor& 
   return g_.dbranch;
 }
 
-void LlamaModel::mlp_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh) {
+void DecoderModel::mlp_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh) {
   const auto& c = config_;
   const LayerWeights& w = weights_.layers[l];
   Tensor* dnorm = base_trainable() ? opt(grads_.layers[l].mlp_out_norm) : nullptr;
@@ -257,7 +257,7 @@ void LlamaModel::mlp_backward(int64_t l, LayerActs& a, const Tensor& dout, Tenso
   project_backward(l, Proj::kUp, g_.dup, a[Act::kH2], dh, a);
 }
 
-void LlamaModel::attention_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh) {
+void DecoderModel::attention_backward(int64_t l, LayerActs& a, const Tensor& dout, Tensor& dh) {
   const auto& c = config_;
   const auto& w = weights_.layers[l];
   LayerWeights* gw = base_trainable() ? &grads_.layers[l] : nullptr;  // null: frozen base (LoRA)
@@ -295,7 +295,7 @@ void LlamaModel::attention_backward(int64_t l, LayerActs& a, const Tensor& dout,
 
 // dres holds dL/dx_out on entry and dL/dx_in on return. Backward ops add into their outputs, so each norm's input
 // gradient is added into dres once every read of dres's entry value is done.
-void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres) {
+void DecoderModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Tensor& dres) {
   const auto& c = config_;
   const auto& w = weights_.layers[l];
   LayerWeights* gw = base_trainable() ? &grads_.layers[l] : nullptr;
@@ -318,7 +318,7 @@ void LlamaModel::layer_backward(int64_t l, const Tensor& x_in, LayerActs& a, Ten
                 w.attn_norm, a[Act::kMean1], a[Act::kRstd1], N);
 }
 
-void LlamaModel::run_layers(const Batch& batch) {
+void DecoderModel::run_layers(const Batch& batch) {
   batch.validate(config_.vocab_size);
   // A window counts rows back; with a shared prompt prefix the rows of the second response are not its positions.
   TANDEM_CHECK(config_.sliding_window <= 0 || batch.seq <= config_.sliding_window || batch.prefix_end.empty(),
@@ -344,7 +344,7 @@ void LlamaModel::run_layers(const Batch& batch) {
                N);
 }
 
-SequenceLogprobs LlamaModel::collect(const std::vector<float>& pair_logp) const {
+SequenceLogprobs DecoderModel::collect(const std::vector<float>& pair_logp) const {
   SequenceLogprobs out;
   out.logp.assign(num_sequences_, 0.0);
   out.tokens.assign(num_sequences_, 0);
@@ -363,7 +363,7 @@ SequenceLogprobs LlamaModel::collect(const std::vector<float>& pair_logp) const 
 
 // Log-probs of the scored pairs; with dlogp also their gradient into the final norm's output (g_.dxf) and the
 // head's weight. The per-pair gradient is the per-sequence one, gathered on the host (pairs are few).
-std::vector<float> LlamaModel::lm_head(const std::vector<float>* dlogp) {
+std::vector<float> DecoderModel::lm_head(const std::vector<float>* dlogp) {
   const int64_t pairs = int64_t(pair_rows_.size());
   Tensor logp("token_logp", {pairs}, DType::kF32, &backend_);
   if (!dlogp) {
@@ -384,7 +384,7 @@ std::vector<float> LlamaModel::lm_head(const std::vector<float>* dlogp) {
   return logp.to_floats();
 }
 
-void LlamaModel::backward_layers() {
+void DecoderModel::backward_layers() {
   const int64_t N = batch_.batch * batch_.seq, d = config_.hidden_size, L = config_.num_hidden_layers;
   Tensor& dres = zeros(g_.dres, "dres", {N, d});  // dL/d(residual stream), walked from the top layer down
   norm_backward(backend_, config_, dres, base_trainable() ? &grads_.final_norm : nullptr,
@@ -401,25 +401,25 @@ void LlamaModel::backward_layers() {
   backend_.embedding_backward(grads_.embed, tokens_, dres);
 }
 
-SequenceLogprobs LlamaModel::forward(const Batch& batch) {
+SequenceLogprobs DecoderModel::forward(const Batch& batch) {
   run_layers(batch);
   return collect(lm_head(nullptr));
 }
 
-void LlamaModel::backward(const std::vector<float>& dlogp) {
+void DecoderModel::backward(const std::vector<float>& dlogp) {
   TANDEM_CHECK(!residual_.empty() && !xf_.empty(), "backward() called before forward()");
   lm_head(&dlogp);  // recomputes the logits chunk by chunk
   backward_layers();
 }
 
-SequenceLogprobs LlamaModel::forward_backward(const Batch& batch, const std::vector<float>& dlogp) {
+SequenceLogprobs DecoderModel::forward_backward(const Batch& batch, const std::vector<float>& dlogp) {
   run_layers(batch);
   const std::vector<float> token_logp = lm_head(&dlogp);
   backward_layers();
   return collect(token_logp);
 }
 
-std::vector<float> LlamaModel::logits(const Batch& batch) {
+std::vector<float> DecoderModel::logits(const Batch& batch) {
   run_layers(batch);
   const int64_t N = batch.batch * batch.seq;
   Tensor out("logits", {N, config_.vocab_size}, DType::kF32, &backend_);

@@ -20,11 +20,11 @@
 
 namespace tandem {
 
-class LlamaModel : private LayerOps {
+class DecoderModel : private LayerOps {
  public:
   // Weights, gradients and activations live on `backend`; every computation is one of its ops.
   // `dtype` (f32 or bf16) stores the weights; see set_bf16.
-  explicit LlamaModel(const ModelConfig& config, Backend& backend = cpu_backend(), DType dtype = DType::kF32);
+  explicit DecoderModel(const ModelConfig& config, Backend& backend = cpu_backend(), DType dtype = DType::kF32);
 
   const ModelConfig& config() const { return config_; }
   Backend& backend() const { return backend_; }
