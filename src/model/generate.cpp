@@ -1,9 +1,9 @@
 #include "model/generate.h"
 
 #include <algorithm>
-#include <utility>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "core/arena.h"
 #include "core/check.h"
