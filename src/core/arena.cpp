@@ -1,5 +1,7 @@
 #include "core/arena.h"
 
+#include "core/check.h"
+
 namespace tandem {
 
 namespace {
@@ -29,6 +31,17 @@ Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& sl
     offset += arena_span(shape_numel(s.shape), s.dtype);
   }
   return block;
+}
+
+Tensor rows_view(Tensor& block, const Tensor& t, const char* part, int64_t first, int64_t rows) {
+  const int64_t width = t.numel() / t.dim(0);
+  TANDEM_CHECK(first >= 0 && rows >= 0 && first + rows <= t.dim(0), "tensor ", t.name, ": rows [", first, ", ",
+               first + rows, ") of ", t.dim(0));
+  const int64_t at = (static_cast<const char*>(t.raw()) - static_cast<const char*>(block.raw())) +
+                     first * width * dtype_bytes(t.dtype());
+  Shape shape = t.shape;
+  shape[0] = rows;
+  return Tensor::view(part ? t.name + " [" + part + " rows]" : t.name, shape, t.dtype(), block, at);
 }
 
 }  // namespace tandem

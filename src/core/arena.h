@@ -27,5 +27,9 @@ Tensor arena_block(const std::string& name, int64_t bytes, Allocator* alloc);
 // Allocates one zero-filled block named `name` on `alloc` (null: the host) and makes each slot's tensor a view into
 // it, in order. Returns the block, which must outlive the views (moving it keeps them valid).
 Tensor place_in_arena(const std::string& name, const std::vector<TensorSlot>& slots, Allocator* alloc);
+// Rows [first, first + rows) of `t`, a view into `block` (of which t is a view too), named "<t's name> [<part>
+// rows]" (null part: t's name): how a fused tensor is seen as its parts (q, k and v of a fused qkv; a fused LoRA
+// B's projection rows).
+Tensor rows_view(Tensor& block, const Tensor& t, const char* part, int64_t first, int64_t rows);
 
 }  // namespace tandem

@@ -123,16 +123,14 @@ std::vector<TensorSlot> lora_slots(const ModelConfig& model, const LoraConfig& c
 // Points each projection's adapter at its module's A and at its rows of the module's B.
 void bind_adapters(LoraWeights& w, const ModelConfig& model) {
   w.layers.assign(size_t(model.num_hidden_layers), {});
-  auto offset = [&](const Tensor& t) { return static_cast<const char*>(t.raw()) - static_cast<char*>(w.storage.raw()); };
   for (LoraModule& m : w.modules) {
     int64_t row = 0;
     for (Proj p : m.info.projs) {
-      const int64_t rows = proj_shape(model, p).first, r = m.a.dim(0);
+      const int64_t rows = proj_shape(model, p).first;
       LoraAdapter& ad = w.layers[size_t(m.layer)][size_t(p)];
       ad.mask_key = m.info.projs[0];
-      ad.a = Tensor::view(m.a.name, m.a.shape, m.a.dtype(), w.storage, offset(m.a));
-      ad.b = Tensor::view(m.b.name + " [" + proj_name(p) + " rows]", {rows, r}, m.b.dtype(), w.storage,
-                          offset(m.b) + row * r * dtype_bytes(m.b.dtype()));
+      ad.a = rows_view(w.storage, m.a, nullptr, 0, m.a.dim(0));  // shared by the module's projections
+      ad.b = rows_view(w.storage, m.b, proj_name(p), row, rows);
       row += rows;
     }
   }

@@ -48,34 +48,24 @@ Tensor& ModelWeights::param(const ParamInfo& p) {
 const Tensor& ModelWeights::param(const ParamInfo& p) const { return const_cast<ModelWeights*>(this)->param(p); }
 
 namespace {
-// The row blocks [offset, offset + rows) of a fused tensor as a view named after it.
-Tensor rows_of(Tensor& fused, Tensor& block, const char* part, int64_t offset, int64_t rows) {
-  const int64_t width = fused.numel() / fused.dim(0);
-  const int64_t at = (static_cast<char*>(fused.raw()) - static_cast<char*>(block.raw())) +
-                     offset * width * dtype_bytes(fused.dtype());
-  Shape shape = fused.shape;
-  shape[0] = rows;
-  return Tensor::view(fused.name + " [" + part + " rows]", shape, fused.dtype(), block, at);
-}
-
 // Points the separate projections at the row blocks of the fused tensors.
 void bind_fused_views(ModelWeights& w, const ModelConfig& c) {
   const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
   const int64_t F = c.intermediate_size;
   for (LayerWeights& l : w.layers) {
     if (!l.qkv.empty()) {
-      l.wq = rows_of(l.qkv, w.storage, "q", 0, q);
-      l.wk = rows_of(l.qkv, w.storage, "k", q, kv);
-      l.wv = rows_of(l.qkv, w.storage, "v", q + kv, kv);
+      l.wq = rows_view(w.storage, l.qkv, "q", 0, q);
+      l.wk = rows_view(w.storage, l.qkv, "k", q, kv);
+      l.wv = rows_view(w.storage, l.qkv, "v", q + kv, kv);
     }
     if (!l.qkv_bias.empty()) {
-      l.bq = rows_of(l.qkv_bias, w.storage, "q", 0, q);
-      l.bk = rows_of(l.qkv_bias, w.storage, "k", q, kv);
-      l.bv = rows_of(l.qkv_bias, w.storage, "v", q + kv, kv);
+      l.bq = rows_view(w.storage, l.qkv_bias, "q", 0, q);
+      l.bk = rows_view(w.storage, l.qkv_bias, "k", q, kv);
+      l.bv = rows_view(w.storage, l.qkv_bias, "v", q + kv, kv);
     }
     if (!l.gate_up.empty()) {
-      l.w_gate = rows_of(l.gate_up, w.storage, "gate", 0, F);
-      l.w_up = rows_of(l.gate_up, w.storage, "up", F, F);
+      l.w_gate = rows_view(w.storage, l.gate_up, "gate", 0, F);
+      l.w_up = rows_view(w.storage, l.gate_up, "up", F, F);
     }
   }
 }
