@@ -61,7 +61,7 @@ void attention_block(const LayerPass& pass, LayerOps& ops, int64_t l, LayerActs&
   ops.project(l, Proj::kV, h1, a[Act::kV], a);
   b.rope(a[Act::kQ], pass.rope_cos, pass.rope_sin, pass.batch, pass.seq, H, pass.positions, false);
   b.rope(a[Act::kK], pass.rope_cos, pass.rope_sin, pass.batch, pass.seq, G, pass.positions, false);
-  ops.attend(l, attention_scoring(c, l), a);
+  ops.attend(l, a);
 }
 
 void mlp_block(const LayerPass& pass, LayerOps& ops, int64_t l, LayerActs& a) {

@@ -26,8 +26,8 @@ class LayerOps {
   virtual ~LayerOps() = default;
   // y = x W^T (+ b) (+ the LoRA branch) for projection p of layer l.
   virtual void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) = 0;
-  // a[kAtt] from a[kQ], a[kK], a[kV] (rotated) with `scoring`; training also saves a[kLse].
-  virtual void attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) = 0;
+  // a[kAtt] from a[kQ], a[kK], a[kV] (rotated), scored as attention_scoring(config, l); training also saves a[kLse].
+  virtual void attend(int64_t l, LayerActs& a) = 0;
 };
 
 // What one pass over the layers shares: rows = batch * seq.

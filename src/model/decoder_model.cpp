@@ -211,11 +211,9 @@ AttentionShape DecoderModel::attention_shape(int64_t l) const {
           attention_scoring(config_, l)};
 }
 
-void DecoderModel::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) {
-  AttentionShape shape = attention_shape(l);
-  shape.scoring = scoring;
-  backend_.attention_forward(a[Act::kAtt], a[Act::kLse], a[Act::kQ], a[Act::kK], a[Act::kV], lengths_, shape,
-                             attention_mask());
+void DecoderModel::attend(int64_t l, LayerActs& a) {
+  backend_.attention_forward(a[Act::kAtt], a[Act::kLse], a[Act::kQ], a[Act::kK], a[Act::kV], lengths_,
+                             attention_shape(l), attention_mask());
 }
 
 LayerPass DecoderModel::layer_pass() {

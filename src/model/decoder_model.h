@@ -99,7 +99,7 @@ class DecoderModel : private LayerOps {
   Tensor& dropout_mask(int64_t l, Proj p, int64_t n);
   // LayerOps: y = x W^T (+ b) (+ LoRA branch) for projection p of layer l; attention over the batch.
   void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) override;
-  void attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) override;
+  void attend(int64_t l, LayerActs& a) override;
   // dx += the projection's input gradient; weight, bias and adapter gradients added when trainable.
   void project_backward(int64_t l, Proj p, const Tensor& dy, const Tensor& x, Tensor& dx, LayerActs& a);
   void upload_batch(const Batch& batch);

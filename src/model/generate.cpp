@@ -54,13 +54,13 @@ void KvDecoder::project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs
   }
 }
 
-void KvDecoder::attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) {
+void KvDecoder::attend(int64_t l, LayerActs& a) {
   const ModelConfig& c = model_.config();
   const int64_t width = c.num_key_value_heads * c.head_dim;
   backend_.copy_elements(k_cache_[l], length_ * width, a[Act::kK], 0, rows_ * width);
   backend_.copy_elements(v_cache_[l], length_ * width, a[Act::kV], 0, rows_ * width);
   backend_.attention_decode(a[Act::kAtt], a[Act::kQ], k_cache_[l], v_cache_[l], length_, rows_,
-                            c.num_attention_heads, c.num_key_value_heads, scoring);
+                            c.num_attention_heads, c.num_key_value_heads, attention_scoring(c, l));
 }
 
 void KvDecoder::truncate(int64_t length) {

@@ -37,7 +37,7 @@ class KvDecoder : private LayerOps {
 
  private:
   void project(int64_t l, Proj p, const Tensor& x, Tensor& y, LayerActs& a) override;
-  void attend(int64_t l, const AttentionScoring& scoring, LayerActs& a) override;
+  void attend(int64_t l, LayerActs& a) override;
   Tensor& buffer(Tensor& t, const char* name, const Shape& shape, DType dtype = DType::kF32);
   void layout_rows(int64_t n);
   const DecoderModel& model_;
