@@ -268,60 +268,59 @@ TEST(GradCheck, TokenLogprobsChunkSizeDoesNotChangeResults) {
   }
 }
 
+// Attention's q, k and v gradients by finite differences on random inputs (q and k times qk_scale), for the loss
+// <out, r>. Returns the inputs and the forward's output for further checks.
+struct AttentionCase {
+  Vec q, k, v, out;
+};
+AttentionCase check_attention_gradients(const std::string& what, const AttentionShape& s,
+                                        const std::vector<int32_t>& lengths, const AttentionMask& mask, uint64_t seed,
+                                        double qk_scale) {
+  Rng rng(seed);
+  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
+  AttentionCase c{random_vector(rng, qn, qk_scale), random_vector(rng, kvn, qk_scale), random_vector(rng, kvn), Vec(qn)};
+  Vec r = random_vector(rng, qn), lse(s.batch * s.heads * s.seq);
+  auto loss = [&] {
+    attention_forward(c.out.data(), lse.data(), c.q.data(), c.k.data(), c.v.data(), lengths.data(), s, mask);
+    return dot(c.out, r);
+  };
+  loss();
+  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), c.out.data(), lse.data(), c.q.data(), c.k.data(),
+                     c.v.data(), lengths.data(), s, mask);
+  expect_gradient("q" + what, c.q, dq, loss);
+  expect_gradient("k" + what, c.k, dk, loss);
+  expect_gradient("v" + what, c.v, dv, loss);
+  loss();  // out as of the unperturbed inputs
+  return c;
+}
+
 TEST(GradCheck, AttentionWithSegmentsAndSharedPrefix) {
   // Row 0: two packed segments [0, 3) and [3, 7). Row 1: prompt [0, 2), branch A [2, 4), branch B [4, 7) that
   // sees the prompt but not branch A.
-  Rng rng(9);
   const AttentionShape s{2, 7, 2, 1, 3};
   const std::vector<int32_t> lengths = {7, 7};
   const std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
   const std::vector<int32_t> pre = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2};
   const AttentionMask mask{seg.data(), pre.data()};
-  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
-  Vec q = random_vector(rng, qn), k = random_vector(rng, kvn), v = random_vector(rng, kvn);
-  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
-  auto loss = [&] {
-    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
-    return dot(out, r);
-  };
-  loss();
-  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
-  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
-                     lengths.data(), s, mask);
-  expect_gradient("q", q, dq, loss);
-  expect_gradient("k", k, dk, loss);
-  expect_gradient("v", v, dv, loss);
+  AttentionCase c = check_attention_gradients("", s, lengths, mask, 9, 1.0);
   // Masked keys do not influence a row: changing branch A's values leaves branch B's outputs unchanged.
-  loss();  // out as of the unperturbed inputs
-  const Vec before = out;
+  const Vec before = c.out;
   for (int64_t t = 2; t < 4; ++t)
-    for (int64_t d = 0; d < s.head_dim; ++d) v[((1 * s.seq) + t) * s.head_dim + d] += 5.0;
-  loss();
+    for (int64_t d = 0; d < s.head_dim; ++d) c.v[((1 * s.seq) + t) * s.head_dim + d] += 5.0;
+  Vec lse(s.batch * s.heads * s.seq);
+  attention_forward(c.out.data(), lse.data(), c.q.data(), c.k.data(), c.v.data(), lengths.data(), s, mask);
   for (int64_t t = 4; t < 7; ++t)
     for (int64_t i = 0; i < s.heads * s.head_dim; ++i)
-      EXPECT_EQ(out[((1 * s.seq) + t) * s.heads * s.head_dim + i], before[((1 * s.seq) + t) * s.heads * s.head_dim + i]);
+      EXPECT_EQ(c.out[((1 * s.seq) + t) * s.heads * s.head_dim + i], before[((1 * s.seq) + t) * s.heads * s.head_dim + i]);
 }
 
 // Attention with each scoring option (AttentionScoring): a custom scale, a soft cap, a sliding window that bites
-// (window < seq), and the window together with packed segments and a shared prefix.
+// (window < seq), and the window together with packed segments and a shared prefix. Inputs of scale 2, so that a
+// soft cap of 1.5 bends the scores well away from its linear range.
 void check_attention_scoring(const std::string& what, const AttentionShape& s, const std::vector<int32_t>& lengths,
                              const AttentionMask& mask, uint64_t seed) {
-  Rng rng(seed);
-  const int64_t qn = s.batch * s.seq * s.heads * s.head_dim, kvn = s.batch * s.seq * s.kv_heads * s.head_dim;
-  // Scale 2 so that a soft cap of 1.5 bends the scores well away from its linear range.
-  Vec q = random_vector(rng, qn, 2.0), k = random_vector(rng, kvn, 2.0), v = random_vector(rng, kvn);
-  Vec r = random_vector(rng, qn), out(qn), lse(s.batch * s.heads * s.seq);
-  auto loss = [&] {
-    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), lengths.data(), s, mask);
-    return dot(out, r);
-  };
-  loss();
-  Vec dq(qn, 0.0), dk(kvn, 0.0), dv(kvn, 0.0);
-  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(), v.data(),
-                     lengths.data(), s, mask);
-  expect_gradient("q" + what, q, dq, loss);
-  expect_gradient("k" + what, k, dk, loss);
-  expect_gradient("v" + what, v, dv, loss);
+  check_attention_gradients(what, s, lengths, mask, seed, 2.0);
 }
 
 TEST(GradCheck, AttentionScoring) {
