@@ -62,6 +62,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"save_total_limit", &c.save_total_limit}, {"logging_strategy", &c.logging_strategy},
       {"eval_strategy", &c.eval_strategy}, {"save_strategy", &c.save_strategy}, {"report_to", &c.report_to},
       {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress}, {"judge", &c.judge},
+      {"save_final_checkpoint", &c.save_final_checkpoint},
   };
 }
 

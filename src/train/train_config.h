@@ -79,6 +79,8 @@ struct TrainConfig {
   // eval_steps (save_steps) > 0, else "no". Start and final evaluations and the final checkpoint always happen.
   std::string logging_strategy = "steps", eval_strategy, save_strategy;
   std::string report_to = "jsonl";  // none | jsonl | csv | tensorboard | all, or a list of them
+  // false: no checkpoint at the end either (timing runs, e.g. tandem sweep's cost measurement, that keep nothing)
+  bool save_final_checkpoint = true;
   int64_t save_total_limit = 0;  // keep the newest N complete checkpoints; 0 keeps all (transformers' None)
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool progress = true;

@@ -87,6 +87,21 @@ std::string checkpoint_to_resume(const TrainConfig& cfg) {
   return latest;
 }
 
+// Where f_SFT / f_DPO were evaluated, for the report's wording: a held-out set, the first eval_max_examples
+// training examples, or nowhere (null: the run has no such data).
+nlohmann::json eval_data(const std::string& train, const std::string& eval) {
+  if (train.empty()) return nullptr;
+  return eval.empty() ? "training_subset" : "held_out";
+}
+
+// The ideal point MAXRIGHT used: the given values, zero, or (running_min) the minima it had reached at the end.
+nlohmann::json maxright_ideal(const TrainConfig& cfg, const std::string& mode, const nlohmann::json& state) {
+  nlohmann::json j = {{"f_sft", 0.0}, {"f_dpo", 0.0}, {"source", mode}};
+  if (mode == "given") j["f_sft"] = cfg.sft_ideal, j["f_dpo"] = cfg.dpo_ideal;
+  if (mode == "running_min") j["f_sft"] = state.at("min")[0], j["f_dpo"] = state.at("min")[1];
+  return j;
+}
+
 }  // namespace
 
 double peak_memory_mib() {
@@ -194,6 +209,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   sc.maxright_k = cfg_.maxright_k;
   const bool ideals_given = std::isfinite(cfg_.sft_ideal) && std::isfinite(cfg_.dpo_ideal);
   sc.ideal_mode = cfg_.maxright_ideal == "auto" ? (ideals_given ? "given" : "zero") : cfg_.maxright_ideal;
+  ideal_mode_ = sc.ideal_mode;
   sc.sft_ideal = cfg_.sft_ideal;
   sc.dpo_ideal = cfg_.dpo_ideal;
   strategy_ = make_strategy(sc);
@@ -514,7 +530,7 @@ EvalResult Trainer::train(int64_t until) {
   if (step_ < cfg_.max_steps) return evaluate();
   const EvalResult final_eval = evaluate();
   log_eval(final_eval);
-  save(checkpoint_dir());
+  if (cfg_.save_final_checkpoint) save(checkpoint_dir());
   if (cfg_.save_merged_model && model_->has_lora()) {
     DecoderModel merged(model_->config());  // merged in f32, saved in the run's dtype
     copy_values(merged.weights(), model_->weights());
@@ -534,7 +550,11 @@ EvalResult Trainer::train(int64_t until) {
                             {"lambda", cfg_.lambda},
                             {"judge", cfg_.judge == "toy" ? judge_toy_task(*model_, sft_eval_, pref_eval_).to_json()
                                                           : nlohmann::json(nullptr)},
-                            {"seed", cfg_.seed}};
+                            {"seed", cfg_.seed},
+                            {"eval_data", {{"sft", eval_data(cfg_.sft_dataset, cfg_.sft_eval_dataset)},
+                                           {"preference", eval_data(cfg_.preference_dataset,
+                                                                    cfg_.preference_eval_dataset)}}}};
+  if (cfg_.strategy == "maxright") summary["maxright_ideal"] = maxright_ideal(cfg_, ideal_mode_, strategy_->state());
   write_file_atomic(cfg_.output_dir + "/summary.json", summary.dump(2) + "\n");
   return final_eval;
 }

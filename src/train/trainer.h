@@ -87,6 +87,7 @@ class Trainer {
   PairLogps ref_, ref_eval_;
   std::unique_ptr<DataStream> sft_stream_, pref_stream_;
   std::unique_ptr<Strategy> strategy_;
+  std::string ideal_mode_;  // MAXRIGHT's resolved ideal point: given | zero | running_min
   AdamW optimizer_;
   std::vector<ParamRef> params_;
   LrSchedule schedule_;
