@@ -18,11 +18,19 @@ const std::vector<Command>& commands() {
        "  --checkpoint DIR    weights to evaluate (default: the config's model)",
        cmd_eval},
       {"sweep", "every method x lambda x seed, plus single-objective runs for the ideal point",
-       "tandem sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [key=value ...]\n"
+       "tandem sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [--jobs N]\n"
+       "             [--cost-repeats R] [--cost-steps S] [--testbed NAME] [key=value ...]\n"
        "  --methods LIST      comma-separated, default sequential,mix,alright,maxright\n"
        "  --lambdas LIST      default 0.25,0.5,0.75\n"
        "  --seeds LIST        default 0,1,2\n"
-       "  --out DIR           default runs/sweep",
+       "  --out DIR           default runs/sweep\n"
+       "  --jobs N            training runs side by side, default 1; each gets OMP_NUM_THREADS = cores / N\n"
+       "                      unless set (the ideal runs finish before MAXRIGHT starts)\n"
+       "  --cost-repeats R    controlled cost measurement after the runs: R interleaved rounds of every method\n"
+       "                      per lambda, one process at a time; default 0 (off)\n"
+       "  --cost-steps S      steps of each cost run, default 30\n"
+       "  --testbed NAME      the testbed the data come from (toy, words), stored in summary.json; omit for\n"
+       "                      your own data",
        cmd_sweep},
       {"demo", "the forgetting testbed: pretrain (cached), sweep all methods, judge, write report.html",
        "tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] [--arch MODEL_TYPE]\n"
