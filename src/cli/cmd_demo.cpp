@@ -19,6 +19,9 @@ namespace tandem {
 namespace fs = std::filesystem;
 
 namespace {
+// Steps per cost-measurement run: enough for a stable per-step median on the toy model while the whole cost phase
+// (3 lambdas x 4 methods x 3 rounds, one process at a time) stays a small part of the demo.
+const char* kDemoCostSteps = "20";
 const char* kReportTitle = "Tandem: joint SFT + preference training on the reverse-vs-copy testbed";
 
 // The pretrained toy base, trained once and reused (its folder is a plain Hugging Face model).
@@ -72,7 +75,9 @@ int cmd_demo(int argc, char** argv) {
   const std::string base = fs::absolute(cached_base(out + "/task", cache, task.model_type)).string();
   std::vector<std::string> args = {out + "/task/train.toml", "--lambdas", lambdas, "--seeds", seeds, "--out",
                                    out + "/sweep", "model_config=\"\"", "model_name_or_path=\"" + base + "\"",
-                                   "judge=\"toy\"", "eval_steps=20"};
+                                   "judge=\"toy\"", "eval_steps=20", "--testbed", "toy",
+                                   // The costs beside the results: 3 interleaved rounds, short runs (kDemoCostSteps)
+                                   "--cost-repeats", "3", "--cost-steps", kDemoCostSteps};
   std::vector<char*> argv_sweep;
   for (auto& s : args) argv_sweep.push_back(s.data());
   const int rc = cmd_sweep(int(argv_sweep.size()), argv_sweep.data());
