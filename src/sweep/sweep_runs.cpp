@@ -34,13 +34,17 @@ double final_value(const FinishedRun& r, const char* key) {
   return f.contains(key) && f[key].is_number() ? f[key].get<double>() : std::nan("");
 }
 
-// The last non-empty line of a log: usually the error that stopped the run.
-std::string last_line(const std::string& path) {
+// The line of a run's log that says why it stopped: the last "error:" line (tandem's own failures end with one
+// and a usage hint after it), else the last non-empty line (a crash's message).
+std::string failure_line(const std::string& path) {
   std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  return last;
+  std::string line, last, error;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    last = line;
+    if (line.find("error:") != std::string::npos) error = line;
+  }
+  return error.empty() ? last : error;
 }
 
 }  // namespace
@@ -102,7 +106,7 @@ SweepRuns run_sweep(const SweepOptions& o, const std::vector<PlannedRun>& plan) 
       finish(i);
     } else if (failure.empty()) {
       const std::string log = plan[i].dir + "/train.log";
-      failure = "sweep: run " + plan[i].dir + " failed (" + e.how + "); see " + log + ": " + last_line(log);
+      failure = "sweep: run " + plan[i].dir + " failed (" + e.how + "); see " + log + ": " + failure_line(log);
       if (!running.empty())
         std::fprintf(stderr, "\n%s\nsweep: waiting for the %zu runs still running to finish (their results stay)\n",
                      failure.c_str(), running.size());
