@@ -12,9 +12,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "cli_run.h"
 #include "io/atomic_file.h"
+#include "sweep/child_pool.h"
 #include "sweep/cost_measurement.h"
 #include "sweep/cost_stats.h"
 
@@ -78,6 +80,42 @@ TEST(SweepCostStats, RoundsRotateTheMethodOrder) {
   EXPECT_EQ(round_order(m, 1), (std::vector<std::string>{"mix", "alright", "sequential"}));
   EXPECT_EQ(round_order(m, 2), (std::vector<std::string>{"alright", "sequential", "mix"}));
   EXPECT_EQ(round_order(m, 3), m);
+}
+
+// ---- child processes ------------------------------------------------------------------------------------------
+
+TEST(SweepChildPool, ChildrenGetTheirThreadShareUnlessTheUserSetItAndReportHowTheyEnded) {
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  EXPECT_EQ(threads_per_job(1), std::max(1L, cores));
+  EXPECT_EQ(threads_per_job(int(cores) * 4), 1);  // never 0
+  const fs::path dir = fs::temp_directory_path() / "tandem_sweep_pool";
+  fs::create_directories(dir);
+  const char* saved = std::getenv("OMP_NUM_THREADS");
+  const std::string saved_value = saved ? saved : "";
+  auto threads_seen = [&](const char* user) {
+    if (user) setenv("OMP_NUM_THREADS", user, 1);
+    else unsetenv("OMP_NUM_THREADS");
+    ChildPool pool("/bin/sh", 3);
+    const std::string log = (dir / "env.log").string();
+    pool.start({"-c", "echo threads=$OMP_NUM_THREADS"}, log);
+    EXPECT_TRUE(pool.wait_any().ok);
+    return read_file(log);
+  };
+  EXPECT_EQ(threads_seen(nullptr), "threads=3\n");
+  EXPECT_EQ(threads_seen("5"), "threads=5\n");  // the user's choice wins
+  if (saved) setenv("OMP_NUM_THREADS", saved_value.c_str(), 1);
+  else unsetenv("OMP_NUM_THREADS");
+
+  ChildPool pool("/bin/sh", 1);
+  const pid_t failing = pool.start({"-c", "echo to the log >&2; exit 3"}, (dir / "fail.log").string());
+  const pid_t killed = pool.start({"-c", "kill -9 $$"}, (dir / "kill.log").string());
+  EXPECT_EQ(pool.running(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const ChildPool::Exit e = pool.wait_any();
+    EXPECT_FALSE(e.ok);
+    EXPECT_EQ(e.how, e.pid == failing ? "exit status 3" : "killed by signal 9") << e.pid << " " << killed;
+  }
+  EXPECT_EQ(read_file((dir / "fail.log").string()), "to the log\n");  // stderr goes to the log too
 }
 
 // ---- the CLI on a tiny toy sweep -------------------------------------------------------------------------------
