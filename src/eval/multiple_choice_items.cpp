@@ -5,6 +5,7 @@
 
 #include "core/check.h"
 #include "io/json_file.h"
+#include "tokenizer/unicode.h"
 
 namespace tandem {
 
@@ -124,6 +125,16 @@ MultipleChoiceItem token_item(const json& j, const std::string& where, const Mul
   return item;
 }
 
+// The length of s.rstrip() in bytes. Python's str.isspace(): the White_Space property plus U+001C..U+001F.
+size_t rstrip_length(const std::string& s) {
+  size_t keep = 0;
+  for (size_t i = 0, len = 0; i < s.size(); i += len) {
+    const char32_t cp = utf8_decode_at(s, i, &len);
+    if (!is_whitespace(cp) && !(cp >= 0x1c && cp <= 0x1f)) keep = i + len;
+  }
+  return keep;
+}
+
 }  // namespace
 
 PromptStyle parse_prompt_style(const std::string& name) {
@@ -134,8 +145,7 @@ PromptStyle parse_prompt_style(const std::string& name) {
 
 std::pair<std::vector<int32_t>, std::vector<int32_t>> encode_pair(const BpeTokenizer& tokenizer, std::string context,
                                                                   std::string continuation, bool add_special_tokens) {
-  // Python's rstrip() strips Unicode whitespace; ASCII whitespace is what prompts end with.
-  const size_t keep = context.find_last_not_of(" \t\n\r\f\v") + 1;  // npos + 1 == 0: all whitespace
+  const size_t keep = rstrip_length(context);
   continuation = context.substr(keep) + continuation;
   context.resize(keep);
   std::vector<int32_t> whole = tokenizer.encode(context + continuation, add_special_tokens);

@@ -15,7 +15,8 @@ const tokenizer = Tokenizer.fromFile(tokenizerPath);
 const pairs = JSON.parse(readFileSync(pairsPath, "utf8"));
 
 async function encodePair(context, continuation, addSpecialTokens) {
-  const kept = context.replace(/\s+$/u, "");  // Python's rstrip(): Unicode whitespace
+  // Python's rstrip(): the characters str.isspace() accepts (JavaScript's \s differs at U+001C..U+001F, U+FEFF).
+  const kept = context.replace(/[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u, "");
   continuation = context.slice(kept.length) + continuation;
   context = kept;
   const encode = async (s) => Array.from((await tokenizer.encode(s, null, { addSpecialTokens })).getIds());
