@@ -13,9 +13,17 @@ const std::vector<Command>& commands() {
        "  key=value           override a config key (TOML value syntax: strings in quotes)\n"
        "  prints a start-up summary on stderr (also written to OUTPUT_DIR/run_info.json)",
        cmd_train},
-      {"eval", "f_SFT, f_DPO and reward accuracy of a checkpoint (DPO reference: the config's model)",
-       "tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...]\n"
-       "  --checkpoint DIR    weights to evaluate (default: the config's model)",
+      {"eval", "f_SFT, f_DPO and reward accuracy of a checkpoint, or a benchmark task (--task) on a model",
+       "tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...] | --task multiple_choice FILE.jsonl --model DIR\n"
+       "  --checkpoint DIR    weights to evaluate (default: the config's model); DPO reference: the config's model\n"
+       "  --task multiple_choice FILE.jsonl --model DIR [--prompt-style cloze|letters] [--limit N] [--out FILE.json]\n"
+       "                      [--batch-size N] [--add-bos-token] [--base DIR]\n"
+       "                      log-likelihood multiple choice (lm-evaluation-harness semantics): acc and acc_norm\n"
+       "                      (by UTF-8 byte length) with stderr; --out writes them with per-item log-likelihoods\n"
+       "  --model DIR         a Hugging Face folder or a Tandem checkpoint (--base DIR: a LoRA checkpoint's base)\n"
+       "  --prompt-style S    cloze (default): \"Question: Q\\nAnswer:\" + \" choice\"; letters (MMLU): the\n"
+       "                      choices listed as A. B. ... and \" A\", \" B\", ... scored\n"
+       "  --add-bos-token     encode with the tokenizer's special tokens (lm-eval add_bos_token; default off)",
        cmd_eval},
       {"sweep", "every method x lambda x seed, plus single-objective runs for the ideal point",
        "tandem sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [--jobs N]\n"

@@ -35,11 +35,12 @@ void add_stop(std::vector<int32_t>& stops, int32_t id) {
 }
 }  // namespace
 
-InferenceModel load_inference_model(const std::string& dir, const std::string& base_dir) {
+InferenceModel load_inference_model(const std::string& dir, const std::string& base_dir, bool require_tokenizer) {
   InferenceModel m;
   m.model = load_weights_of(dir, base_dir);
   m.tokenizer = load_tokenizer_dir(dir);
   if (!m.tokenizer && !base_dir.empty()) m.tokenizer = load_tokenizer_dir(base_dir);
+  if (!m.tokenizer && !require_tokenizer) return m;
   TANDEM_CHECK(m.tokenizer, dir, " has no tokenizer.json (checkpoints saved by this version carry one; copy the "
                                  "tokenizer files of the model the run started from into it)");
   add_stop(m.stop_tokens, m.tokenizer->eos_id);

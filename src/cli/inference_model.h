@@ -17,8 +17,10 @@ struct InferenceModel {
   std::vector<int32_t> stop_tokens;  // EOS (tokenizer_config.json, generation_config.json) and end-of-turn tokens
 };
 
-// `base_dir` is needed for an adapter checkpoint whose adapter_config.json names no existing base folder.
-InferenceModel load_inference_model(const std::string& dir, const std::string& base_dir);
+// `base_dir` is needed for an adapter checkpoint whose adapter_config.json names no existing base folder. Without
+// `require_tokenizer` a folder without tokenizer.json loads with a null tokenizer (pre-tokenized evaluation).
+InferenceModel load_inference_model(const std::string& dir, const std::string& base_dir,
+                                    bool require_tokenizer = true);
 
 // Generates a reply to `prompt` (token ids) and returns its text without the stop token. Fails naming the limit
 // when prompt + max_new_tokens exceeds the model's max_position_embeddings.

@@ -19,7 +19,7 @@ namespace {
 std::vector<std::string> timing_overrides(int steps) {
   return {"max_steps=" + std::to_string(steps), "eval_max_examples=0",
           "sft_eval_dataset=\"\"", "preference_eval_dataset=\"\"", "eval_strategy=\"no\"", "judge=\"\"",
-          "save_strategy=\"no\"", "save_final_checkpoint=false", "report_to=\"jsonl\""};
+          "save_strategy=\"no\"", "save_final_checkpoint=false", "report_to=\"jsonl\"", "multiple_choice_dataset=\"\""};
 }
 
 nlohmann::json spread_json(const std::vector<double>& v) {

@@ -63,6 +63,9 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"eval_strategy", &c.eval_strategy}, {"save_strategy", &c.save_strategy}, {"report_to", &c.report_to},
       {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress}, {"judge", &c.judge},
       {"save_final_checkpoint", &c.save_final_checkpoint},
+      {"multiple_choice_dataset", &c.multiple_choice_dataset},
+      {"multiple_choice_prompt_style", &c.multiple_choice_prompt_style},
+      {"multiple_choice_max_examples", &c.multiple_choice_max_examples},
   };
 }
 
@@ -191,6 +194,8 @@ void TrainConfig::validate(const std::string& source) const {
   one_of("loss_type", loss_type, {"sigmoid", "ipo", "hinge", "simpo", "orpo"});
   one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
   one_of("judge", judge, {"", "toy"});
+  one_of("multiple_choice_prompt_style", multiple_choice_prompt_style, {"cloze", "letters"});
+  check(multiple_choice_max_examples >= 0, "multiple_choice_max_examples", "must be >= 0 (0: every item)");
   one_of("truncation_mode", truncation_mode, {"keep_end", "keep_start"});
   check(model_name_or_path.empty() != model_config.empty(), "model_name_or_path",
         "set exactly one of model_name_or_path (a Hugging Face folder) and model_config (random init)");

@@ -85,6 +85,10 @@ struct TrainConfig {
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool progress = true;
   std::string judge;  // "toy": score generations on the eval sets with the toy task's exact judges at the end
+  // Capability retention (eval/multiple_choice.h): a multiple-choice JSONL scored with the final model, written to
+  // summary.json's "multiple_choice" ("": off). Prompt style cloze | letters; at most max_examples items (0: all).
+  std::string multiple_choice_dataset, multiple_choice_prompt_style = "cloze";
+  int64_t multiple_choice_max_examples = 0;
 
   static TrainConfig from_toml_file(const std::string& path, const std::vector<std::string>& overrides = {});
   static TrainConfig from_toml_string(const std::string& text, const std::vector<std::string>& overrides = {},

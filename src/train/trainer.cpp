@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "core/progress.h"
 #include "eval/judges.h"
+#include "eval/multiple_choice.h"
 #include "io/atomic_file.h"
 #include "io/checked_write.h"
 #include "io/hf_checkpoint.h"
@@ -179,6 +180,13 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     pref_eval_ = cfg_.preference_eval_dataset.empty() ? head(pref_, cfg_.eval_max_examples)
                                                       : load_preference_dataset(cfg_.preference_eval_dataset, enc);
     pref_stream_ = std::make_unique<DataStream>(int64_t(pref_.size()), bs, seed * 2 + 2);
+  }
+  if (!cfg_.multiple_choice_dataset.empty()) {  // read now, so a malformed file fails before training, not after
+    MultipleChoiceOptions o;
+    o.style = parse_prompt_style(cfg_.multiple_choice_prompt_style);
+    o.limit = cfg_.multiple_choice_max_examples;
+    o.vocab_size = model_->config().vocab_size;
+    mc_items_ = load_multiple_choice(cfg_.multiple_choice_dataset, tokenizer_ ? &tokenizer_->tokenizer : nullptr, o);
   }
   // max_steps = -1: num_train_epochs epochs of the strategy (train/epoch_plan.h); everything below (stage split,
   // schedule, warmup_ratio, progress bar) sees the resolved step count.
@@ -555,6 +563,10 @@ EvalResult Trainer::train(int64_t until) {
                                            {"preference", eval_data(cfg_.preference_dataset,
                                                                     cfg_.preference_eval_dataset)}}}};
   if (cfg_.strategy == "maxright") summary["maxright_ideal"] = maxright_ideal(cfg_, ideal_mode_, strategy_->state());
+  if (!mc_items_.empty())  // summary.json only: metrics.jsonl readers expect step and eval lines
+    summary["multiple_choice"] =
+        score_multiple_choice(*model_, mc_items_, cfg_.per_device_eval_batch_size)
+            .summary_json(cfg_.multiple_choice_dataset);
   write_file_atomic(cfg_.output_dir + "/summary.json", summary.dump(2) + "\n");
   return final_eval;
 }

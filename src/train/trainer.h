@@ -14,6 +14,7 @@
 #include "data/examples.h"
 #include "data/stream.h"
 #include "data/tokenizer_dir.h"
+#include "eval/multiple_choice_items.h"
 #include "model/decoder_model.h"
 #include "objectives/objectives.h"
 #include "optim/adamw.h"
@@ -85,6 +86,7 @@ class Trainer {
   std::vector<SftExample> sft_, sft_eval_;
   std::vector<PreferenceExample> pref_, pref_eval_;
   PairLogps ref_, ref_eval_;
+  std::vector<MultipleChoiceItem> mc_items_;  // multiple_choice_dataset, scored at the end (empty: off)
   std::unique_ptr<DataStream> sft_stream_, pref_stream_;
   std::unique_ptr<Strategy> strategy_;
   std::string ideal_mode_;  // MAXRIGHT's resolved ideal point: given | zero | running_min

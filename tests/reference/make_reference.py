@@ -13,7 +13,7 @@ The forwards follow transformers' modeling code, one family per file:
   ref_gemma2.py   Gemma-2: Gemma plus four norms a layer, score and logit soft-capping, sliding window on even layers
   ref_phi3.py     Phi-3: fused qkv_proj and gate_up_proj, partial rotary
 Also: LoRA references (Qwen2 on q/v/o/gate/down; GPT-NeoX on the fused query_key_value and dense_4h_to_h), five
-AdamW steps, and the preference losses. check_reference.py cross-checks the forwards against each other.
+AdamW steps, the preference losses, and multiple-choice log-likelihoods (ref_multiple_choice.py). check_reference.py cross-checks the forwards against each other.
 
 Only the Debian python3-torch package is needed (no transformers, no safetensors). The output folder's STAMP
 holds a hash of every .py file here, so editing any of them regenerates everything.
@@ -30,6 +30,7 @@ import ref_gemma
 import ref_gemma2
 import ref_gpt_neox
 import ref_llama
+import ref_multiple_choice
 import ref_phi3
 from ref_common import write_safetensors
 
@@ -317,6 +318,9 @@ def main():
                          modules=["gpt_neox.layers.{i}.attention.query_key_value",
                                   "gpt_neox.layers.{i}.mlp.dense_4h_to_h"])
     write_objectives_reference(args.out)
+    mc = VARIANTS["llama_gqa"]  # its weights are the first draw of write_variant's generator
+    ref_multiple_choice.write_reference(args.out, ref_llama, mc["config"],
+                                        ref_llama.make_weights(mc["config"], torch.Generator().manual_seed(mc["seed"])))
     with open(stamp_path, "w") as f:
         f.write(stamp)
     print(f"reference: wrote {len(VARIANTS)} variants to {args.out} (torch {torch.__version__})")
