@@ -62,6 +62,8 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"save_total_limit", &c.save_total_limit}, {"logging_strategy", &c.logging_strategy},
       {"eval_strategy", &c.eval_strategy}, {"save_strategy", &c.save_strategy}, {"report_to", &c.report_to},
       {"resume_from_checkpoint", &c.resume_from_checkpoint}, {"progress", &c.progress}, {"judge", &c.judge},
+      {"judge_model_path", &c.judge_model_path}, {"judge_template", &c.judge_template},
+      {"win_rate_max_examples", &c.win_rate_max_examples}, {"judge_max_new_tokens", &c.judge_max_new_tokens},
   };
 }
 
@@ -189,7 +191,15 @@ void TrainConfig::validate(const std::string& source) const {
   one_of("maxright_ideal", maxright_ideal, {"auto", "given", "zero", "running_min"});
   one_of("loss_type", loss_type, {"sigmoid", "ipo", "hinge", "simpo", "orpo"});
   one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
-  one_of("judge", judge, {"", "toy"});
+  one_of("judge", judge, {"", "toy", "answers", "reward_model"});
+  check(judge != "reward_model" || !judge_model_path.empty(), "judge_model_path",
+        "judge = \"reward_model\" needs the judge's model folder (a Tandem checkpoint or Hugging Face folder)");
+  check(judge_template.find("{response}") != std::string::npos, "judge_template",
+        "'" + judge_template + "' has no {response} (where the judged response goes; e.g. \"{prompt}{response}\")");
+  check(judge_template.find("{response}") == judge_template.rfind("{response}"), "judge_template",
+        "'" + judge_template + "' holds {response} more than once");
+  check(win_rate_max_examples > 0, "win_rate_max_examples", "must be > 0");
+  check(judge_max_new_tokens > 0, "judge_max_new_tokens", "must be > 0");
   one_of("truncation_mode", truncation_mode, {"keep_end", "keep_start"});
   check(model_name_or_path.empty() != model_config.empty(), "model_name_or_path",
         "set exactly one of model_name_or_path (a Hugging Face folder) and model_config (random init)");
