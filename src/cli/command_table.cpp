@@ -17,6 +17,18 @@ const std::vector<Command>& commands() {
        "tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...]\n"
        "  --checkpoint DIR    weights to evaluate (default: the config's model)",
        cmd_eval},
+      {"eval-win-rate", "generation-based win rate against a preference file's chosen responses, with a judge",
+       "tandem eval-win-rate --model DIR --data PREF.jsonl --judge toy|answers|reward_model [--judge-model DIR] "
+       "[--template T] [--limit N] [--max-new-tokens N] [--out FILE.json] [--base DIR]\n"
+       "  --model DIR         the policy: a Hugging Face folder or a Tandem checkpoint (with tokenizer.json)\n"
+       "  --judge NAME        toy (the toy task's exact judge), answers (exact match against \"accepted\" answers,\n"
+       "                      else the chosen text), reward_model (summed log-prob of the template, --judge-model)\n"
+       "  --judge-model DIR   the reward-model judge's model folder\n"
+       "  --template T        the judge template, default \"{prompt}{response}\"\n"
+       "  --limit N           the first N examples, default 64\n"
+       "  --max-new-tokens N  greedy answers of up to N tokens, default 64\n"
+       "  --out FILE.json     write {model, data, judge, win_rate} (summary.json's shape)",
+       eval_win_rate},
       {"sweep", "every method x lambda x seed, plus single-objective runs for the ideal point",
        "tandem sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [key=value ...]\n"
        "  --methods LIST      comma-separated, default sequential,mix,alright,maxright\n"

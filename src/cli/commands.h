@@ -7,6 +7,7 @@ int cmd_overfit(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+int eval_win_rate(int argc, char** argv);
 int cmd_sweep(int argc, char** argv);
 int cmd_toy_task(int argc, char** argv);
 int cmd_merge_lora(int argc, char** argv);
