@@ -40,6 +40,20 @@ double ToyJudge::score(const JudgedExample& e, const Response& r) {
 
 bool ToyJudge::accepts(const JudgedExample& e, const Response& r) { return with_eos(r) == with_eos(e.reference); }
 
+std::string decode_response(const BpeTokenizer& tokenizer, const std::vector<int32_t>& ids, bool skip_special_tokens) {
+  std::string out;
+  std::vector<int32_t> run;
+  for (int32_t id : ids) {
+    if (id >= 0 && id < tokenizer.vocab_size()) {
+      run.push_back(id);
+      continue;
+    }
+    out += tokenizer.decode(run, skip_special_tokens) + "\xEF\xBF\xBD";
+    run.clear();
+  }
+  return out + tokenizer.decode(run, skip_special_tokens);
+}
+
 std::string trim_whitespace(const std::string& s) {
   const char* space = " \t\r\n\f\v";
   const size_t first = s.find_first_not_of(space);
@@ -53,8 +67,8 @@ std::string AnswersJudge::scoring() const {
 }
 
 bool AnswersJudge::accepts(const JudgedExample& e, const Response& r) {
-  const std::string text = trim_whitespace(tokenizer_.decode(r.ids));
-  if (e.accepted.empty()) return text == trim_whitespace(tokenizer_.decode(e.reference.ids));
+  const std::string text = trim_whitespace(decode_response(tokenizer_, r.ids));
+  if (e.accepted.empty()) return text == trim_whitespace(decode_response(tokenizer_, e.reference.ids));
   return std::any_of(e.accepted.begin(), e.accepted.end(),
                      [&](const std::string& a) { return trim_whitespace(a) == text; });
 }

@@ -68,6 +68,11 @@ class AnswersJudge : public ResponseJudge {
   const BpeTokenizer& tokenizer_;
 };
 
+// The text of generated ids; an id beyond the tokenizer's vocabulary (a model's padded vocabulary can produce one)
+// becomes U+FFFD, so it reads as wrong text rather than failing the run.
+std::string decode_response(const BpeTokenizer& tokenizer, const std::vector<int32_t>& ids,
+                            bool skip_special_tokens = false);
+
 // Surrounding spaces, tabs, carriage returns and newlines removed.
 std::string trim_whitespace(const std::string& s);
 

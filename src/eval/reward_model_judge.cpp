@@ -57,8 +57,8 @@ std::string RewardModelJudge::scoring() const {
 }
 
 double RewardModelJudge::score(const JudgedExample& e, const Response& r) {
-  return score_text(policy_tokenizer_.decode(e.prompt, /*skip_special_tokens=*/true),
-                    policy_tokenizer_.decode(r.ids, /*skip_special_tokens=*/true));
+  return score_text(decode_response(policy_tokenizer_, e.prompt, /*skip_special_tokens=*/true),
+                    decode_response(policy_tokenizer_, r.ids, /*skip_special_tokens=*/true));
 }
 
 double RewardModelJudge::score_text(const std::string& prompt, const std::string& response) {
