@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/command_table.h"
 #include "cli/commands.h"
+#include "cli/eval_win_rate.h"
 #include "cli/inference_model.h"
 #include "core/check.h"
 #include "eval/multiple_choice.h"
@@ -86,6 +87,7 @@ const std::vector<EvalTask>& eval_tasks() {
   static const std::vector<EvalTask> tasks = {
       {"multiple_choice", {"prompt-style", "limit", "out", "batch-size", "base"}, {"add-bos-token"},
        eval_multiple_choice},
+      {"win_rate", {"judge", "judge-model", "template", "limit", "max-new-tokens", "out", "base"}, {}, eval_win_rate},
   };
   return tasks;
 }

@@ -14,7 +14,7 @@ const std::vector<Command>& commands() {
        "  prints a start-up summary on stderr (also written to OUTPUT_DIR/run_info.json)",
        cmd_train},
       {"eval", "f_SFT, f_DPO and reward accuracy of a checkpoint, or a benchmark task (--task) on a model",
-       "tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...] | --task multiple_choice FILE.jsonl --model DIR\n"
+       "tandem eval CONFIG.toml [--checkpoint DIR] [key=value ...] | --task multiple_choice|win_rate FILE.jsonl --model DIR\n"
        "  --checkpoint DIR    weights to evaluate (default: the config's model); DPO reference: the config's model\n"
        "  --task multiple_choice FILE.jsonl --model DIR [--prompt-style cloze|letters] [--limit N] [--out FILE.json]\n"
        "                      [--batch-size N] [--add-bos-token] [--base DIR]\n"
@@ -23,7 +23,15 @@ const std::vector<Command>& commands() {
        "  --model DIR         a Hugging Face folder or a Tandem checkpoint (--base DIR: a LoRA checkpoint's base)\n"
        "  --prompt-style S    cloze (default): \"Question: Q\\nAnswer:\" + \" choice\"; letters (MMLU): the\n"
        "                      choices listed as A. B. ... and \" A\", \" B\", ... scored\n"
-       "  --add-bos-token     encode with the tokenizer's special tokens (lm-eval add_bos_token; default off)",
+       "  --add-bos-token     encode with the tokenizer's special tokens (lm-eval add_bos_token; default off)\n"
+       "  --task win_rate PREF.jsonl --model DIR --judge toy|answers|reward_model [--judge-model DIR] [--template T]\n"
+       "                      [--limit N] [--max-new-tokens N] [--out FILE.json] [--base DIR]\n"
+       "                      generation-based win rate against the file's chosen responses, with stderr and a Wilson\n"
+       "                      95% interval; --judge: toy (the toy task's exact judge), answers (exact match against\n"
+       "                      \"accepted\" answers, else the chosen text), reward_model (summed log-prob of the\n"
+       "                      template, default \"{prompt}{response}\", under --judge-model DIR); --limit N examples\n"
+       "                      (default 64); answers of up to --max-new-tokens tokens (default 64); --out writes\n"
+       "                      {model, data, judge, win_rate}",
        cmd_eval},
       {"sweep", "every method x lambda x seed, plus single-objective runs for the ideal point",
        "tandem sweep CONFIG.toml [--methods LIST] [--lambdas LIST] [--seeds LIST] [--out DIR] [--jobs N]\n"

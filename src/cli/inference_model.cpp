@@ -29,10 +29,6 @@ std::unique_ptr<DecoderModel> load_weights_of(const std::string& dir, const std:
   merge_lora(model->weights(), load_peft_adapter(dir, model->config()));
   return model;
 }
-
-void add_stop(std::vector<int32_t>& stops, int32_t id) {
-  if (id >= 0 && std::find(stops.begin(), stops.end(), id) == stops.end()) stops.push_back(id);
-}
 }  // namespace
 
 InferenceModel load_inference_model(const std::string& dir, const std::string& base_dir, bool require_tokenizer) {
@@ -43,19 +39,7 @@ InferenceModel load_inference_model(const std::string& dir, const std::string& b
   if (!m.tokenizer && !require_tokenizer) return m;
   TANDEM_CHECK(m.tokenizer, dir, " has no tokenizer.json (checkpoints saved by this version carry one; copy the "
                                  "tokenizer files of the model the run started from into it)");
-  add_stop(m.stop_tokens, m.tokenizer->eos_id);
-  const std::string gen = m.tokenizer->dir + "/generation_config.json";
-  if (fs::exists(gen)) {
-    const nlohmann::json g = read_json_file(gen);
-    if (g.is_object() && g.contains("eos_token_id")) {  // an id or a list of ids
-      const nlohmann::json& e = g["eos_token_id"];
-      for (const auto& id : e.is_array() ? e : nlohmann::json::array({e}))
-        if (id.is_number_integer()) add_stop(m.stop_tokens, id.get<int32_t>());
-    }
-  }
-  // End-of-turn markers of the chat formats: a reply ends there even when EOS is another token.
-  for (const char* t : {"<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<end_of_turn>"})
-    add_stop(m.stop_tokens, m.tokenizer->tokenizer.token_id(t));
+  m.stop_tokens = reply_stop_tokens(*m.tokenizer);
   return m;
 }
 

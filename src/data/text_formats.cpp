@@ -87,6 +87,19 @@ struct Line {
   }
 };
 
+// The optional "accepted" list of exact answers (eval/judges.h's "answers" judge).
+std::vector<std::string> accepted_field(const json& j, const std::string& where) {
+  if (!j.contains("accepted") || j["accepted"].is_null()) return {};
+  TANDEM_CHECK(j["accepted"].is_array() && !j["accepted"].empty(), where,
+               ": field \"accepted\" must be a non-empty list of strings (the answers a judge accepts)");
+  std::vector<std::string> out;
+  for (const auto& a : j["accepted"]) {
+    TANDEM_CHECK(a.is_string(), where, ": field \"accepted\" holds ", a.dump(), ", not a string");
+    out.push_back(a.get<std::string>());
+  }
+  return out;
+}
+
 json tools_field(const json& j, const std::string& where) {
   if (!j.contains("tools") || j["tools"].is_null()) return nullptr;
   TANDEM_CHECK(j["tools"].is_array(), where, ": field \"tools\" must be a list of tool schemas");
@@ -239,6 +252,7 @@ std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEnco
   std::vector<SftExample> out;
   for_each_line(path, [&](const json& j, const std::string& where) {
     SftExample e = sft_example(j, Line{encoder, where}, text_field);
+    e.accepted = accepted_field(j, where);
     TANDEM_CHECK(!e.completion.empty(), where, ": the completion is empty after tokenization");
     out.push_back(std::move(e));
   });
@@ -250,6 +264,7 @@ std::vector<PreferenceExample> load_preference_dataset(const std::string& path, 
   std::vector<PreferenceExample> out;
   for_each_line(path, [&](const json& j, const std::string& where) {
     PreferenceExample e = preference_example(j, Line{encoder, where});
+    e.accepted = accepted_field(j, where);
     TANDEM_CHECK(!e.chosen.empty() && !e.rejected.empty(), where, ": a response is empty after tokenization");
     out.push_back(std::move(e));
   });

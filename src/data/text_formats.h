@@ -22,6 +22,8 @@
 // carry tool_calls, tool_call_id and name, and a row's "tools" list reaches the template. The completion is what the
 // full rendering adds to the prompt's rendering with the generation prompt, ending with the template's end-of-turn
 // token (ChatTemplate::completion): nothing after it. A malformed line is an error naming file:line and the problem.
+// Any line may carry "accepted": ["answer", ...], the exact answers a judge accepts (eval/judges.h); it is kept on
+// the example whatever the line's shape.
 #pragma once
 #include <cstdint>
 #include <string>

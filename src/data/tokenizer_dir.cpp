@@ -1,5 +1,6 @@
 #include "data/tokenizer_dir.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +39,27 @@ std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool us
                             fs::exists(dir + "/chat_template.jinja")))
     t->chat_template = ChatTemplate::from_tokenizer_config(cfg_path);
   return t;
+}
+
+std::vector<int32_t> reply_stop_tokens(const TokenizerDir& t) {
+  std::vector<int32_t> stops;
+  auto add = [&](int32_t id) {
+    if (id >= 0 && std::find(stops.begin(), stops.end(), id) == stops.end()) stops.push_back(id);
+  };
+  add(t.eos_id);
+  const std::string gen = t.dir + "/generation_config.json";
+  if (std::filesystem::exists(gen)) {
+    const nlohmann::json g = read_json_file(gen);
+    if (g.is_object() && g.contains("eos_token_id")) {  // an id or a list of ids
+      const nlohmann::json& e = g["eos_token_id"];
+      for (const auto& id : e.is_array() ? e : nlohmann::json::array({e}))
+        if (id.is_number_integer()) add(id.get<int32_t>());
+    }
+  }
+  // End-of-turn markers of the chat formats: a reply ends there even when EOS is another token.
+  for (const char* m : {"<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<end_of_turn>"})
+    add(t.tokenizer.token_id(m));
+  return stops;
 }
 
 std::unique_ptr<TokenizerDir> load_run_tokenizer(const std::string& tokenizer_name_or_path,

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/text_formats.h"
 #include "tokenizer/bpe_tokenizer.h"
@@ -20,6 +21,10 @@ struct TokenizerDir {
 
 // Null when the folder has no tokenizer.json.
 std::unique_ptr<TokenizerDir> load_tokenizer_dir(const std::string& dir, bool use_chat_template = true);
+
+// The tokens that end a generated reply: EOS, generation_config.json's eos_token_id (an id or a list) when the
+// folder has one, and the chat formats' end-of-turn markers the vocabulary holds.
+std::vector<int32_t> reply_stop_tokens(const TokenizerDir& t);
 
 // The tokenizer of a run: `tokenizer_name_or_path`, else the model's folder. Null when neither is set or the model's
 // folder has none (pre-tokenized data); a named tokenizer folder without tokenizer.json is an error.

@@ -1,46 +1,76 @@
 #include "eval/judges.h"
 
-#include "model/generate.h"
+#include <algorithm>
+
+#include "core/check.h"
 
 namespace tandem {
 
-namespace {
-constexpr int32_t kEos = 3;  // data/toy_task.cpp
-
-std::vector<int32_t> answer(const DecoderModel& model, const std::vector<int32_t>& prompt) {
-  GenerationConfig g;
-  g.max_new_tokens = 4;  // three symbols and <eos>
-  g.stop_tokens = {kEos};
-  Rng unused(0);
-  return generate(model, prompt, g, unused);
+Response as_response(std::vector<int32_t> ids, const std::vector<int32_t>& stop_tokens) {
+  Response r;
+  r.stopped = !ids.empty() && std::find(stop_tokens.begin(), stop_tokens.end(), ids.back()) != stop_tokens.end();
+  if (r.stopped) ids.pop_back();
+  r.ids = std::move(ids);
+  return r;
 }
 
-// The copy judge's score: positions that match the copy answer "a b c <eos>" (0..4).
-int copy_score(const std::vector<int32_t>& response, const std::vector<int32_t>& copy) {
-  int score = 0;
-  for (size_t i = 0; i < copy.size() && i < response.size(); ++i) score += response[i] == copy[i];
-  return score;
+bool ResponseJudge::accepts(const JudgedExample&, const Response&) {
+  fail("judge '", name(), "' scores responses but does not say whether one is right (not an exact judge)");
+}
+
+namespace {
+// The toy task's answers are compared with their <eos>, as generated (a cut-off answer has none).
+std::vector<int32_t> with_eos(const Response& r) {
+  std::vector<int32_t> ids = r.ids;
+  if (r.stopped) ids.push_back(ToyJudge::kEos);
+  return ids;
 }
 }  // namespace
 
-nlohmann::json JudgeScores::to_json() const {
-  return {{"sft_accuracy", sft_accuracy}, {"preference_satisfaction", preference_satisfaction}, {"win_rate", win_rate}};
+std::string ToyJudge::scoring() const {
+  return "toy task: positions matching the reference answer's 3 symbols and <eos> (0..4); right = all 4";
 }
 
-JudgeScores judge_toy_task(const DecoderModel& model, const std::vector<SftExample>& sft,
-                           const std::vector<PreferenceExample>& preference) {
-  JudgeScores s;
-  for (const auto& e : sft) s.sft_accuracy += answer(model, e.prompt) == e.completion;
-  for (const auto& e : preference) {
-    const std::vector<int32_t> r = answer(model, e.prompt);
-    s.preference_satisfaction += r == e.chosen;
-    const int mine = copy_score(r, e.chosen), theirs = copy_score(e.rejected, e.chosen);
-    s.win_rate += mine > theirs ? 1.0 : mine == theirs ? 0.5 : 0.0;
+double ToyJudge::score(const JudgedExample& e, const Response& r) {
+  const std::vector<int32_t> mine = with_eos(r), reference = with_eos(e.reference);
+  int matches = 0;
+  for (size_t i = 0; i < reference.size() && i < mine.size(); ++i) matches += mine[i] == reference[i];
+  return matches;
+}
+
+bool ToyJudge::accepts(const JudgedExample& e, const Response& r) { return with_eos(r) == with_eos(e.reference); }
+
+std::string decode_response(const BpeTokenizer& tokenizer, const std::vector<int32_t>& ids, bool skip_special_tokens) {
+  std::string out;
+  std::vector<int32_t> run;
+  for (int32_t id : ids) {
+    if (id >= 0 && id < tokenizer.vocab_size()) {
+      run.push_back(id);
+      continue;
+    }
+    out += tokenizer.decode(run, skip_special_tokens) + "\xEF\xBF\xBD";
+    run.clear();
   }
-  s.sft_accuracy /= double(std::max<size_t>(sft.size(), 1));
-  s.preference_satisfaction /= double(std::max<size_t>(preference.size(), 1));
-  s.win_rate /= double(std::max<size_t>(preference.size(), 1));
-  return s;
+  return out + tokenizer.decode(run, skip_special_tokens);
+}
+
+std::string trim_whitespace(const std::string& s) {
+  const char* space = " \t\r\n\f\v";
+  const size_t first = s.find_first_not_of(space);
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(space) - first + 1);
+}
+
+std::string AnswersJudge::scoring() const {
+  return "exact match: the decoded response, whitespace-trimmed, equals an accepted answer (else the reference's "
+         "text); 1 or 0";
+}
+
+bool AnswersJudge::accepts(const JudgedExample& e, const Response& r) {
+  const std::string text = trim_whitespace(decode_response(tokenizer_, r.ids));
+  if (e.accepted.empty()) return text == trim_whitespace(decode_response(tokenizer_, e.reference.ids));
+  return std::any_of(e.accepted.begin(), e.accepted.end(),
+                     [&](const std::string& a) { return trim_whitespace(a) == text; });
 }
 
 }  // namespace tandem

@@ -275,7 +275,7 @@ std::string sweep_report_html(const std::string& sweep_dir, const std::string& t
 
   html << "<h2>Final results (mean ± std over seeds)</h2><table id=\"results\"><thead><tr><th>method</th><th>λ</th>"
        << "<th>seeds</th><th>f_SFT</th><th>f_DPO</th><th>ideal distance</th><th>normalised</th><th>SFT accuracy</th>"
-       << "<th>pref. satisfaction</th><th>win rate vs rejected</th><th>s / step</th><th>time vs Sequential</th>"
+       << "<th>pref. satisfaction</th><th>win rate vs chosen</th><th>s / step</th><th>time vs Sequential</th>"
        << "<th>peak MiB</th><th>memory vs Sequential</th></tr></thead><tbody>";
   std::ostringstream findings;
   for (double lambda : lambdas) {
@@ -291,7 +291,7 @@ std::string sweep_report_html(const std::string& sweep_dir, const std::string& t
         nd.push_back(num(r.summary, "normalised_ideal_distance"));
         acc.push_back(num(r.summary["judge"], "sft_accuracy"));
         sat.push_back(num(r.summary["judge"], "preference_satisfaction"));
-        win.push_back(num(r.summary["judge"], "win_rate"));
+        win.push_back(num(r.summary["win_rate"], "rate"));
         secs.push_back(num(r.summary, "seconds_per_step"));
         mem.push_back(num(r.summary, "peak_memory_mib"));
       }

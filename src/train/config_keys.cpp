@@ -35,7 +35,7 @@ const std::map<std::string, std::string>& unsupported_trl_keys() {
       {"padding_free", "packing = true packs SFT examples"},
       {"dataset_num_proc", "data are tokenized once at start-up"},
       {"max_completion_length", "max_length and max_prompt_length bound the pair"},
-      {"generate_during_eval", "judge = \"toy\" scores generations at the end"},
+      {"generate_during_eval", "judge = \"toy\", \"answers\" or \"reward_model\" scores generations at the end"},
       {"sync_ref_model", "the reference model is the initial weights, fixed"},
       {"ref_model_init_kwargs", "the reference model is the initial weights, fixed"},
       {"model_init_kwargs", "model_name_or_path and bf16 load the model"},

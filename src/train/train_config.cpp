@@ -66,6 +66,8 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"multiple_choice_dataset", &c.multiple_choice_dataset},
       {"multiple_choice_prompt_style", &c.multiple_choice_prompt_style},
       {"multiple_choice_max_examples", &c.multiple_choice_max_examples},
+      {"judge_model_path", &c.judge_model_path}, {"judge_template", &c.judge_template},
+      {"win_rate_max_examples", &c.win_rate_max_examples}, {"judge_max_new_tokens", &c.judge_max_new_tokens},
   };
 }
 
@@ -193,7 +195,15 @@ void TrainConfig::validate(const std::string& source) const {
   one_of("maxright_ideal", maxright_ideal, {"auto", "given", "zero", "running_min"});
   one_of("loss_type", loss_type, {"sigmoid", "ipo", "hinge", "simpo", "orpo"});
   one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
-  one_of("judge", judge, {"", "toy"});
+  one_of("judge", judge, {"", "toy", "answers", "reward_model"});
+  check(judge != "reward_model" || !judge_model_path.empty(), "judge_model_path",
+        "judge = \"reward_model\" needs the judge's model folder (a Tandem checkpoint or Hugging Face folder)");
+  check(judge_template.find("{response}") != std::string::npos, "judge_template",
+        "'" + judge_template + "' has no {response} (where the judged response goes; e.g. \"{prompt}{response}\")");
+  check(judge_template.find("{response}") == judge_template.rfind("{response}"), "judge_template",
+        "'" + judge_template + "' holds {response} more than once");
+  check(win_rate_max_examples > 0, "win_rate_max_examples", "must be > 0");
+  check(judge_max_new_tokens > 0, "judge_max_new_tokens", "must be > 0");
   one_of("multiple_choice_prompt_style", multiple_choice_prompt_style, {"cloze", "letters"});
   check(multiple_choice_max_examples >= 0, "multiple_choice_max_examples", "must be >= 0 (0: every item)");
   one_of("truncation_mode", truncation_mode, {"keep_end", "keep_start"});

@@ -84,7 +84,13 @@ struct TrainConfig {
   int64_t save_total_limit = 0;  // keep the newest N complete checkpoints; 0 keeps all (transformers' None)
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool progress = true;
-  std::string judge;  // "toy": score generations on the eval sets with the toy task's exact judges at the end
+  // At the end, judges score greedy generations (eval/judge_run.h): "toy" (the toy task's exact judges), "answers"
+  // (exact match of text against accepted answers) or "reward_model" (summed log-prob of judge_template under the
+  // model at judge_model_path); the win rate against the chosen responses covers win_rate_max_examples examples.
+  std::string judge;
+  std::string judge_model_path;
+  std::string judge_template = "{prompt}{response}";
+  int64_t win_rate_max_examples = 64, judge_max_new_tokens = 64;
   // Capability retention (eval/multiple_choice.h): a multiple-choice JSONL scored with the final model, written to
   // summary.json's "multiple_choice" ("": off). Prompt style cloze | letters; at most max_examples items (0: all).
   std::string multiple_choice_dataset, multiple_choice_prompt_style = "cloze";

@@ -11,7 +11,7 @@
 
 #include "core/check.h"
 #include "core/progress.h"
-#include "eval/judges.h"
+#include "eval/judge_run.h"
 #include "eval/multiple_choice.h"
 #include "io/atomic_file.h"
 #include "io/checked_write.h"
@@ -47,6 +47,10 @@ std::vector<const T*> pick(const std::vector<T>& data, const std::vector<int64_t
   std::vector<const T*> out;
   for (int64_t i : idx) out.push_back(&data[i]);
   return out;
+}
+
+JudgeOptions judge_options(const TrainConfig& c) {
+  return {c.judge, c.judge_model_path, c.judge_template, c.win_rate_max_examples, c.judge_max_new_tokens};
 }
 
 PairLogps pick_pairs(const PairLogps& all, const std::vector<int64_t>& idx) {
@@ -164,6 +168,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     TANDEM_CHECK(tokenizer_->tokenizer.vocab_size() <= model_->config().vocab_size, tokenizer_->dir,
                  ": the tokenizer has ", tokenizer_->tokenizer.vocab_size(), " tokens but the model's vocab_size is ",
                  model_->config().vocab_size);
+  check_judge_options(judge_options(cfg_), tokenizer_.get());  // before training, not after it
   TextEncoder encoder = tokenizer_ ? tokenizer_->encoder() : TextEncoder{};
   encoder.vocab_size = model_->config().vocab_size;
   const TextEncoder* enc = &encoder;
@@ -556,8 +561,6 @@ EvalResult Trainer::train(int64_t until) {
                             {"peak_memory_mib", peak_memory_mib()},
                             {"strategy", cfg_.strategy},
                             {"lambda", cfg_.lambda},
-                            {"judge", cfg_.judge == "toy" ? judge_toy_task(*model_, sft_eval_, pref_eval_).to_json()
-                                                          : nlohmann::json(nullptr)},
                             {"seed", cfg_.seed},
                             {"eval_data", {{"sft", eval_data(cfg_.sft_dataset, cfg_.sft_eval_dataset)},
                                            {"preference", eval_data(cfg_.preference_dataset,
@@ -567,6 +570,9 @@ EvalResult Trainer::train(int64_t until) {
     summary["multiple_choice"] =
         score_multiple_choice(*model_, mc_items_, cfg_.per_device_eval_batch_size)
             .summary_json(cfg_.multiple_choice_dataset);
+  const JudgeReport judged = run_judges(*model_, sft_eval_, pref_eval_, judge_options(cfg_), tokenizer_.get());
+  summary["judge"] = judged.judge;
+  summary["win_rate"] = judged.win_rate;
   write_file_atomic(cfg_.output_dir + "/summary.json", summary.dump(2) + "\n");
   return final_eval;
 }
