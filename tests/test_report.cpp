@@ -386,6 +386,24 @@ TEST(Report, FixtureSweepShowsCostWinRateAndMultipleChoiceColumnsOnlyWhenPresent
   EXPECT_TRUE(contains(plain, "2.55 ± 0.071"));  // Sequential's f_SFT 2.5, 2.6
 }
 
+TEST(Report, CostBlockWithoutARowAndOptionalFieldsOfTheWrongTypeGiveDashesNotErrors) {
+  const std::string dir = (fs::temp_directory_path() / "tandem_report_partial").string();
+  fs::remove_all(dir);
+  write_fixture_sweep(dir, true);
+  json summary = json::parse(read_file(dir + "/summary.json"));
+  summary["cost"]["rows"].erase(1);  // MAXRIGHT was not cost-measured
+  summary["cost"]["order"] = nullptr;
+  write_file_atomic(dir + "/summary.json", summary.dump());
+  std::vector<json> lines = read_jsonl(dir + "/runs.jsonl");
+  for (auto& line : lines) line["win_rate"]["judge"] = nullptr;
+  write_jsonl(dir + "/runs.jsonl", lines);
+  ASSERT_EQ(run(tandem_cmd() + " report " + dir + " --markdown " + dir + "/t.md"), 0);
+  const std::string md = read_file(dir + "/t.md");
+  EXPECT_TRUE(contains(md, "| Sequential | 0.5 | 2 |"));
+  EXPECT_TRUE(contains(md, "| – | – | – | – |\n"));  // MAXRIGHT's four cost cells
+  EXPECT_TRUE(contains(read_file(dir + "/report.html"), "judge ? ("));
+}
+
 TEST(Report, UpdateReadmeReplacesOnlyTheNamedResultsBlock) {
   const std::string dir = (fs::temp_directory_path() / "tandem_report_readme").string();
   fs::remove_all(dir);

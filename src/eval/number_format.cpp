@@ -22,6 +22,13 @@ std::string compact(double v, int digits) {
   return b;
 }
 
+std::string count_text(double v) {
+  if (!std::isfinite(v) || v != std::round(v) || std::abs(v) >= 1e15) return compact(v);
+  char b[32];
+  std::snprintf(b, sizeof b, "%.0f", v);
+  return b;
+}
+
 std::string mean_pm_std(const MeanStd& m) {
   if (m.n == 0 || !std::isfinite(m.mean)) return "–";
   if (m.n == 1) return compact(m.mean);

@@ -9,6 +9,8 @@ namespace tandem {
 
 // v to `digits` significant digits ("–" for NaN or infinity): 5.08, 0.0512, 0.000812, 1.2e-05, 1.23e+04.
 std::string compact(double v, int digits = 3);
+// A count (seeds, steps, questions): "40"; compact() for a value that is not a whole number.
+std::string count_text(double v);
 // "mean ± std" ("mean" alone for one value; "–" when there is none).
 std::string mean_pm_std(const MeanStd& m);
 // A signed percentage: "+12%", "−3%" (true minus sign), with `digits` significant digits at most.

@@ -78,7 +78,7 @@ std::string run_report_html(const std::string& run_dir) {
   if (std::isfinite(r.lambda)) lambda << ", λ = " << r.lambda;
   html << page_head("Tandem run: " + method_style(r.method).label + lambda.str())
        << "<p>One <code>tandem train</code> run (" << html_escape(run_dir) << "), seed "
-       << compact(number_at(r.summary, {"seed"})) << ", " << compact(number_at(r.summary, {"steps"}))
+       << count_text(number_at(r.summary, {"seed"})) << ", " << count_text(number_at(r.summary, {"steps"}))
        << " steps. f_SFT is measured on the " << eval_data_phrase(eval_data, "sft") << ", f_DPO on the "
        << eval_data_phrase(eval_data, "preference") << ".</p>";
 
@@ -97,7 +97,7 @@ std::string run_report_html(const std::string& run_dir) {
   html << "<h2>Final numbers</h2><table id=\"results\" class=\"results\"><thead><tr><th>quantity</th><th>value</th>"
           "</tr></thead><tbody>";
   auto row = [&](const std::string& name, double v) {
-    if (std::isfinite(v)) html << "<tr><td>" << html_escape(name) << "</td><td>" << compact(v, 4) << "</td></tr>";
+    if (std::isfinite(v)) html << "<tr><td>" << html_escape(name) << "</td><td>" << (v == std::round(v) ? count_text(v) : compact(v, 4)) << "</td></tr>";
   };
   for (const char* group : {"final", "judge", "win_rate", "multiple_choice"}) {
     if (!r.summary.contains(group) || !r.summary[group].is_object()) continue;
@@ -107,8 +107,8 @@ std::string run_report_html(const std::string& run_dir) {
   for (const char* key : {"steps", "sft_updates", "dpo_updates", "tokens"}) row(key, number_at(r.summary, {key}));
   html << "</tbody></table>";
   if (r.summary.contains("win_rate") && r.summary["win_rate"].is_object())
-    html << "<p>Win rate vs chosen, judge " << html_escape(r.summary["win_rate"].value("judge", "?")) << ": "
-         << html_escape(r.summary["win_rate"].value("scoring", "scoring not recorded")) << ".</p>";
+    html << "<p>Win rate vs chosen, judge " << html_escape(text_at(r.summary["win_rate"], "judge", "?")) << ": "
+         << html_escape(text_at(r.summary["win_rate"], "scoring", "scoring not recorded")) << ".</p>";
   html << figure_data_script(data) << "</body></html>\n";
   return html.str();
 }

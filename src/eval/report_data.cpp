@@ -22,6 +22,14 @@ double number_at(const nlohmann::json& j, std::initializer_list<const char*> pat
   return at->is_number() ? at->get<double>() : std::nan("");
 }
 
+std::string text_at(const nlohmann::json& j, const char* key, const std::string& otherwise) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : otherwise;
+}
+
+bool flag_at(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
+}
+
 std::vector<EvalPoint> read_eval_points(const std::string& metrics_path) {
   std::vector<EvalPoint> points;
   std::ifstream in(metrics_path);

@@ -46,6 +46,10 @@ std::vector<EvalPoint> read_eval_points(const std::string& metrics_path);
 // A number at a path of keys, NaN when any key is absent or the value is not a number.
 double number_at(const nlohmann::json& j, std::initializer_list<const char*> path);
 
+// A string (or a true bool) at a key, else the default: the optional fields are read without trusting their type.
+std::string text_at(const nlohmann::json& j, const char* key, const std::string& otherwise);
+bool flag_at(const nlohmann::json& j, const char* key);
+
 // The runs of one method at one lambda.
 std::vector<const RunData*> runs_of(const SweepData& s, const std::string& method, double lambda);
 // Mean +- std over those runs of a per-run number (NaN values are skipped; n counts the rest).

@@ -30,6 +30,12 @@ double win_rate_ci_bound(const nlohmann::json& summary, size_t i) {
   return ci.is_array() && ci.size() == 2 && ci[i].is_number() ? ci[i].get<double>() : std::nan("");
 }
 
+// j[key], or null when j is not an object with that key (a cost block without this method or lambda).
+const nlohmann::json& field(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json none;
+  return j.is_object() && j.contains(key) ? j[key] : none;
+}
+
 }  // namespace
 
 const nlohmann::json* cost_row(const SweepData& s, const std::string& method, double lambda) {
@@ -38,7 +44,7 @@ const nlohmann::json* cost_row(const SweepData& s, const std::string& method, do
   const nlohmann::json& cost = s.summary["cost"];
   if (!cost.contains("rows") || !cost["rows"].is_array()) return nullptr;
   for (const auto& row : cost["rows"])
-    if (row.value("method", "") == method && std::abs(number_at(row, {"lambda"}) - lambda) < 1e-12) return &row;
+    if (text_at(row, "method", "") == method && std::abs(number_at(row, {"lambda"}) - lambda) < 1e-12) return &row;
   return nullptr;
 }
 
@@ -50,7 +56,7 @@ std::string relative_cost_text(const nlohmann::json& versus) {
       versus["ci95"][0].is_number() && versus["ci95"][1].is_number())
     text.append(" [").append(signed_pct(versus["ci95"][0].get<double>())).append(", ")
         .append(signed_pct(versus["ci95"][1].get<double>())).append("]");
-  if (versus.value("within_noise", false)) text += " within noise";
+  if (flag_at(versus, "within_noise")) text += " within noise";
   return text;
 }
 
@@ -101,9 +107,9 @@ ResultsTable results_table(const SweepData& s) {
         const auto& cr = c ? *c : none;
         const bool reference = method == "sequential";
         row.insert(row.end(), {compact(number_at(cr, {"seconds_per_step", "median"})),
-                               reference ? "reference" : relative_cost_text(cr.value("time_vs_sequential", none)),
+                               reference ? "reference" : relative_cost_text(field(cr, "time_vs_sequential")),
                                compact(number_at(cr, {"peak_memory_mib", "median"})),
-                               reference ? "reference" : relative_cost_text(cr.value("memory_vs_sequential", none))});
+                               reference ? "reference" : relative_cost_text(field(cr, "memory_vs_sequential"))});
       }
       t.rows.push_back(std::move(row));
     }

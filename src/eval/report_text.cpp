@@ -57,7 +57,7 @@ std::string judge_text(const SweepData& s) {
   std::string text;
   const auto& judge = first_with(s, "judge");
   if (judge.is_object()) {
-    const std::string name = judge.value("name", testbed_of(s) == "toy" ? "toy" : "");
+    const std::string name = text_at(judge, "name", testbed_of(s) == "toy" ? "toy" : "");
     text += "<p>Judges (" + html_escape(name.empty() ? "exact" : name) +
             "): greedy generations on the eval prompts are checked exactly; <b>SFT accuracy</b> is the share of SFT "
             "prompts answered with an accepted answer, <b>preference satisfaction</b> the share of preference prompts "
@@ -68,13 +68,13 @@ std::string judge_text(const SweepData& s) {
   const auto& win = first_with(s, "win_rate");
   if (win.is_object())
     text += "<p><b>Win rate vs chosen</b>: each generation against the preference data's chosen response, judge " +
-            html_escape(win.value("judge", "?")) + " (" + html_escape(win.value("scoring", "scoring not recorded")) +
-            "), n = " + compact(number_at(win, {"n"})) +
+            html_escape(text_at(win, "judge", "?")) + " (" + html_escape(text_at(win, "scoring", "scoring not recorded")) +
+            "), n = " + count_text(number_at(win, {"n"})) +
             " per run; the table gives mean ± std over seeds and the runs' own 95% intervals.</p>";
   const auto& mc = first_with(s, "multiple_choice");
   if (mc.is_object())
-    text += "<p><b>Capability retention</b>: multiple-choice accuracy on " + html_escape(mc.value("dataset", "?")) +
-            " (" + compact(number_at(mc, {"n"})) +
+    text += "<p><b>Capability retention</b>: multiple-choice accuracy on " + html_escape(text_at(mc, "dataset", "?")) +
+            " (" + count_text(number_at(mc, {"n"})) +
             " questions) by log-likelihood of each choice (acc), and with each log-likelihood divided by the "
             "choice's length in bytes (acc_norm), as lm-evaluation-harness scores them.</p>";
   return text;
@@ -85,9 +85,9 @@ std::string cost_text(const SweepData& s) {
     return "<p class=\"cost\">Costs were not measured in a controlled way in this sweep, so the table has no cost "
            "columns (<code>tandem sweep --cost-repeats N</code> measures seconds per step and peak memory).</p>";
   const auto& c = s.summary["cost"];
-  return "<p class=\"cost\">Costs: a controlled measurement, " + compact(number_at(c, {"steps"})) + " steps × " +
-         compact(number_at(c, {"repeats"})) + " repetitions per configuration (" +
-         html_escape(c.value("order", "order not recorded")) +
+  return "<p class=\"cost\">Costs: a controlled measurement, " + count_text(number_at(c, {"steps"})) + " steps × " +
+         count_text(number_at(c, {"repeats"})) + " repetitions per configuration (" +
+         html_escape(text_at(c, "order", "order not recorded")) +
          "); seconds per step and peak memory are medians over seeds and repetitions, and the comparison with "
          "Sequential at the same λ gives a 95% interval; \"within noise\" marks an interval that contains 0.</p>";
 }
@@ -124,7 +124,7 @@ std::string sweep_intro_html(const SweepData& s) {
   os << "; λ = ";
   for (size_t i = 0; i < s.lambdas.size(); ++i) os << (i ? ", " : "") << lambda_text(s.lambdas[i]);
   os << ". Ideal point (mean final values of the single-objective SFT and DPO runs"
-     << (std::isfinite(seeds) ? " over " + compact(seeds) + " seeds" : "") << "): f*_SFT = " << compact(s.ideal_sft)
+     << (std::isfinite(seeds) ? " over " + count_text(seeds) + " seeds" : "") << "): f*_SFT = " << compact(s.ideal_sft)
      << ", f*_DPO = " << compact(s.ideal_dpo) << ". " << measured_on(s)
      << " Ideal distance = ‖(f_SFT − f*_SFT, f_DPO − f*_DPO)‖; normalised: each gap divided by its gap at the start "
         "of training.</p>"
@@ -166,7 +166,7 @@ std::string sweep_findings_html(const SweepData& s) {
       const auto& t = (*c)["time_vs_sequential"];
       os << "<li>λ = " << lambda_text(lambda) << ": " << method_style(m).label << "'s time per step vs Sequential: "
          << relative_cost_text(t)
-         << (t.value("within_noise", false) ? " (no measurable difference)" : "") << ".</li>";
+         << (flag_at(t, "within_noise") ? " (no measurable difference)" : "") << ".</li>";
     }
   }
   return os.str();

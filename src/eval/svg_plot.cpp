@@ -131,7 +131,8 @@ SeriesStyle method_style(const std::string& method) {
 bool wants_log_axis(double lo, double hi) { return lo > 0 && hi / lo > 30; }
 
 std::string svg_plot(const PlotSpec& spec) {
-  const double W = 540, H = 400, left = 64, right = 120, top = 30, bottom = 50;
+  // The right margin holds the direct labels of points at the right edge (first 80 px), then the legend.
+  const double W = 600, H = 400, left = 64, right = 190, top = 30, bottom = 50;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   auto extend = [&](double x, double y) {
     if (std::isfinite(x)) x0 = std::min(x0, x), x1 = std::max(x1, x);
@@ -208,7 +209,7 @@ std::string svg_plot(const PlotSpec& spec) {
 
   // Legend, right of the data area.
   double ly = top + 10;
-  const double lx = W - right + 12;
+  const double lx = W - right + 82;
   for (const auto& s : spec.series) {
     const SeriesStyle& st = s.style;
     os << "<line x1=\"" << lx << "\" y1=\"" << ly << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly << "\" stroke=\""
