@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_run.h"
+#include "eval/svg_plot.h"
 #include "io/atomic_file.h"
 
 namespace tandem {
@@ -305,6 +306,7 @@ void write_fixture_sweep(const std::string& dir, bool with_everything) {
         s["win_rate"] = {{"judge", "answers"}, {"scoring", "exact match against the accepted answers"},
                          {"against", "chosen"}, {"n", 40}, {"wins", 24}, {"ties", 4}, {"losses", 12},
                          {"rate", 0.65 + 0.05 * seed}, {"stderr", 0.07}, {"ci95", {0.50 + 0.06 * seed, 0.80 + 0.04 * seed}}};
+        if (method == "maxright") s["maxright_ideal"] = {{"f_sft", 0.4}, {"f_dpo", 0.3}, {"source", "given"}};
         s["multiple_choice"] = {{"dataset", "mmlu_tiny.jsonl"}, {"n", 50}, {"acc", 0.30 + 0.02 * seed},
                                 {"acc_stderr", 0.06}, {"acc_norm", 0.32}, {"acc_norm_stderr", 0.06}};
       }
@@ -371,6 +373,8 @@ TEST(Report, FixtureSweepShowsCostWinRateAndMultipleChoiceColumnsOnlyWhenPresent
   EXPECT_TRUE(contains(full, "exact match against the accepted answers"));  // the win rate's scoring line
   EXPECT_TRUE(contains(full, "mmlu_tiny.jsonl"));
   EXPECT_TRUE(contains(full, "interleaved rounds"));
+  EXPECT_TRUE(contains(full, "MAXRIGHT's ideal point: f_SFT = 0.400, f_DPO = 0.300 (source: given)"));
+  EXPECT_TRUE(contains(full, "Runs ran 2 at a time"));
   EXPECT_TRUE(contains(full, "MAXRIGHT's time per step vs Sequential: +12% [+5%, +19%]"));
   EXPECT_FALSE(contains(full, "not measured in a controlled way"));
   EXPECT_EQ(count(full_md, "\n| MAXRIGHT | 0.5 | 2 |"), 1u);
@@ -402,6 +406,21 @@ TEST(Report, CostBlockWithoutARowAndOptionalFieldsOfTheWrongTypeGiveDashesNotErr
   EXPECT_TRUE(contains(md, "| Sequential | 0.5 | 2 |"));
   EXPECT_TRUE(contains(md, "| – | – | – | – |\n"));  // MAXRIGHT's four cost cells
   EXPECT_TRUE(contains(read_file(dir + "/report.html"), "judge ? ("));
+}
+
+// The axis rule: log10 when the values (ideal included) span more than a decade, linear otherwise.
+TEST(Report, AxesTurnLogarithmicWhenTheValuesSpanMoreThanADecade) {
+  EXPECT_TRUE(wants_log_axis(0.036, 0.431));  // the demo's f_DPO: ratio 12
+  EXPECT_FALSE(wants_log_axis(3.4, 3.9));
+  EXPECT_FALSE(wants_log_axis(0.0, 8.0));  // zero cannot go on a log axis
+  PlotSpec spec{"p", "t", "x", "y", {}, true, 0.05, 0.001, {}, ""};
+  spec.series.push_back({method_style("mix"), {{0.2, 0.0012, 0.01, 0.0001, "λ=0.5"}, {0.3, 8.0, 0.02, 1.0, ""}}});
+  const std::string svg = svg_plot(spec);
+  EXPECT_TRUE(contains(svg, "data-x-scale=\"linear\""));  // 0.05 .. 0.3: ratio 6
+  EXPECT_TRUE(contains(svg, "data-y-scale=\"log\""));     // 0.001 .. 8
+  EXPECT_TRUE(contains(svg, "(log scale)"));
+  EXPECT_EQ(count(svg, "class=\"errbar\""), 4u);
+  EXPECT_TRUE(contains(svg, ">Mix<") && contains(svg, ">ideal<") && contains(svg, ">λ=0.5<"));
 }
 
 TEST(Report, UpdateReadmeReplacesOnlyTheNamedResultsBlock) {

@@ -45,7 +45,7 @@ std::string sweep_report_html(const std::string& sweep_dir) {
        << "<p class=\"note\">Each method is one line through its λ values (labelled), at the mean over seeds of its "
           "final losses, with ± one std error bars in both axes; the star is the ideal point. The losses themselves "
           "are plotted, not the gaps f − f*, which can be negative (a joint run can end below a single-objective "
-          "run). An axis is log10 when its values span more than 1.5 decades (max / min &gt; 30), so the points near "
+          "run). An axis is log10 when its values span more than a decade (max / min &gt; 10), so the points near "
           "the ideal get a fair share of the width.</p>";
 
   html << "<h2>Losses during training</h2><p class=\"note\">Per λ, each objective's loss at every evaluation, one "

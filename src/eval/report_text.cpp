@@ -80,6 +80,21 @@ std::string judge_text(const SweepData& s) {
   return text;
 }
 
+// MAXRIGHT's own ideal (summary.json "maxright_ideal") and how it was set; "" when no run records one.
+std::string maxright_ideal_text(const SweepData& s) {
+  const nlohmann::json* first = nullptr;
+  bool all_same = true;
+  for (const auto& r : s.runs) {
+    if (!r.summary.contains("maxright_ideal") || !r.summary["maxright_ideal"].is_object()) continue;
+    if (!first) first = &r.summary["maxright_ideal"];
+    else all_same = all_same && *first == r.summary["maxright_ideal"];
+  }
+  if (!first) return "";
+  return " MAXRIGHT's ideal point: f_SFT = " + compact(number_at(*first, {"f_sft"})) + ", f_DPO = " +
+         compact(number_at(*first, {"f_dpo"})) + " (source: " + html_escape(text_at(*first, "source", "not recorded")) +
+         (all_same ? "" : "; the first run's, runs differ") + ").";
+}
+
 std::string cost_text(const SweepData& s) {
   if (!s.summary.contains("cost") || !s.summary["cost"].is_object())
     return "<p class=\"cost\">Costs were not measured in a controlled way in this sweep, so the table has no cost "
@@ -127,8 +142,11 @@ std::string sweep_intro_html(const SweepData& s) {
      << (std::isfinite(seeds) ? " over " + count_text(seeds) + " seeds" : "") << "): f*_SFT = " << compact(s.ideal_sft)
      << ", f*_DPO = " << compact(s.ideal_dpo) << ". " << measured_on(s)
      << " Ideal distance = ‖(f_SFT − f*_SFT, f_DPO − f*_DPO)‖; normalised: each gap divided by its gap at the start "
-        "of training.</p>"
-     << judge_text(s) << cost_text(s);
+        "of training."
+     << maxright_ideal_text(s);
+  const double jobs = number_at(s.summary, {"jobs"});
+  if (jobs > 1) os << " Runs ran " << count_text(jobs) << " at a time (<code>--jobs " << count_text(jobs) << "</code>).";
+  os << "</p>" << judge_text(s) << cost_text(s);
   return os.str();
 }
 

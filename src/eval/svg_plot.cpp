@@ -33,8 +33,8 @@ struct Axis {
   double lo, hi, pixel_lo, pixel_hi;
   bool log;
 
-  static Axis fit(double lo, double hi, double pixel_lo, double pixel_hi) {
-    Axis a{lo, hi, pixel_lo, pixel_hi, wants_log_axis(lo, hi)};
+  static Axis fit(double lo, double hi, double pixel_lo, double pixel_hi, bool log) {
+    Axis a{lo, hi, pixel_lo, pixel_hi, log};
     if (a.log) {
       a.lo = std::pow(10, std::floor(std::log10(lo) * 4 - 0.25) / 4);
       a.hi = std::pow(10, std::ceil(std::log10(hi) * 4 + 0.25) / 4);
@@ -128,7 +128,7 @@ SeriesStyle method_style(const std::string& method) {
   return {method, "#333333", "6,2,1,2", "cross"};
 }
 
-bool wants_log_axis(double lo, double hi) { return lo > 0 && hi / lo > 30; }
+bool wants_log_axis(double lo, double hi) { return lo > 0 && hi / lo > 10; }
 
 std::string svg_plot(const PlotSpec& spec) {
   // The right margin holds the direct labels of points at the right edge (first 80 px), then the legend.
@@ -144,13 +144,15 @@ std::string svg_plot(const PlotSpec& spec) {
   for (double r : spec.y_reference) extend(NAN, r);
   if (!std::isfinite(x0)) x0 = 0, x1 = 1;
   if (!std::isfinite(y0)) y0 = 0, y1 = 1;
-  // Error bars widen the linear range; on a log axis a bar reaching below the axis is clipped at its bottom.
+  // The scale is chosen from the values; error bars then widen a linear range, and on a log axis a bar reaching
+  // below the axis is clipped at its bottom.
+  const bool log_x = wants_log_axis(x0, x1), log_y = wants_log_axis(y0, y1);
   for (const auto& s : spec.series)
     for (const auto& p : s.points) {
-      if (!wants_log_axis(x0, x1) && std::isfinite(p.x_err)) extend(p.x - p.x_err, NAN), extend(p.x + p.x_err, NAN);
-      if (!wants_log_axis(y0, y1) && std::isfinite(p.y_err)) extend(NAN, p.y - p.y_err), extend(NAN, p.y + p.y_err);
+      if (!log_x && std::isfinite(p.x_err)) extend(p.x - p.x_err, NAN), extend(p.x + p.x_err, NAN);
+      if (!log_y && std::isfinite(p.y_err)) extend(NAN, p.y - p.y_err), extend(NAN, p.y + p.y_err);
     }
-  const Axis sx = Axis::fit(x0, x1, left, W - right), sy = Axis::fit(y0, y1, H - bottom, top);
+  const Axis sx = Axis::fit(x0, x1, left, W - right, log_x), sy = Axis::fit(y0, y1, H - bottom, top, log_y);
 
   std::ostringstream os;
   os << "<svg class=\"plot\" id=\"" << esc(spec.id) << "\" role=\"img\" viewBox=\"0 0 " << W << " " << H
