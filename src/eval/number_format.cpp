@@ -22,6 +22,12 @@ std::string compact(double v, int digits) {
   return b;
 }
 
+std::string lambda_text(double lambda) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", lambda);
+  return b;
+}
+
 std::string count_text(double v) {
   if (!std::isfinite(v) || v != std::round(v) || std::abs(v) >= 1e15) return compact(v);
   char b[32];

@@ -11,6 +11,8 @@ namespace tandem {
 std::string compact(double v, int digits = 3);
 // A count (seeds, steps, questions): "40"; compact() for a value that is not a whole number.
 std::string count_text(double v);
+// A lambda as the user wrote it: 0.25, 0.5, 1.
+std::string lambda_text(double lambda);
 // "mean ± std" ("mean" alone for one value; "–" when there is none).
 std::string mean_pm_std(const MeanStd& m);
 // A signed percentage: "+12%", "−3%" (true minus sign), with `digits` significant digits at most.

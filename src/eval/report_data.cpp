@@ -106,6 +106,12 @@ RunData read_run(const std::string& dir) {
   return r;
 }
 
+const nlohmann::json& sweep_eval_data(const SweepData& s) {
+  static const nlohmann::json none;
+  if (s.summary.contains("eval_data")) return s.summary["eval_data"];
+  return !s.runs.empty() && s.runs.front().summary.contains("eval_data") ? s.runs.front().summary["eval_data"] : none;
+}
+
 std::vector<const RunData*> runs_of(const SweepData& s, const std::string& method, double lambda) {
   std::vector<const RunData*> out;
   for (const auto& r : s.runs)

@@ -50,6 +50,9 @@ double number_at(const nlohmann::json& j, std::initializer_list<const char*> pat
 std::string text_at(const nlohmann::json& j, const char* key, const std::string& otherwise);
 bool flag_at(const nlohmann::json& j, const char* key);
 
+// What the losses were measured on: the sweep's "eval_data", else its first run's, else null.
+const nlohmann::json& sweep_eval_data(const SweepData& sweep);
+
 // The runs of one method at one lambda.
 std::vector<const RunData*> runs_of(const SweepData& s, const std::string& method, double lambda);
 // Mean +- std over those runs of a per-run number (NaN values are skipped; n counts the rest).

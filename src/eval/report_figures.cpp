@@ -2,26 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
+#include "eval/number_format.h"
 #include "eval/svg_plot.h"
 
 namespace tandem {
 
 namespace {
-
-std::string lambda_text(double lambda) {
-  std::ostringstream os;
-  os << lambda;
-  return os.str();
-}
-
-const nlohmann::json& eval_data_of(const SweepData& s) {
-  static const nlohmann::json none;
-  if (s.summary.contains("eval_data")) return s.summary["eval_data"];
-  // Older sweeps: the first run's own record, if it has one.
-  return s.runs.front().summary.contains("eval_data") ? s.runs.front().summary["eval_data"] : none;
-}
 
 bool is_sft(double EvalPoint::*loss) { return loss == &EvalPoint::f_sft; }
 
@@ -41,7 +28,7 @@ std::string eval_data_phrase(const nlohmann::json& eval_data, const char* object
 }
 
 Figure pareto_figure(const SweepData& s) {
-  const nlohmann::json& eval_data = eval_data_of(s);
+  const nlohmann::json& eval_data = sweep_eval_data(s);
   PlotSpec spec{"pareto", "Final (f_DPO, f_SFT) across λ, mean ± std over seeds",
                 "f_DPO (preference loss, " + eval_data_phrase(eval_data, "preference") + ")",
                 "f_SFT (SFT loss, " + eval_data_phrase(eval_data, "sft") + ")", {}, true, s.ideal_dpo, s.ideal_sft, {}, ""};
@@ -80,7 +67,7 @@ Figure sweep_curve_figure(const SweepData& s, double lambda, double EvalPoint::*
   PlotSpec spec{std::string("curve-") + objective + "-lambda" + lambda_text(lambda),
                 std::string(is_sft(loss) ? "f_SFT" : "f_DPO") + " vs step at λ = " + lambda_text(lambda) +
                     ", mean ± std over seeds",
-                "step", loss_label(loss, eval_data_of(s)), {}, false, 0, 0,
+                "step", loss_label(loss, sweep_eval_data(s)), {}, false, 0, 0,
                 {is_sft(loss) ? s.ideal_sft : s.ideal_dpo}, is_sft(loss) ? "f*_SFT" : "f*_DPO"};
   nlohmann::json series = nlohmann::json::array();
   for (const auto& method : s.methods) {

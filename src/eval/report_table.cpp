@@ -17,12 +17,6 @@ bool any_run_has(const SweepData& s, const char* key, const char* sub = nullptr)
   return false;
 }
 
-std::string lambda_text(double lambda) {
-  std::ostringstream os;
-  os << lambda;
-  return os.str();
-}
-
 // One bound of a run's win_rate.ci95, NaN when the run has none.
 double win_rate_ci_bound(const nlohmann::json& summary, size_t i) {
   if (!summary.contains("win_rate") || !summary["win_rate"].is_object()) return std::nan("");

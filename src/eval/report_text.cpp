@@ -25,19 +25,8 @@ const nlohmann::json& first_with(const SweepData& s, const char* key) {
   return none;
 }
 
-std::string lambda_text(double lambda) {
-  std::ostringstream os;
-  os << lambda;
-  return os.str();
-}
-
-const nlohmann::json& eval_data_of(const SweepData& s) {
-  static const nlohmann::json none;
-  return s.summary.contains("eval_data") ? s.summary["eval_data"] : none;
-}
-
 std::string measured_on(const SweepData& s) {
-  const auto& e = eval_data_of(s);
+  const auto& e = sweep_eval_data(s);
   auto one = [&](const char* key) -> std::string {
     if (!e.is_object() || !e.contains(key) || !e[key].is_string()) return "";
     const std::string kind = e[key];
