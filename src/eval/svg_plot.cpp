@@ -97,11 +97,12 @@ std::string marker(const std::string& shape, double x, double y, double r, const
 struct Label {
   std::string text;
   double px, py, ly;
+  bool bold;  // a series or the ideal (bold) vs a point's own label (small, gray)
 };
 
 // Direct labels right of their points, pushed apart vertically where they would overlap; a moved label gets a
 // leader line to its point.
-void draw_labels(std::ostringstream& os, std::vector<Label> labels, bool bold) {
+void draw_labels(std::ostringstream& os, std::vector<Label> labels) {
   std::sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.ly < b.ly; });
   for (size_t i = 1; i < labels.size(); ++i)
     for (size_t j = 0; j < i; ++j)
@@ -111,8 +112,8 @@ void draw_labels(std::ostringstream& os, std::vector<Label> labels, bool bold) {
     if (std::abs(l.ly - 4 - l.py) > 8)
       os << "<line x1=\"" << l.px << "\" y1=\"" << l.py << "\" x2=\"" << lx - 1 << "\" y2=\"" << l.ly - 4
          << "\" stroke=\"#000\" stroke-width=\"0.6\"/>";
-    os << "<text x=\"" << lx << "\" y=\"" << l.ly << "\" font-size=\"" << (bold ? 12 : 10) << "\""
-       << (bold ? " font-weight=\"bold\"" : " fill=\"#333\"") << " class=\"label\">" << esc(l.text) << "</text>";
+    os << "<text x=\"" << lx << "\" y=\"" << l.ly << "\" font-size=\"" << (l.bold ? 12 : 10) << "\""
+       << (l.bold ? " font-weight=\"bold\"" : " fill=\"#333\"") << " class=\"label\">" << esc(l.text) << "</text>";
   }
 }
 
@@ -178,7 +179,7 @@ std::string svg_plot(const PlotSpec& spec) {
     os << "<line x1=\"" << left << "\" y1=\"" << sy(r) << "\" x2=\"" << W - right << "\" y2=\"" << sy(r)
        << "\" stroke=\"#000\" stroke-width=\"1\" stroke-dasharray=\"1,3\"/>";
 
-  std::vector<Label> end_labels, point_labels;
+  std::vector<Label> labels;  // one set, so point labels, series labels and "ideal" are kept apart
   for (const auto& s : spec.series) {
     if (s.points.empty()) continue;
     const SeriesStyle& st = s.style;
@@ -198,16 +199,15 @@ std::string svg_plot(const PlotSpec& spec) {
     for (size_t i = 0; i < s.points.size(); ++i) {
       const auto& p = s.points[i];
       if (few || i + 1 == s.points.size()) os << marker(st.marker, sx(p.x), sy(p.y), 4.5, st.stroke, "#000");
-      if (!p.label.empty()) point_labels.push_back({p.label, sx(p.x), sy(p.y), sy(p.y) + 14});
+      if (!p.label.empty()) labels.push_back({p.label, sx(p.x), sy(p.y), sy(p.y) + 14, false});
     }
-    end_labels.push_back({st.label, sx(s.points.back().x), sy(s.points.back().y), sy(s.points.back().y) - 6});
+    labels.push_back({st.label, sx(s.points.back().x), sy(s.points.back().y), sy(s.points.back().y) - 6, true});
   }
   if (spec.has_ideal) {
     os << marker("star", sx(spec.ideal_x), sy(spec.ideal_y), 9, "#000", "#000");
-    end_labels.push_back({"ideal", sx(spec.ideal_x), sy(spec.ideal_y), sy(spec.ideal_y) + 4});
+    labels.push_back({"ideal", sx(spec.ideal_x), sy(spec.ideal_y), sy(spec.ideal_y) + 4, true});
   }
-  draw_labels(os, point_labels, false);
-  draw_labels(os, end_labels, true);
+  draw_labels(os, labels);
 
   // Legend, right of the data area.
   double ly = top + 10;
