@@ -191,6 +191,8 @@ TEST(Report, ToyTestbedSweepThroughTheCliLoadsInChromiumWithFiguresEqualToTheRun
   EXPECT_TRUE(contains(page.dom, "white-space:nowrap"));
   if (!summary.contains("eval_data")) {
     EXPECT_FALSE(contains(page.dom, "held-out"));
+  } else {  // the toy task has held-out eval sets
+    EXPECT_TRUE(contains(page.dom, "held-out eval set"));
   }
   EXPECT_TRUE(contains(page.dom, "Sequential's f_SFT reached"));
   expect_sweep_figures_match_runs(page.data, dir + "/sweep");

@@ -117,6 +117,27 @@ void draw_labels(std::ostringstream& os, std::vector<Label> labels) {
   }
 }
 
+// The legend, at (lx, ly) right of the data area: each series' line and marker, the ideal, the reference line.
+void draw_legend(std::ostringstream& os, const PlotSpec& spec, double lx, double ly) {
+  for (const auto& s : spec.series) {
+    const SeriesStyle& st = s.style;
+    os << "<line x1=\"" << lx << "\" y1=\"" << ly << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly << "\" stroke=\""
+       << st.stroke << "\" stroke-width=\"2\" stroke-dasharray=\"" << st.dash << "\"/>"
+       << marker(st.marker, lx + 15, ly, 4.5, st.stroke, "#000") << "<text x=\"" << lx + 36 << "\" y=\"" << ly + 4
+       << "\" class=\"legend\">" << esc(st.label) << "</text>";
+    ly += 20;
+  }
+  if (spec.has_ideal) {
+    os << marker("star", lx + 15, ly, 7, "#000", "#000") << "<text x=\"" << lx + 36 << "\" y=\"" << ly + 4
+       << "\" class=\"legend\">ideal</text>";
+    ly += 20;
+  }
+  if (!spec.y_reference.empty())
+    os << "<line x1=\"" << lx << "\" y1=\"" << ly << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly
+       << "\" stroke=\"#000\" stroke-dasharray=\"1,3\"/><text x=\"" << lx + 36 << "\" y=\"" << ly + 4
+       << "\" class=\"legend\">" << esc(spec.y_reference_label) << "</text>";
+}
+
 }  // namespace
 
 SeriesStyle method_style(const std::string& method) {
@@ -209,26 +230,7 @@ std::string svg_plot(const PlotSpec& spec) {
   }
   draw_labels(os, labels);
 
-  // Legend, right of the data area.
-  double ly = top + 10;
-  const double lx = W - right + 82;
-  for (const auto& s : spec.series) {
-    const SeriesStyle& st = s.style;
-    os << "<line x1=\"" << lx << "\" y1=\"" << ly << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly << "\" stroke=\""
-       << st.stroke << "\" stroke-width=\"2\" stroke-dasharray=\"" << st.dash << "\"/>"
-       << marker(st.marker, lx + 15, ly, 4.5, st.stroke, "#000") << "<text x=\"" << lx + 36 << "\" y=\"" << ly + 4
-       << "\" class=\"legend\">" << esc(st.label) << "</text>";
-    ly += 20;
-  }
-  if (spec.has_ideal) {
-    os << marker("star", lx + 15, ly, 7, "#000", "#000") << "<text x=\"" << lx + 36 << "\" y=\"" << ly + 4
-       << "\" class=\"legend\">ideal</text>";
-    ly += 20;
-  }
-  if (!spec.y_reference.empty())
-    os << "<line x1=\"" << lx << "\" y1=\"" << ly << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly
-       << "\" stroke=\"#000\" stroke-dasharray=\"1,3\"/><text x=\"" << lx + 36 << "\" y=\"" << ly + 4
-       << "\" class=\"legend\">" << esc(spec.y_reference_label) << "</text>";
+  draw_legend(os, spec, W - right + 82, top + 10);
   os << "</svg>";
   return os.str();
 }
