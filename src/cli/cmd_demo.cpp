@@ -1,6 +1,6 @@
 // `tandem demo`: the forgetting testbed end to end. Writes the toy task, pretrains its base model (cached across
 // runs), sweeps Sequential, Mix, ALRIGHT and MAXRIGHT over lambdas and seeds from that base with the exact judges,
-// and writes report.html. `tandem report SWEEP_DIR [--out FILE]` writes the report of any sweep.
+// and writes report.html (`tandem report`, cmd_report.cpp, writes the report of any sweep or run).
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -22,7 +22,6 @@ namespace {
 // Steps per cost-measurement run: enough for a stable per-step median on the toy model while the whole cost phase
 // (3 lambdas x 4 methods x 3 rounds, one process at a time) stays a small part of the demo.
 const char* kDemoCostSteps = "20";
-const char* kReportTitle = "Tandem: joint SFT + preference training on the reverse-vs-copy testbed";
 
 // The pretrained toy base, trained once and reused (its folder is a plain Hugging Face model).
 std::string cached_base(const std::string& task_dir, const std::string& cache_dir, const std::string& arch) {
@@ -47,14 +46,6 @@ std::string cached_base(const std::string& task_dir, const std::string& cache_di
   return base;
 }
 }  // namespace
-
-int cmd_report(int argc, char** argv) {
-  TANDEM_CHECK(argc == 1 || (argc == 3 && std::string(argv[1]) == "--out"), "usage: tandem report SWEEP_DIR [--out FILE]");
-  const std::string out = argc == 3 ? argv[2] : std::string(argv[0]) + "/report.html";
-  write_file_atomic(out, sweep_report_html(argv[0], kReportTitle));
-  std::printf("wrote %s\n", out.c_str());
-  return 0;
-}
 
 int cmd_demo(int argc, char** argv) {
   std::string out = "runs/demo", cache = "runs/cache", lambdas = "0.25,0.5,0.75", seeds = "0,1,2";
@@ -82,7 +73,7 @@ int cmd_demo(int argc, char** argv) {
   for (auto& s : args) argv_sweep.push_back(s.data());
   const int rc = cmd_sweep(int(argv_sweep.size()), argv_sweep.data());
   if (rc != 0) return rc;
-  write_file_atomic(out + "/report.html", sweep_report_html(out + "/sweep", kReportTitle));
+  write_file_atomic(out + "/report.html", sweep_report_html(out + "/sweep"));
   std::printf("wrote %s/report.html\n", out.c_str());
   return 0;
 }

@@ -55,9 +55,13 @@ const std::vector<Command>& commands() {
        "  --arch MODEL_TYPE   the testbed model's family: llama (default), gpt_neox (Pythia-shaped), gemma,\n"
        "                      gemma2, phi3, mistral, qwen2, qwen3",
        cmd_demo},
-      {"report", "the HTML report (plots, table) of a sweep",
-       "tandem report SWEEP_DIR [--out FILE]\n"
-       "  --out FILE          default SWEEP_DIR/report.html",
+      {"report", "the HTML report (figures, table) of a sweep or of one training run; the Markdown results table",
+       "tandem report DIR [--out FILE] [--markdown FILE] [--update-readme FILE [--section NAME]]\n"
+       "  DIR                 a sweep folder (runs.jsonl) or a tandem train output folder (summary.json)\n"
+       "  --out FILE          default DIR/report.html\n"
+       "  --markdown FILE     a sweep's results table as Markdown\n"
+       "  --update-readme FILE  replace the table between <!-- results:BEGIN NAME --> and <!-- results:END NAME -->\n"
+       "  --section NAME      that NAME, default demo",
        cmd_report},
       {"toy-task", "write a tiny task where SFT (reverse) and preferences (copy) conflict, with a train.toml",
        "tandem toy-task DIR [--examples N] [--seed S]", cmd_toy_task},
