@@ -88,7 +88,7 @@ TEST(SweepChildPool, ChildrenGetTheirThreadShareUnlessTheUserSetItAndReportHowTh
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   EXPECT_EQ(threads_per_job(1), std::max(1L, cores));
   EXPECT_EQ(threads_per_job(int(cores) * 4), 1);  // never 0
-  const fs::path dir = fs::temp_directory_path() / "tandem_sweep_pool";
+  const fs::path dir = fs::temp_directory_path() / ("tandem_sweep_pool-" + std::to_string(getpid()));
   fs::create_directories(dir);
   const char* saved = std::getenv("OMP_NUM_THREADS");
   const std::string saved_value = saved ? saved : "";
@@ -127,7 +127,8 @@ struct Sweep {
 
 class SweepCli : public ::testing::Test {
  protected:
-  static fs::path root() { return fs::temp_directory_path() / "tandem_sweep_test"; }
+  // One folder per process: ctest runs each test of this suite as its own process, possibly side by side.
+  static fs::path root() { return fs::temp_directory_path() / ("tandem_sweep_test-" + std::to_string(getpid())); }
   static std::string task() { return (root() / "task" / "train.toml").string(); }
   static std::string tiny() { return " --methods sequential,maxright --lambdas 0.5 --seeds 0 max_steps=10 eval_steps=5"; }
 
