@@ -45,7 +45,8 @@ int cmd_demo(int argc, char** argv) {
     const std::string a = argv[i];
     TANDEM_CHECK(i + 1 < argc,
                  "usage: tandem demo [--testbed toy|words] [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] "
-                 "[--arch MODEL_TYPE] [--words N] [--pretrain-steps N] [--steps N] [--methods LIST]");
+                 "[--arch MODEL_TYPE] [--words N] [--pretrain-steps N] [--steps N] [--methods LIST] "
+                 "[--eval-words training|held_out]");
     if (a == "--out") out = argv[++i];
     else if (a == "--arch") task.model_type = argv[++i];
     else if (a == "--cache") cache = argv[++i];
@@ -56,6 +57,7 @@ int cmd_demo(int argc, char** argv) {
     else if (a == "--words") words.words = std::stoll(argv[++i]);
     else if (a == "--pretrain-steps") words.pretrain_steps = std::stoll(argv[++i]);
     else if (a == "--steps") words.steps = std::stoll(argv[++i]);
+    else if (a == "--eval-words") words.eval_words = argv[++i];
     else fail("demo: unknown option ", a);
   }
   TANDEM_CHECK(testbed == "toy" || testbed == "words", "demo: --testbed must be toy or words, got ", testbed);

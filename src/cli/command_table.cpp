@@ -34,7 +34,9 @@ const std::vector<Command>& commands() {
        "  --words N           words testbed: how many adjectives (default 300)\n"
        "  --pretrain-steps N  words testbed: base pretraining steps (default 600)\n"
        "  --steps N           words testbed: steps per sweep run (default 150)\n"
-       "  --methods LIST      words testbed: the sweep's methods (default all four)",
+       "  --methods LIST      words testbed: the sweep's methods (default all four)\n"
+       "  --eval-words W      words testbed: evaluate on the training words' eval lines (training, default)\n"
+       "                      or on the held-out words' (held_out)",
        cmd_demo},
       {"report", "the HTML report (plots, table) of a sweep",
        "tandem report SWEEP_DIR [--out FILE]\n"

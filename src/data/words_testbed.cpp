@@ -161,6 +161,9 @@ void write_words_configs(const std::string& dir, const std::string& tokenizer_di
   write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
   const std::string abs = std::filesystem::absolute(dir).string();
   const std::string tok = std::filesystem::absolute(tokenizer_dir).string();
+  TANDEM_CHECK(o.eval_words == "training" || o.eval_words == "held_out",
+               "words testbed: eval words must be training or held_out, got ", o.eval_words);
+  const std::string eval = o.eval_words == "training" ? "_train_eval" : "_eval";
   std::ostringstream pretrain, train;
   pretrain << "# Pretraining of the words testbed's base model: glosses, relations, questions answered at random.\n"
            << "model_config = \"" << abs << "/config.json\"\n"
@@ -180,8 +183,8 @@ void write_words_configs(const std::string& dir, const std::string& tokenizer_di
         << "tokenizer_name_or_path = \"" << tok << "\"\n"
         << "sft_dataset = \"" << abs << "/sft.jsonl\"\n"
         << "preference_dataset = \"" << abs << "/preference.jsonl\"\n"
-        << "sft_eval_dataset = \"" << abs << "/sft_eval.jsonl\"\n"
-        << "preference_eval_dataset = \"" << abs << "/preference_eval.jsonl\"\n"
+        << "sft_eval_dataset = \"" << abs << "/sft" << eval << ".jsonl\"\n"
+        << "preference_eval_dataset = \"" << abs << "/preference" << eval << ".jsonl\"\n"
         << "reference_cache_dir = \"" << abs << "/cache\"\n"
         << "output_dir = \"" << abs << "/run\"\n"
         << "strategy = \"alright\"\n"
