@@ -3,7 +3,7 @@ BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
 APT_PKGS  := cmake g++ make libopenblas-openmp-dev libdnnl-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium \
-             clang libomp-dev
+             clang libomp-dev wordnet-base
 
 FUZZ_BUILD ?= build-fuzz
 SAN_BUILD  ?= build-sanitize
@@ -52,10 +52,12 @@ test-sanitize: deps
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j 1
 
-# The forgetting testbed: pretrained base (cached in runs/cache), every method x lambda x 3 seeds, judges,
-# runs/demo/report.html. `make demo ARCH=gpt_neox` runs it on a Pythia-shaped model (runs/demo-gpt_neox).
+# The forgetting testbeds: pretrained bases (cached in runs/cache), every method x lambda x 3 seeds, judges,
+# runs/demo/report.html (toy) then runs/demo-words/report.html (WordNet words). `make demo ARCH=gpt_neox` runs the
+# toy testbed only, on a Pythia-shaped model (runs/demo-gpt_neox).
 demo: build
 	@$(BUILD)/tandem demo --out runs/demo$(if $(ARCH),-$(ARCH)) --cache runs/cache $(if $(ARCH),--arch $(ARCH))
+	@$(if $(ARCH),,$(BUILD)/tandem demo --testbed words --out runs/demo-words --cache runs/cache)
 
 bench: build
 	@bench/run_bench.sh $(BUILD) 3

@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/demo_base.h"
+#include "cli/demo_words.h"
 #include "core/check.h"
 #include "data/toy_task.h"
 #include "eval/report.h"
 #include "io/atomic_file.h"
-#include "train/checkpoint.h"
-#include "train/trainer.h"
 
 namespace tandem {
 
@@ -25,41 +25,40 @@ const char* kDemoCostSteps = "20";
 
 // The pretrained toy base, trained once and reused (its folder is a plain Hugging Face model).
 std::string cached_base(const std::string& task_dir, const std::string& cache_dir, const std::string& arch) {
-  const std::string base = cache_dir + "/toy-base-v1" + (arch == "llama" ? "" : "-" + arch);
-  if (fs::exists(base + "/model.safetensors")) {
-    std::printf("base model: %s (cached)\n", base.c_str());
-    return base;
-  }
-  std::printf("pretraining the base model (once; cached in %s)\n", base.c_str());
-  const std::string work = base + ".pretrain";
-  TrainConfig cfg = TrainConfig::from_toml_file(task_dir + "/pretrain.toml", {"output_dir=\"" + work + "\""});
-  Trainer trainer(cfg);
-  trainer.train();
-  const std::string last = latest_checkpoint(work);
-  const std::string tmp = base + ".tmp";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  fs::copy_file(last + "/config.json", tmp + "/config.json");
-  fs::copy_file(last + "/model.safetensors", tmp + "/model.safetensors");
-  fs::rename(tmp, base);  // appears complete or not at all
-  fs::remove_all(work);
-  return base;
+  return cached_pretrained_base(task_dir + "/pretrain.toml",
+                                cache_dir + "/toy-base-v1" + (arch == "llama" ? "" : "-" + arch));
 }
 }  // namespace
 
 int cmd_demo(int argc, char** argv) {
-  std::string out = "runs/demo", cache = "runs/cache", lambdas = "0.25,0.5,0.75", seeds = "0,1,2";
+  std::string out = "runs/demo", cache = "runs/cache", lambdas = "0.25,0.5,0.75", seeds = "0,1,2", testbed = "toy",
+              methods;
   ToyTaskOptions task;
+  WordsTestbedOptions words;  // --words, --pretrain-steps and --steps shrink it (tests)
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     TANDEM_CHECK(i + 1 < argc,
-                 "usage: tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] [--arch MODEL_TYPE]");
+                 "usage: tandem demo [--testbed toy|words] [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] "
+                 "[--arch MODEL_TYPE] [--words N] [--pretrain-steps N] [--steps N] [--methods LIST] "
+                 "[--eval-words training|held_out]");
     if (a == "--out") out = argv[++i];
     else if (a == "--arch") task.model_type = argv[++i];
     else if (a == "--cache") cache = argv[++i];
     else if (a == "--lambdas") lambdas = argv[++i];
     else if (a == "--seeds") seeds = argv[++i];
+    else if (a == "--testbed") testbed = argv[++i];
+    else if (a == "--methods") methods = argv[++i];
+    else if (a == "--words") words.words = std::stoll(argv[++i]);
+    else if (a == "--pretrain-steps") words.pretrain_steps = std::stoll(argv[++i]);
+    else if (a == "--steps") words.steps = std::stoll(argv[++i]);
+    else if (a == "--eval-words") words.eval_words = argv[++i];
     else fail("demo: unknown option ", a);
+  }
+  TANDEM_CHECK(testbed == "toy" || testbed == "words", "demo: --testbed must be toy or words, got ", testbed);
+  TANDEM_CHECK(testbed == "words" || methods.empty(), "demo: --methods applies to the words testbed only");
+  if (testbed == "words") {
+    TANDEM_CHECK(task.model_type == "llama", "demo: --arch applies to the toy testbed only");
+    return run_words_demo({out, cache, lambdas, seeds, methods}, words);
   }
   fs::remove_all(out + "/sweep");
   write_toy_task(out + "/task", task);

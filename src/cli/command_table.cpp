@@ -49,11 +49,18 @@ const std::vector<Command>& commands() {
        "                      your own data",
        cmd_sweep},
       {"demo", "the forgetting testbed: pretrain (cached), sweep all methods, judge, write report.html",
-       "tandem demo [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] [--arch MODEL_TYPE]\n"
+       "tandem demo [--testbed toy|words] [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] [--arch MODEL_TYPE]\n"
+       "  --testbed NAME      toy (reverse vs copy, default) or words (WordNet antonyms vs synonyms)\n"
        "  --out DIR           default runs/demo\n"
        "  --cache DIR         where the pretrained base is kept, default runs/cache\n"
        "  --arch MODEL_TYPE   the testbed model's family: llama (default), gpt_neox (Pythia-shaped), gemma,\n"
-       "                      gemma2, phi3, mistral, qwen2, qwen3",
+       "                      gemma2, phi3, mistral, qwen2, qwen3 (toy testbed)\n"
+       "  --words N           words testbed: how many adjectives (default 300)\n"
+       "  --pretrain-steps N  words testbed: base pretraining steps (default 600)\n"
+       "  --steps N           words testbed: steps per sweep run (default 150)\n"
+       "  --methods LIST      words testbed: the sweep's methods (default all four)\n"
+       "  --eval-words W      words testbed: evaluate on the training words' eval lines (training, default)\n"
+       "                      or on the held-out words' (held_out)",
        cmd_demo},
       {"report", "the HTML report (figures, table) of a sweep or of one training run; the Markdown results table",
        "tandem report DIR [--out FILE] [--markdown FILE] [--update-readme FILE [--section NAME]]\n"
