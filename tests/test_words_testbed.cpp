@@ -99,7 +99,7 @@ TEST(WordsTestbed, AnswersAreWordNetAntonymsAndSynonyms) {
   const auto wn = wordnet_adjective_synsets();
   std::map<std::string, std::vector<std::string>> antonyms_of;
   size_t checked = 0;
-  for (const char* suffix : {"_eval", "_train_eval"}) {
+  for (const char* suffix : {"", "_eval"}) {
     for (const json& r : read_jsonl(dir + "/sft" + suffix + ".jsonl")) {
       const std::string w = word_of(r["prompt"]);
       const auto accepted = r["accepted"].get<std::vector<std::string>>();
@@ -229,7 +229,18 @@ TEST(WordsTestbed, DemoForgetsUnderSequentialAndWritesItsReport) {
   EXPECT_TRUE(fs::exists(dir / "out/report.html"));
   EXPECT_GT(read_file((dir / "out/report.html").string()).size(), 1000u);
 
-  // Forgetting, on what was trained (the demo evaluates on the training words' eval lines by default: at this
+  // What the sweep had, as its report reads it: the testbed, evaluation on training words, the exact judge's
+  // scores and win rate, the multiple-choice retention score.
+  const json sweep = json::parse(read_file((dir / "out/sweep/summary.json").string()));
+  EXPECT_EQ(sweep["testbed"], "words");
+  EXPECT_EQ(sweep["eval_data"]["sft"], "training_subset");
+  const json run = json::parse(read_file((dir / "out/sweep/sequential-lambda0.5-seed0/summary.json").string()));
+  EXPECT_EQ(run["judge"]["name"], "answers");
+  EXPECT_EQ(run["win_rate"]["judge"], "answers");
+  EXPECT_EQ(run["multiple_choice"]["n"], read_jsonl((dir / "out/task/multiple_choice.jsonl").string()).size());
+  EXPECT_TRUE(sweep["cost"].is_object());
+
+  // Forgetting, on what was trained (the demo evaluates on the training words by default: at this
   // tiny size the base carries nothing over to held-out words). Sequential at lambda 0.5, evaluated at steps 0, 20
   // (end of its SFT half) and 40: f_SFT falls during SFT, then DPO on synonyms undoes it.
   const std::vector<double> seq = eval_f_sft((dir / "out/sweep/sequential-lambda0.5-seed0").string());
@@ -241,7 +252,7 @@ TEST(WordsTestbed, DemoForgetsUnderSequentialAndWritesItsReport) {
   // Judge-ability: the SFT-only run answers its training words' opposites, judged against "accepted".
   const std::string tokenizer = (dir / "cache/words-tokenizer-v1-n40-s0").string();
   const std::string sft_run = latest_checkpoint((dir / "out/sweep/ideal-sft-seed0").string());
-  const double train_acc = judged_accuracy(sft_run, tokenizer, (dir / "out/task/sft_train_eval.jsonl").string());
+  const double train_acc = judged_accuracy(sft_run, tokenizer, (dir / "out/task/sft.jsonl").string());
   const double held_acc = judged_accuracy(sft_run, tokenizer, (dir / "out/task/sft_eval.jsonl").string());
   std::printf("SFT-only run, judged accuracy: training words %.2f, held-out words %.2f\n", train_acc, held_acc);
   EXPECT_GT(train_acc, 0.8);

@@ -17,7 +17,6 @@ namespace tandem {
 namespace fs = std::filesystem;
 
 namespace {
-const char* kReportTitle = "Tandem: joint SFT + preference training on the WordNet antonym-vs-synonym testbed";
 constexpr int64_t kVocabSize = 1536;
 
 // The data's key: the cached tokenizer and base are reused only for the same words and seed.
@@ -59,13 +58,15 @@ int run_words_demo(const DemoPaths& p, const WordsTestbedOptions& o) {
       fs::absolute(cached_pretrained_base(task + "/pretrain.toml", p.cache + base_name, tokenizer)).string();
   std::vector<std::string> args = {task + "/train.toml", "--lambdas", p.lambdas, "--seeds", p.seeds, "--out",
                                    p.out + "/sweep", "model_config=\"\"", "model_name_or_path=\"" + base + "\"",
-                                   std::string("max_steps=").append(std::to_string(o.steps))};
+                                   std::string("max_steps=").append(std::to_string(o.steps)), "--testbed", "words",
+                                   // the costs beside the results, as the toy demo measures them
+                                   "--cost-repeats", "3", "--cost-steps", "20"};
   if (!p.methods.empty()) args.insert(args.end(), {"--methods", p.methods});
   std::vector<char*> argv_sweep;
   for (auto& s : args) argv_sweep.push_back(s.data());
   const int rc = cmd_sweep(int(argv_sweep.size()), argv_sweep.data());
   if (rc != 0) return rc;
-  write_file_atomic(p.out + "/report.html", sweep_report_html(p.out + "/sweep", kReportTitle));
+  write_file_atomic(p.out + "/report.html", sweep_report_html(p.out + "/sweep"));
   std::printf("wrote %s/report.html\n", p.out.c_str());
   return 0;
 }

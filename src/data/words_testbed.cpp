@@ -103,24 +103,22 @@ std::vector<std::string> words_pretraining_texts(const WordsSplit& split, const 
 void write_words_data(const std::string& dir, const WordsTestbedOptions& o) {
   std::filesystem::create_directories(dir);
   const WordsSplit split = choose_words(o);
-  auto write_split = [&](const std::vector<WordNetAdjective>& words, const std::string& suffix, bool accepted) {
+  // Every line carries "accepted" (training lines too: evaluating on the training words reads them from there).
+  auto write_split = [&](const std::vector<WordNetAdjective>& words, const std::string& suffix) {
     std::vector<json> sft, pref;
     for (const WordNetAdjective& a : words) {
       json s = {{"prompt", opposite_prompt(a.word)}, {"completion", " " + a.antonyms[0]}};
       json p = {{"prompt", synonym_prompt(a.word)}, {"chosen", " " + a.synonyms[0]}, {"rejected", " " + a.antonyms[0]}};
-      if (accepted) {
-        s["accepted"] = a.antonyms;
-        p["accepted"] = a.synonyms;
-      }
+      s["accepted"] = a.antonyms;
+      p["accepted"] = a.synonyms;
       sft.push_back(s);
       pref.push_back(p);
     }
     write_file_atomic(dir + "/sft" + suffix + ".jsonl", lines(sft));
     write_file_atomic(dir + "/preference" + suffix + ".jsonl", lines(pref));
   };
-  write_split(split.train, "", false);
-  write_split(split.held_out, "_eval", true);
-  write_split(split.train, "_train_eval", true);
+  write_split(split.train, "");
+  write_split(split.held_out, "_eval");
 
   std::vector<json> pretrain;
   for (const std::string& t : words_pretraining_texts(split, o)) pretrain.push_back({{"text", t}});
@@ -163,7 +161,15 @@ void write_words_configs(const std::string& dir, const std::string& tokenizer_di
   const std::string tok = std::filesystem::absolute(tokenizer_dir).string();
   TANDEM_CHECK(o.eval_words == "training" || o.eval_words == "held_out",
                "words testbed: eval words must be training or held_out, got ", o.eval_words);
-  const std::string eval = o.eval_words == "training" ? "_train_eval" : "_eval";
+  // Training words: no eval sets, so the trainer evaluates the first eval_max_examples training lines (all of them)
+  // and the run's summary says "training_subset"; held-out words: the eval sets (summary: "held_out").
+  const size_t train_words = choose_words(o).train.size();
+  std::ostringstream eval;
+  if (o.eval_words == "training")
+    eval << "eval_max_examples = " << train_words << "  # every training word (no eval sets: a training subset)\n";
+  else
+    eval << "sft_eval_dataset = \"" << abs << "/sft_eval.jsonl\"\n"
+         << "preference_eval_dataset = \"" << abs << "/preference_eval.jsonl\"\n";
   std::ostringstream pretrain, train;
   pretrain << "# Pretraining of the words testbed's base model: glosses, relations, questions answered at random.\n"
            << "model_config = \"" << abs << "/config.json\"\n"
@@ -183,8 +189,7 @@ void write_words_configs(const std::string& dir, const std::string& tokenizer_di
         << "tokenizer_name_or_path = \"" << tok << "\"\n"
         << "sft_dataset = \"" << abs << "/sft.jsonl\"\n"
         << "preference_dataset = \"" << abs << "/preference.jsonl\"\n"
-        << "sft_eval_dataset = \"" << abs << "/sft" << eval << ".jsonl\"\n"
-        << "preference_eval_dataset = \"" << abs << "/preference" << eval << ".jsonl\"\n"
+        << eval.str()
         << "reference_cache_dir = \"" << abs << "/cache\"\n"
         << "output_dir = \"" << abs << "/run\"\n"
         << "strategy = \"alright\"\n"
@@ -196,7 +201,12 @@ void write_words_configs(const std::string& dir, const std::string& tokenizer_di
         << "learning_rate = 2e-3\n"
         << "warmup_steps = 10\n"
         << "beta = 0.1\n"
-        << "eval_steps = 20\n";
+        << "eval_steps = 20\n"
+        << "# exact judges: a greedy answer is right when it is one of the line's \"accepted\" words\n"
+        << "judge = \"answers\"\n"
+        << "judge_max_new_tokens = 6  # a word and the end of text\n"
+        << "# capability retention: which of four words a WordNet definition defines\n"
+        << "multiple_choice_dataset = \"" << abs << "/multiple_choice.jsonl\"\n";
   write_file_atomic(dir + "/train.toml", train.str());
 }
 

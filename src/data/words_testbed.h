@@ -5,7 +5,7 @@
 // reverse-vs-copy, data/toy_task.h). Words are split into training and held-out sets, antonym groups kept together,
 // so a held-out word's prompts and answers appear only in the eval sets (and in the pretraining corpus, which
 // teaches the base every relation but neither question's behaviour). Plain {"prompt", "completion"} text lines
-// (no chat template); eval lines carry "accepted": every WordNet antonym (or synonym) of the word, for exact
+// (no chat template); lines carry "accepted": every WordNet antonym (or synonym) of the word, for exact
 // judges. Deterministic given the options.
 #pragma once
 #include <cstdint>
@@ -41,8 +41,7 @@ WordsSplit choose_words(const WordsTestbedOptions& options);
 std::vector<std::string> words_pretraining_texts(const WordsSplit& split, const WordsTestbedOptions& options);
 
 // Writes into `dir`: sft.jsonl, preference.jsonl (training words), sft_eval.jsonl, preference_eval.jsonl (held-out
-// words, with "accepted"), sft_train_eval.jsonl, preference_train_eval.jsonl (the training words' eval lines, for
-// judging what was trained), multiple_choice.jsonl (a definition and four words, lm-eval's question/choices/answer),
+// words; every line with "accepted"), multiple_choice.jsonl (a definition and four words, lm-eval's question/choices/answer),
 // pretrain.jsonl, words.json (the split). The tokenizer, config.json and the tomls are written by
 // write_words_configs once a tokenizer exists.
 void write_words_data(const std::string& dir, const WordsTestbedOptions& options = {});
