@@ -1,6 +1,9 @@
 // `tandem demo`: the forgetting testbed end to end. Writes the toy task, pretrains its base model (cached across
 // runs), sweeps Sequential, Mix, ALRIGHT and MAXRIGHT over lambdas and seeds from that base with the exact judges,
 // and writes report.html (`tandem report`, cmd_report.cpp, writes the report of any sweep or run).
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -32,7 +35,7 @@ std::string cached_base(const std::string& task_dir, const std::string& cache_di
 
 int cmd_demo(int argc, char** argv) {
   std::string out = "runs/demo", cache = "runs/cache", lambdas = "0.25,0.5,0.75", seeds = "0,1,2", testbed = "toy",
-              methods;
+              methods, jobs = std::to_string(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   ToyTaskOptions task;
   WordsTestbedOptions words;  // --words, --pretrain-steps and --steps shrink it (tests)
   for (int i = 0; i < argc; ++i) {
@@ -40,7 +43,7 @@ int cmd_demo(int argc, char** argv) {
     TANDEM_CHECK(i + 1 < argc,
                  "usage: tandem demo [--testbed toy|words] [--out DIR] [--cache DIR] [--lambdas LIST] [--seeds LIST] "
                  "[--arch MODEL_TYPE] [--words N] [--pretrain-steps N] [--steps N] [--methods LIST] "
-                 "[--eval-words training|held_out]");
+                 "[--eval-words training|held_out] [--jobs N]");
     if (a == "--out") out = argv[++i];
     else if (a == "--arch") task.model_type = argv[++i];
     else if (a == "--cache") cache = argv[++i];
@@ -52,20 +55,21 @@ int cmd_demo(int argc, char** argv) {
     else if (a == "--pretrain-steps") words.pretrain_steps = std::stoll(argv[++i]);
     else if (a == "--steps") words.steps = std::stoll(argv[++i]);
     else if (a == "--eval-words") words.eval_words = argv[++i];
+    else if (a == "--jobs") jobs = argv[++i];
     else fail("demo: unknown option ", a);
   }
   TANDEM_CHECK(testbed == "toy" || testbed == "words", "demo: --testbed must be toy or words, got ", testbed);
   TANDEM_CHECK(testbed == "words" || methods.empty(), "demo: --methods applies to the words testbed only");
   if (testbed == "words") {
     TANDEM_CHECK(task.model_type == "llama", "demo: --arch applies to the toy testbed only");
-    return run_words_demo({out, cache, lambdas, seeds, methods}, words);
+    return run_words_demo({out, cache, lambdas, seeds, methods, jobs}, words);
   }
   fs::remove_all(out + "/sweep");
   write_toy_task(out + "/task", task);
   const std::string base = fs::absolute(cached_base(out + "/task", cache, task.model_type)).string();
   std::vector<std::string> args = {out + "/task/train.toml", "--lambdas", lambdas, "--seeds", seeds, "--out",
                                    out + "/sweep", "model_config=\"\"", "model_name_or_path=\"" + base + "\"",
-                                   "judge=\"toy\"", "eval_steps=20", "--testbed", "toy",
+                                   "judge=\"toy\"", "eval_steps=20", "--testbed", "toy", "--jobs", jobs,
                                    // The costs beside the results: 3 interleaved rounds, short runs (kDemoCostSteps)
                                    "--cost-repeats", "3", "--cost-steps", kDemoCostSteps};
   std::vector<char*> argv_sweep;

@@ -59,8 +59,10 @@ const std::vector<Command>& commands() {
        "  --pretrain-steps N  words testbed: base pretraining steps (default 600)\n"
        "  --steps N           words testbed: steps per sweep run (default 150)\n"
        "  --methods LIST      words testbed: the sweep's methods (default all four)\n"
-       "  --eval-words W      words testbed: evaluate on the training words' eval lines (training, default)\n"
-       "                      or on the held-out words' (held_out)",
+       "  --eval-words W      words testbed: evaluate on the training words (training, default; a training subset)\n"
+       "                      or on the held-out words (held_out)\n"
+       "  --jobs N            training runs side by side (default: the number of cores); costs are measured\n"
+       "                      one run at a time whatever N is",
        cmd_demo},
       {"report", "the HTML report (figures, table) of a sweep or of one training run; the Markdown results table",
        "tandem report DIR [--out FILE] [--markdown FILE] [--update-readme FILE [--section NAME]]\n"

@@ -58,7 +58,7 @@ int run_words_demo(const DemoPaths& p, const WordsTestbedOptions& o) {
       fs::absolute(cached_pretrained_base(task + "/pretrain.toml", p.cache + base_name, tokenizer)).string();
   std::vector<std::string> args = {task + "/train.toml", "--lambdas", p.lambdas, "--seeds", p.seeds, "--out",
                                    p.out + "/sweep", "model_config=\"\"", "model_name_or_path=\"" + base + "\"",
-                                   std::string("max_steps=").append(std::to_string(o.steps)), "--testbed", "words",
+                                   std::string("max_steps=").append(std::to_string(o.steps)), "--testbed", "words", "--jobs", p.jobs,
                                    // the costs beside the results, as the toy demo measures them
                                    "--cost-repeats", "3", "--cost-steps", "20"};
   if (!p.methods.empty()) args.insert(args.end(), {"--methods", p.methods});

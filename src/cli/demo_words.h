@@ -8,6 +8,7 @@ namespace tandem {
 
 struct DemoPaths {
   std::string out, cache, lambdas, seeds, methods;  // methods: "" = the sweep's default (all four)
+  std::string jobs = "1";                           // the sweep's --jobs: training runs side by side
 };
 
 // Writes the data into out/task, trains the tokenizer and pretrains the base (both cached under `cache`), sweeps

@@ -1,9 +1,9 @@
 #include "data/text_formats.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "data/jsonl_lines.h"
 #include "data/training_text.h"
 
 namespace tandem {
@@ -104,31 +104,6 @@ json tools_field(const json& j, const std::string& where) {
   if (!j.contains("tools") || j["tools"].is_null()) return nullptr;
   TANDEM_CHECK(j["tools"].is_array(), where, ": field \"tools\" must be a list of tool schemas");
   return j["tools"];
-}
-
-template <typename Fn>
-void for_each_line(const std::string& path, Fn&& fn) {
-  std::ifstream in(path);
-  TANDEM_CHECK(in, path, ": cannot open");
-  std::string line;
-  int64_t n = 0;
-  bool first_line_seen = false;
-  while (std::getline(in, line)) {
-    ++n;
-    const size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos) continue;
-    if (line[first] == '[' && !first_line_seen) fail_json_array_not_jsonl(path);  // a .json list, not JSONL
-    first_line_seen = true;
-    const std::string where = path + ":" + std::to_string(n);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      fail(where, ": not valid JSON (", e.what(), ")");
-    }
-    TANDEM_CHECK(j.is_object(), where, ": each line must be a JSON object");
-    fn(j, where);
-  }
 }
 
 // "\n\nHuman: a\n\nAssistant: b\n\nHuman: c" -> messages.
@@ -250,11 +225,12 @@ PreferenceExample preference_example(const json& j, const Line& l) {
 std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder,
                                          const std::string& text_field) {
   std::vector<SftExample> out;
-  for_each_line(path, [&](const json& j, const std::string& where) {
+  for_each_jsonl_object(path, [&](const json& j, const std::string& where) {
     SftExample e = sft_example(j, Line{encoder, where}, text_field);
     e.accepted = accepted_field(j, where);
     TANDEM_CHECK(!e.completion.empty(), where, ": the completion is empty after tokenization");
     out.push_back(std::move(e));
+    return true;
   });
   TANDEM_CHECK(!out.empty(), path, ": no examples");
   return out;
@@ -262,11 +238,12 @@ std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEnco
 
 std::vector<PreferenceExample> load_preference_dataset(const std::string& path, const TextEncoder* encoder) {
   std::vector<PreferenceExample> out;
-  for_each_line(path, [&](const json& j, const std::string& where) {
+  for_each_jsonl_object(path, [&](const json& j, const std::string& where) {
     PreferenceExample e = preference_example(j, Line{encoder, where});
     e.accepted = accepted_field(j, where);
     TANDEM_CHECK(!e.chosen.empty() && !e.rejected.empty(), where, ": a response is empty after tokenization");
     out.push_back(std::move(e));
+    return true;
   });
   TANDEM_CHECK(!out.empty(), path, ": no examples");
   return out;

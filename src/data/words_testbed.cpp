@@ -124,8 +124,9 @@ void write_words_data(const std::string& dir, const WordsTestbedOptions& o) {
   for (const std::string& t : words_pretraining_texts(split, o)) pretrain.push_back({{"text", t}});
   write_file_atomic(dir + "/pretrain.jsonl", lines(pretrain));
 
-  // Capability retention (lm-eval's question/choices/answer): which of four chosen words a definition defines;
-  // distractors are other chosen words that are not the word's synonyms.
+  // Capability retention: what only pretraining taught, a word's definition. lm-eval's cloze over the data's own
+  // context: after "hot:" (the pretraining corpus's gloss lines), which of four definitions follows; distractors are
+  // the definitions of other chosen words that are not the word's synonyms (choices differ in length: acc_norm).
   Rng rng(o.seed + 2);
   std::vector<WordNetAdjective> all = split.train;
   all.insert(all.end(), split.held_out.begin(), split.held_out.end());
@@ -133,16 +134,19 @@ void write_words_data(const std::string& dir, const WordsTestbedOptions& o) {
   for (const WordNetAdjective& a : all) {
     const std::string definition = definition_of(a.glosses[0]);
     if (definition.empty()) continue;
-    std::set<std::string> taken = {a.word};
+    std::set<std::string> taken = {a.word}, shown = {definition};
     taken.insert(a.synonyms.begin(), a.synonyms.end());
-    std::vector<std::string> choices = {a.word};
+    std::vector<std::string> choices = {definition};
     while (choices.size() < 4) {
-      const std::string& d = all[rng.below(all.size())].word;
-      if (taken.insert(d).second) choices.push_back(d);
+      const WordNetAdjective& d = all[rng.below(all.size())];
+      const std::string other = definition_of(d.glosses[0]);
+      if (other.empty() || taken.count(d.word) || !shown.insert(other).second) continue;
+      taken.insert(d.word);
+      choices.push_back(other);
     }
     shuffle(choices, rng);
-    const auto answer = std::find(choices.begin(), choices.end(), a.word) - choices.begin();
-    mc.push_back({{"question", "Which word means \"" + definition + "\"?"}, {"choices", choices}, {"answer", answer}});
+    const auto answer = std::find(choices.begin(), choices.end(), definition) - choices.begin();
+    mc.push_back({{"context", a.word + ":"}, {"choices", choices}, {"answer", answer}});
   }
   write_file_atomic(dir + "/multiple_choice.jsonl", lines(mc));
 
@@ -201,6 +205,9 @@ void write_words_configs(const std::string& dir, const std::string& tokenizer_di
         << "learning_rate = 2e-3\n"
         << "warmup_steps = 10\n"
         << "beta = 0.1\n"
+        << "# RPO (TRL's rpo_alpha): DPO plus the chosen answers' NLL. Plain DPO on this tiny base lowers the chosen\n"
+        << "# answers' likelihood with the rejected ones', so its greedy answers are not words (measured; README)\n"
+        << "rpo_alpha = 1.0\n"
         << "eval_steps = 20\n"
         << "# exact judges: a greedy answer is right when it is one of the line's \"accepted\" words\n"
         << "judge = \"answers\"\n"

@@ -1,9 +1,9 @@
 #include "eval/multiple_choice_items.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "data/jsonl_lines.h"
 #include "io/json_file.h"
 #include "tokenizer/unicode.h"
 
@@ -79,19 +79,29 @@ MultipleChoiceItem text_item(const json& j, const std::string& where, const BpeT
                              const MultipleChoiceOptions& o) {
   TANDEM_CHECK(tokenizer, where, ": a text item needs a tokenizer (the model folder has no tokenizer.json); "
                "pre-tokenized items use context_ids and choices_ids");
-  const auto q = j.find("question");
-  TANDEM_CHECK(q != j.end() && q->is_string(), where, ": 'question' must be a string");
   auto [texts, answer] = text_choices(j, where);
   MultipleChoiceItem item{.answer = answer, .where = where};
-  std::string context = q->get<std::string>();
-  if (o.style == PromptStyle::kLetters) {
-    TANDEM_CHECK(texts.size() <= 26, where, ": letters style names at most 26 choices, got ", texts.size());
-    // Appended piece by piece: GCC 12's -Wrestrict misfires on chains of "literal" + std::string temporaries.
-    for (size_t k = 0; k < texts.size(); ++k) context.append("\n").append(1, char('A' + k)).append(". ").append(texts[k]);
+  std::string context;
+  if (const auto c = j.find("context"); c != j.end()) {
+    // The data's own prompt, used as it is (lm-eval tasks whose doc_to_text is a field, as HellaSwag's ctx).
+    TANDEM_CHECK(c->is_string() && !j.contains("question"), where,
+                 ": 'context' must be a string, and a line has either 'context' or 'question'");
+    TANDEM_CHECK(o.style == PromptStyle::kCloze, where, ": a 'context' item is scored as a cloze (no letters)");
+    context = c->get<std::string>();
   } else {
-    context.insert(0, "Question: ");
+    const auto q = j.find("question");
+    TANDEM_CHECK(q != j.end() && q->is_string(), where, ": 'question' (or 'context') must be a string");
+    context = q->get<std::string>();
+    if (o.style == PromptStyle::kLetters) {
+      TANDEM_CHECK(texts.size() <= 26, where, ": letters style names at most 26 choices, got ", texts.size());
+      // Appended piece by piece: GCC 12's -Wrestrict misfires on chains of "literal" + std::string temporaries.
+      for (size_t k = 0; k < texts.size(); ++k)
+        context.append("\n").append(1, char('A' + k)).append(". ").append(texts[k]);
+    } else {
+      context.insert(0, "Question: ");
+    }
+    context += "\nAnswer:";
   }
-  context += "\nAnswer:";
   for (size_t k = 0; k < texts.size(); ++k) {
     // lm-eval's doc_to_choice: the letter in MMLU's prompt, the choice text in a cloze prompt.
     const std::string choice = o.style == PromptStyle::kLetters ? std::string(1, char('A' + k)) : texts[k];
@@ -156,24 +166,13 @@ std::pair<std::vector<int32_t>, std::vector<int32_t>> encode_pair(const BpeToken
 
 std::vector<MultipleChoiceItem> load_multiple_choice(const std::string& path, const BpeTokenizer* tokenizer,
                                                      const MultipleChoiceOptions& options) {
-  std::ifstream in(path);
-  TANDEM_CHECK(in, path, ": cannot open the multiple-choice file");
   std::vector<MultipleChoiceItem> items;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (options.limit > 0 && int64_t(items.size()) >= options.limit) break;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(number);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      fail(where, ": not valid JSON (", e.what(), ")");
-    }
-    TANDEM_CHECK(j.is_object(), where, ": each line must be a JSON object");
+  for_each_jsonl_object(path, [&](const json& j, const std::string& where) {
+    if (options.limit > 0 && int64_t(items.size()) >= options.limit) return false;
     items.push_back(j.contains("context_ids") ? token_item(j, where, options)
                                               : text_item(j, where, tokenizer, options));
-  }
+    return true;
+  });
   TANDEM_CHECK(!items.empty(), path, ": no multiple-choice items");
   return items;
 }
