@@ -156,6 +156,20 @@ TEST(MultipleChoice, TextItemsFollowThePromptStyle) {
   // Text lines need a tokenizer.
   testing::expect_error([&] { load_multiple_choice((d / "mmlu.jsonl").string(), nullptr, {}); },
                         {"mmlu.jsonl:1", "needs a tokenizer"});
+
+  // A "context" item: the data's own prompt, verbatim (no Question/Answer wrapper), then " choice"; cloze only.
+  std::ofstream(d / "ctx.jsonl") << R"({"context": "hot:", "choices": ["of high temperature", "cold"], "answer": 0})"
+                                 << "\n";
+  const auto ctx = load_multiple_choice((d / "ctx.jsonl").string(), &tok, {});
+  ASSERT_EQ(ctx.size(), 1u);
+  EXPECT_EQ(ctx[0].context, encode_pair(tok, "hot:", " cold", false).first);
+  EXPECT_EQ(ctx[0].choices[0], encode_pair(tok, "hot:", " of high temperature", false).second);
+  EXPECT_EQ(ctx[0].choice_texts[1], "cold");
+  testing::expect_error([&] { load_multiple_choice((d / "ctx.jsonl").string(), &tok, o); },
+                        {"ctx.jsonl:1", "scored as a cloze"});
+  std::ofstream(d / "both.jsonl") << R"({"context": "a", "question": "b", "choices": ["x"], "answer": 0})" << "\n";
+  testing::expect_error([&] { load_multiple_choice((d / "both.jsonl").string(), &tok, {}); },
+                        {"both.jsonl:1", "either 'context' or 'question'"});
 }
 
 TEST(MultipleChoice, MalformedLinesNameFileAndLine) {

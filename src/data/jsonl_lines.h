@@ -8,8 +8,10 @@
 
 namespace tandem {
 
-// Calls fn(object, "path:line") for each object in order; fn returns false to stop reading.
+// Calls fn(object, "path:line") for each object in order; fn returns false to stop reading. Json is nlohmann::json
+// or nlohmann::ordered_json (keys in the order written: what chat templates render, e.g. tool-call arguments).
+template <typename Json>
 void for_each_jsonl_object(const std::string& path,
-                           const std::function<bool(const nlohmann::json& object, const std::string& where)>& fn);
+                           const std::function<bool(const Json& object, const std::string& where)>& fn);
 
 }  // namespace tandem

@@ -225,7 +225,7 @@ PreferenceExample preference_example(const json& j, const Line& l) {
 std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEncoder* encoder,
                                          const std::string& text_field) {
   std::vector<SftExample> out;
-  for_each_jsonl_object(path, [&](const json& j, const std::string& where) {
+  for_each_jsonl_object<json>(path, [&](const json& j, const std::string& where) {
     SftExample e = sft_example(j, Line{encoder, where}, text_field);
     e.accepted = accepted_field(j, where);
     TANDEM_CHECK(!e.completion.empty(), where, ": the completion is empty after tokenization");
@@ -238,7 +238,7 @@ std::vector<SftExample> load_sft_dataset(const std::string& path, const TextEnco
 
 std::vector<PreferenceExample> load_preference_dataset(const std::string& path, const TextEncoder* encoder) {
   std::vector<PreferenceExample> out;
-  for_each_jsonl_object(path, [&](const json& j, const std::string& where) {
+  for_each_jsonl_object<json>(path, [&](const json& j, const std::string& where) {
     PreferenceExample e = preference_example(j, Line{encoder, where});
     e.accepted = accepted_field(j, where);
     TANDEM_CHECK(!e.chosen.empty() && !e.rejected.empty(), where, ": a response is empty after tokenization");

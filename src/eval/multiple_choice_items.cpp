@@ -167,7 +167,7 @@ std::pair<std::vector<int32_t>, std::vector<int32_t>> encode_pair(const BpeToken
 std::vector<MultipleChoiceItem> load_multiple_choice(const std::string& path, const BpeTokenizer* tokenizer,
                                                      const MultipleChoiceOptions& options) {
   std::vector<MultipleChoiceItem> items;
-  for_each_jsonl_object(path, [&](const json& j, const std::string& where) {
+  for_each_jsonl_object<json>(path, [&](const json& j, const std::string& where) {
     if (options.limit > 0 && int64_t(items.size()) >= options.limit) return false;
     items.push_back(j.contains("context_ids") ? token_item(j, where, options)
                                               : text_item(j, where, tokenizer, options));
