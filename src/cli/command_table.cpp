@@ -56,7 +56,7 @@ const std::vector<Command>& commands() {
        "  --arch MODEL_TYPE   the testbed model's family: llama (default), gpt_neox (Pythia-shaped), gemma,\n"
        "                      gemma2, phi3, mistral, qwen2, qwen3 (toy testbed)\n"
        "  --words N           words testbed: how many adjectives (default 300)\n"
-       "  --pretrain-steps N  words testbed: base pretraining steps (default 600)\n"
+       "  --pretrain-steps N  words testbed: base pretraining steps (default 2400)\n"
        "  --steps N           words testbed: steps per sweep run (default 150)\n"
        "  --methods LIST      words testbed: the sweep's methods (default all four)\n"
        "  --eval-words W      words testbed: evaluate on the training words (training, default; a training subset)\n"
