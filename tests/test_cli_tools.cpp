@@ -2,6 +2,8 @@
 // random model. References are computed here independently of the commands: generation against greedy decoding
 // through the full (non-cached) forward pass, the chat template against the ChatML format text, inspect-data's
 // tokens against the tokenizer's encoding cut by max_prompt_length / max_length by hand.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,7 +23,8 @@ namespace fs = std::filesystem;
 using testing::run_tandem;
 using testing::slurp;
 
-const fs::path kRoot = fs::temp_directory_path() / "tandem_cli_tools";
+// One folder per process: ctest runs each test as its own process, possibly side by side (ctest -j).
+const fs::path kRoot = fs::temp_directory_path() / ("tandem_cli_tools-" + std::to_string(getpid()));
 
 const char* kCorpus[] = {"the quick brown fox jumps over the lazy dog",
                          "a tandem bicycle is a bicycle for two riders",
@@ -60,6 +63,7 @@ class CliTools : public ::testing::Test {
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
       fs::copy_file(kRoot / "tok" / f, kRoot / "model" / f, fs::copy_options::overwrite_existing);
   }
+  static void TearDownTestSuite() { fs::remove_all(kRoot); }  // the folder is this process's own
   static fs::path work(const std::string& name) {
     const fs::path d = kRoot / name;
     fs::remove_all(d);

@@ -116,6 +116,7 @@ TEST(SweepChildPool, ChildrenGetTheirThreadShareUnlessTheUserSetItAndReportHowTh
     EXPECT_EQ(e.how, e.pid == failing ? "exit status 3" : "killed by signal 9") << e.pid << " " << killed;
   }
   EXPECT_EQ(read_file((dir / "fail.log").string()), "to the log\n");  // stderr goes to the log too
+  fs::remove_all(dir);
 }
 
 // ---- the CLI on a tiny toy sweep -------------------------------------------------------------------------------
@@ -154,6 +155,7 @@ class SweepCli : public ::testing::Test {
     else unsetenv("OMP_NUM_THREADS");
     delete saved_omp_;
     saved_omp_ = nullptr;
+    fs::remove_all(root());  // this process's own folder
   }
 
   static json read(const fs::path& p) { return json::parse(read_file(p.string())); }
