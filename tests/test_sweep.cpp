@@ -155,7 +155,8 @@ class SweepCli : public ::testing::Test {
     else unsetenv("OMP_NUM_THREADS");
     delete saved_omp_;
     saved_omp_ = nullptr;
-    fs::remove_all(root());  // this process's own folder
+    fs::remove_all(root());  // this process's own folder, and the CLI runs' captured output beside it
+    fs::remove_all(root().string() + ".io");
   }
 
   static json read(const fs::path& p) { return json::parse(read_file(p.string())); }
