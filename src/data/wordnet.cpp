@@ -140,7 +140,9 @@ std::vector<WordNetAdjective> read_wordnet_adjectives(const std::string& dir) {
     }
   }
   std::vector<WordNetAdjective> out;
-  for (auto& [word, r] : relations) {
+  for (auto& entry : relations) {
+    const std::string& word = entry.first;  // not a structured binding: clang's lambdas cannot capture those
+    const Relations& r = entry.second;
     std::set<std::string> antonyms, close, similar;
     for (const auto& a : r.antonyms)
       if (single_plain_word(a) && a != word) antonyms.insert(a);
