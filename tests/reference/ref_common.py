@@ -81,3 +81,20 @@ ACTIVATIONS = {
     "gelu_pytorch_tanh": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
     "silu": torch.nn.functional.silu,
 }
+
+
+def weight_makers(gen, norm_centre=1.0):
+    """The reference models' random weights, drawn from gen in call order: mat(*shape, std) has N(0, std^2)
+    entries; norm_weight(n) is norm_centre + N(0, 0.01) (1 for a norm that multiplies by w, 0 for Gemma's 1 + w)."""
+
+    def mat(*shape, std=0.15):
+        return torch.randn(*shape, generator=gen) * std
+
+    def norm_weight(n):
+        return norm_centre + 0.1 * torch.randn(n, generator=gen)
+
+    return mat, norm_weight
+
+
+def rmsnorm(x, weight, eps):
+    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))

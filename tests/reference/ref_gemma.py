@@ -11,7 +11,7 @@ What differs from Llama:
 """
 import torch
 
-from ref_common import ACTIVATIONS, apply_rope, causal_mask, default_inv_freq, rope_cos_sin
+from ref_common import ACTIVATIONS, apply_rope, causal_mask, default_inv_freq, rope_cos_sin, weight_makers
 
 
 def make_weights(cfg, gen, extra_norms=()):
@@ -20,11 +20,7 @@ def make_weights(cfg, gen, extra_norms=()):
     H, G, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     assert cfg["tie_word_embeddings"] and not cfg.get("attention_bias", False)
 
-    def mat(*shape, std=0.15):
-        return torch.randn(*shape, generator=gen) * std
-
-    def norm_weight(n):  # zero-centred: the norm multiplies by 1 + w
-        return 0.1 * torch.randn(n, generator=gen)
+    mat, norm_weight = weight_makers(gen, norm_centre=0.0)  # zero-centred: the norm multiplies by 1 + w
 
     w = {"model.embed_tokens.weight": mat(V, d)}  # not larger: the sqrt(d) scale would drown the layers
     for i in range(cfg["num_hidden_layers"]):

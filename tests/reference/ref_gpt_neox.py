@@ -11,18 +11,14 @@ What differs from Llama:
 """
 import torch
 
-from ref_common import ACTIVATIONS, apply_rope, causal_mask, default_inv_freq, rope_cos_sin
+from ref_common import ACTIVATIONS, apply_rope, causal_mask, default_inv_freq, rope_cos_sin, weight_makers
 
 
 def make_weights(cfg, gen):
     d, f, V, H = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["num_attention_heads"]
     assert d % H == 0
 
-    def mat(*shape, std=0.15):
-        return torch.randn(*shape, generator=gen) * std
-
-    def norm_weight(n):
-        return 1.0 + 0.1 * torch.randn(n, generator=gen)
+    mat, norm_weight = weight_makers(gen)
 
     w = {"gpt_neox.embed_in.weight": mat(V, d, std=0.5)}
     for i in range(cfg["num_hidden_layers"]):

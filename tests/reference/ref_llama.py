@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from ref_common import ACTIVATIONS, rotate_half
+from ref_common import ACTIVATIONS, rmsnorm, rotate_half, weight_makers
 
 
 def inv_freq_of(cfg, head_dim):
@@ -35,11 +35,7 @@ def make_weights(cfg, gen):
     qkv_bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
     o_bias = cfg["model_type"] in ("llama", "qwen3") and cfg.get("attention_bias", False)
 
-    def mat(*shape, std=0.15):
-        return torch.randn(*shape, generator=gen) * std
-
-    def norm(n):
-        return 1.0 + 0.1 * torch.randn(n, generator=gen)
+    mat, norm = weight_makers(gen)
 
     w = {"model.embed_tokens.weight": mat(V, d, std=0.5)}
     for i in range(cfg["num_hidden_layers"]):
@@ -66,10 +62,6 @@ def make_weights(cfg, gen):
     if not cfg["tie_word_embeddings"]:
         w["lm_head.weight"] = mat(V, d, std=0.3)
     return w
-
-
-def rmsnorm(x, weight, eps):
-    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
 
 
 def forward(cfg, w, ids, lora=None, lora_scale=1.0):

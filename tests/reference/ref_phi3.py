@@ -11,7 +11,7 @@ RMSNorm is Llama's (plain w).
 """
 import torch
 
-from ref_common import ACTIVATIONS, apply_rope, causal_mask, default_inv_freq, rope_cos_sin
+from ref_common import ACTIVATIONS, apply_rope, causal_mask, default_inv_freq, rmsnorm, rope_cos_sin, weight_makers
 
 
 def head_dim_of(cfg):
@@ -22,11 +22,7 @@ def make_weights(cfg, gen):
     d, f, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     H, G, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim_of(cfg)
 
-    def mat(*shape, std=0.15):
-        return torch.randn(*shape, generator=gen) * std
-
-    def norm_weight(n):
-        return 1.0 + 0.1 * torch.randn(n, generator=gen)
+    mat, norm_weight = weight_makers(gen)
 
     w = {"model.embed_tokens.weight": mat(V, d, std=0.5)}
     for i in range(cfg["num_hidden_layers"]):
@@ -41,10 +37,6 @@ def make_weights(cfg, gen):
     if not cfg["tie_word_embeddings"]:
         w["lm_head.weight"] = mat(V, d, std=0.3)
     return w
-
-
-def rmsnorm(x, weight, eps):
-    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
 
 
 def forward(cfg, w, ids, lora=None, lora_scale=1.0):
