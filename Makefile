@@ -3,7 +3,7 @@ BUILD     ?= build
 JOBS      ?= $(shell nproc)
 PYTHON    ?= /usr/bin/python3
 APT_PKGS  := cmake g++ make libopenblas-openmp-dev libdnnl-dev libgtest-dev nlohmann-json3-dev libtomlplusplus-dev python3-torch python3-numpy chromium \
-             clang libomp-dev wordnet-base
+             clang libomp-dev wordnet-base libopenmpi-dev openmpi-bin
 
 FUZZ_BUILD ?= build-fuzz
 SAN_BUILD  ?= build-sanitize
