@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/check.h"
+#include "dist/comm.h"
 #include "train/trainer.h"
 
 namespace tandem {
@@ -20,7 +21,7 @@ TrainConfig config_from_args(int argc, char** argv, const char* usage) {
 int cmd_train(int argc, char** argv) {
   Trainer trainer(config_from_args(argc, argv, "usage: tandem train CONFIG.toml [key=value ...]"));
   const EvalResult e = trainer.train();
-  std::printf("%s\n", e.to_json().dump().c_str());
+  if (world().rank() == 0) std::printf("%s\n", e.to_json().dump().c_str());  // once, not once per rank
   return 0;
 }
 

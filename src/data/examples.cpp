@@ -1,8 +1,12 @@
 #include "data/examples.h"
 
+#include <array>
+
 namespace tandem {
 
-uint64_t dataset_hash(const std::vector<PreferenceExample>& data) {
+namespace {
+template <typename Example, typename Parts>
+uint64_t hash_tokens(const std::vector<Example>& data, Parts parts) {
   uint64_t h = 1469598103934665603ULL;
   auto mix = [&](int64_t v) {
     for (int i = 0; i < 8; ++i) {
@@ -11,11 +15,24 @@ uint64_t dataset_hash(const std::vector<PreferenceExample>& data) {
     }
   };
   for (const auto& e : data)
-    for (const auto* part : {&e.prompt, &e.chosen, &e.rejected}) {
+    for (const std::vector<int32_t>* part : parts(e)) {
       mix(int64_t(part->size()));
       for (int32_t t : *part) mix(t);
     }
   return h;
+}
+}  // namespace
+
+uint64_t dataset_hash(const std::vector<PreferenceExample>& data) {
+  return hash_tokens(data, [](const PreferenceExample& e) {
+    return std::array<const std::vector<int32_t>*, 3>{&e.prompt, &e.chosen, &e.rejected};
+  });
+}
+
+uint64_t dataset_hash(const std::vector<SftExample>& data) {
+  return hash_tokens(data, [](const SftExample& e) {
+    return std::array<const std::vector<int32_t>*, 2>{&e.prompt, &e.completion};
+  });
 }
 
 }  // namespace tandem

@@ -20,5 +20,7 @@ struct PreferenceExample {
 
 // 64-bit FNV-1a over a dataset's token ids: part of the reference-log-prob cache key.
 uint64_t dataset_hash(const std::vector<PreferenceExample>& data);
+// The same over SFT examples: data-parallel ranks compare it at start-up.
+uint64_t dataset_hash(const std::vector<SftExample>& data);
 
 }  // namespace tandem

@@ -42,7 +42,7 @@ class Comm {
 
   // Gradient reduction that overlaps the backward pass: start_allreduce_sum begins an f32 sum on a channel of its
   // own, progress() lets started ones advance (called between layers), wait_all() completes every started one.
-  // No other collective may be called between a start and its wait_all.
+  // Blocking collectives may run meanwhile: the gradient channel is a communicator (NCCL: a stream) of its own.
   virtual void start_allreduce_sum(float* data, int64_t n) = 0;
   virtual void progress() = 0;
   virtual void wait_all() = 0;

@@ -384,6 +384,10 @@ std::vector<float> DecoderModel::lm_head(const std::vector<float>* dlogp) {
 
 void DecoderModel::backward_layers() {
   const int64_t N = batch_.batch * batch_.seq, d = config_.hidden_size, L = config_.num_hidden_layers;
+  auto done = [this](int64_t what) {
+    if (on_backward_progress_) on_backward_progress_(what);
+  };
+  done(kHeadDone);  // lm_head(&dlogp) ran just before
   Tensor& dres = zeros(g_.dres, "dres", {N, d});  // dL/d(residual stream), walked from the top layer down
   norm_backward(backend_, config_, dres, base_trainable() ? &grads_.final_norm : nullptr,
                 base_trainable() ? opt(grads_.final_norm_bias) : nullptr, g_.dxf, residual_[L], weights_.final_norm,
@@ -393,10 +397,13 @@ void DecoderModel::backward_layers() {
     if (recompute_ && l != L - 1)  // the shared scratch still holds the top layer from forward
       layer_forward(l, residual_[l], a, buffer(scratch_out_, "recompute_out", {N, d}));
     layer_backward(l, residual_[l], a, dres);
+    done(l);
   }
-  if (!base_trainable()) return;
-  if (config_.scale_embeddings) backend_.scale(dres, std::sqrt(double(config_.hidden_size)));
-  backend_.embedding_backward(grads_.embed, tokens_, dres);
+  if (base_trainable()) {
+    if (config_.scale_embeddings) backend_.scale(dres, std::sqrt(double(config_.hidden_size)));
+    backend_.embedding_backward(grads_.embed, tokens_, dres);
+  }
+  done(kBackwardDone);
 }
 
 SequenceLogprobs DecoderModel::forward(const Batch& batch) {

@@ -8,6 +8,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "backends/backend.h"
@@ -75,6 +76,12 @@ class DecoderModel : private LayerOps {
   // the LM head computes log-probs and their gradient from one set of logits.
   SequenceLogprobs forward_backward(const Batch& batch, const std::vector<float>& dlogp);
 
+  // Called on the backward pass as gradients become final, so data-parallel ranks can start reducing them while the
+  // rest of the backward runs: kHeadDone after the LM head (the untied output matrix), then each layer l from the
+  // top down, then kBackwardDone (embeddings, final norm, everything). Empty: no calls.
+  static constexpr int64_t kHeadDone = -1, kBackwardDone = -2;
+  void set_backward_progress(std::function<void(int64_t)> on_done) { on_backward_progress_ = std::move(on_done); }
+
   // Full logits [B*T, vocab] at every position, for evaluation and tests on short batches.
   std::vector<float> logits(const Batch& batch);
 
@@ -130,6 +137,7 @@ class DecoderModel : private LayerOps {
   uint64_t dropout_seed_ = 0, dropout_counter_ = 0;
   bool recompute_ = false;
   int64_t logits_chunk_rows_ = 0;
+  std::function<void(int64_t)> on_backward_progress_;
 
   Batch batch_;  // the batch of the last forward (host copy: scoring and result collection)
   // The batch's integer inputs on the device, i32: tokens [B*T], lengths [B], RoPE positions and attention

@@ -14,8 +14,10 @@ const std::map<std::string, std::string>& unsupported_trl_keys() {
   static const std::map<std::string, std::string> keys = {
       {"fp16", "Tandem trains in fp32 or bf16 (bf16 = true)"},
       {"tf32", "the CPU backend has no TF32 mode"},
-      {"deepspeed", "Tandem runs on one device"},
-      {"fsdp", "Tandem runs on one device"},
+      {"deepspeed", "start ranks with mpirun; zero_stage = 1 shards the optimizer state (ZeRO-1)"},
+      {"fsdp", "Tandem's ranks each hold the whole model (data parallel; zero_stage = 1 shards AdamW's state)"},
+      {"ddp_backend", "MPI ranks on CPUs (mpirun), NCCL on GPUs; chosen by how the ranks are started"},
+      {"local_rank", "mpirun assigns ranks"},
       {"optim", "the optimizer is always AdamW (adam_beta1, adam_beta2, adam_epsilon, weight_decay)"},
       {"lr_scheduler_kwargs", "min_lr_ratio sets cosine's floor"},
       {"gradient_checkpointing_kwargs", "gradient_checkpointing = true is the only setting"},

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/collate.h"
+#include "dist/comm.h"
 #include "model/decoder_model.h"
 #include "objectives/objectives.h"
 
@@ -19,11 +20,20 @@ uint64_t weights_hash(const ModelWeights& w);
 // collate_preference lays them out.
 PairLogps split_pairs(const SequenceLogprobs& out);
 
-// Log-probs of every pair in `data` under `model`, read from `cache_dir` when present (cache_dir may be empty:
-// no caching). `cache_hit`, when non-null, reports whether the cache was used.
-// `shared` picks the prefix-sharing layout, as training uses it, so reference and policy are computed alike.
+// Every rank's pairs concatenated in rank order, on every rank; `offset`, when non-null, receives where this
+// rank's pairs start.
+PairLogps gather_pairs(Comm& comm, const PairLogps& mine, int64_t* offset = nullptr);
+
+// Log-probs of every pair in `data` under `model`, in batches of `batch_size`, the work split over the ranks
+// (each computes a contiguous range; every rank gets them all). `shared` picks the prefix-sharing layout, as
+// training uses it, so reference and policy are computed alike.
+PairLogps sharded_pair_logps(Comm& comm, DecoderModel& model, const std::vector<PreferenceExample>& data,
+                             const Truncation& trunc, int64_t batch_size, bool shared);
+
+// sharded_pair_logps, read from `cache_dir` when present (cache_dir may be empty: no caching); rank 0 reads and
+// writes the cache. `cache_hit`, when non-null, reports whether the cache was used.
 PairLogps reference_logps(DecoderModel& model, const std::vector<PreferenceExample>& data, const Truncation& trunc,
                           int64_t batch_size, const std::string& cache_dir, bool shared = false,
-                          bool* cache_hit = nullptr);
+                          bool* cache_hit = nullptr, Comm& comm = world());
 
 }  // namespace tandem

@@ -93,7 +93,9 @@ nlohmann::json run_summary(const RunSummaryInputs& in) {
   s["optimization"] = {{"max_steps", c.max_steps},
                        {"per_device_train_batch_size", c.per_device_train_batch_size},
                        {"gradient_accumulation_steps", c.gradient_accumulation_steps},
-                       {"examples_per_step", c.per_device_train_batch_size * c.gradient_accumulation_steps},
+                       {"world_size", in.world_size},
+                       {"examples_per_step",
+                        int64_t(in.world_size) * c.per_device_train_batch_size * c.gradient_accumulation_steps},
                        {"learning_rate", c.learning_rate},
                        {"lr_scheduler_type", c.lr_scheduler_type},
                        {"warmup_steps", c.warmup()},
@@ -136,7 +138,11 @@ std::string format_run_summary(const nlohmann::json& s) {
   }
   const auto& p = s["optimization"];
   o << "  steps: " << p["max_steps"].get<int64_t>() << ", batch " << p["per_device_train_batch_size"].get<int64_t>()
-    << " x accumulation " << p["gradient_accumulation_steps"].get<int64_t>() << ", lr " << p["learning_rate"].get<double>()
+    << " x accumulation " << p["gradient_accumulation_steps"].get<int64_t>();
+  if (p["world_size"].get<int64_t>() > 1)
+    o << " x " << p["world_size"].get<int64_t>() << " ranks = " << p["examples_per_step"].get<int64_t>()
+      << " examples per step";
+  o << ", lr " << p["learning_rate"].get<double>()
     << " (" << p["lr_scheduler_type"].get<std::string>() << ", warmup " << p["warmup_steps"].get<int64_t>()
     << " steps, min_lr_ratio " << p["min_lr_ratio"].get<double>() << ")\n";
   for (const auto& w : s["warnings"]) o << "warning: " << w.get<std::string>() << "\n";

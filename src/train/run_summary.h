@@ -21,6 +21,7 @@ struct RunSummaryInputs {
   const std::vector<PreferenceExample>& preference;
   const Truncation& truncation;
   const std::string& ideal_mode;  // MAXRIGHT's resolved ideal point: given | zero | running_min
+  int world_size = 1;             // data-parallel ranks
 };
 
 // Dataset counts: examples, prompt and completion tokens (before truncation), and how many examples truncation

@@ -58,6 +58,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
       {"adam_epsilon", &c.adam_epsilon}, {"max_grad_norm", &c.max_grad_norm}, {"warmup_ratio", &c.warmup_ratio},
       {"min_lr_ratio", &c.min_lr_ratio}, {"warmup_steps", &c.warmup_steps},
       {"lr_scheduler_type", &c.lr_scheduler_type}, {"seed", &c.seed}, {"output_dir", &c.output_dir},
+      {"ddp_bucket_cap_mb", &c.ddp_bucket_cap_mb}, {"zero_stage", &c.zero_stage},
       {"logging_steps", &c.logging_steps}, {"eval_steps", &c.eval_steps}, {"save_steps", &c.save_steps},
       {"save_total_limit", &c.save_total_limit}, {"logging_strategy", &c.logging_strategy},
       {"eval_strategy", &c.eval_strategy}, {"save_strategy", &c.save_strategy}, {"report_to", &c.report_to},
@@ -229,6 +230,10 @@ void TrainConfig::validate(const std::string& source) const {
   check(per_device_train_batch_size > 0, "per_device_train_batch_size", "must be > 0");
   check(per_device_eval_batch_size > 0, "per_device_eval_batch_size", "must be > 0");
   check(gradient_accumulation_steps > 0, "gradient_accumulation_steps", "must be > 0");
+  check(ddp_bucket_cap_mb > 0 && ddp_bucket_cap_mb <= 2048, "ddp_bucket_cap_mb", "must be in (0, 2048]");
+  check(zero_stage == 0 || zero_stage == 1, "zero_stage",
+        "must be 0 (every rank keeps AdamW's whole state) or 1 (each rank keeps its slice); stages 2 and 3 are not "
+        "implemented");
   // AdamW moves every weight by about learning_rate per step: above 1 a run can only diverge.
   check(learning_rate >= 0 && learning_rate <= 1, "learning_rate", "must be in [0, 1]");
   check(weight_decay >= 0 && weight_decay <= 1, "weight_decay", "must be in [0, 1]");

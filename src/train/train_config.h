@@ -72,6 +72,11 @@ struct TrainConfig {
   std::string lr_scheduler_type = "cosine";
   int64_t seed = 42;
 
+  // data parallelism (under mpirun; train/README's "Data-parallel training"): gradients are summed in buckets of
+  // ddp_bucket_cap_mb (transformers' name) while the backward runs; zero_stage = 1 shards AdamW's state over ranks
+  double ddp_bucket_cap_mb = 25;
+  int64_t zero_stage = 0;
+
   // bookkeeping
   std::string output_dir = "runs/train";
   int64_t logging_steps = 1, eval_steps = 0, save_steps = 0;  // 0: only at the end

@@ -11,6 +11,9 @@
 
 #include "core/check.h"
 #include "core/progress.h"
+#include "dist/fault_injection.h"
+#include "dist/rank_agreement.h"
+#include "dist/shards.h"
 #include "eval/judge_run.h"
 #include "eval/multiple_choice.h"
 #include "io/atomic_file.h"
@@ -107,6 +110,40 @@ nlohmann::json maxright_ideal(const TrainConfig& cfg, const std::string& mode, c
   return j;
 }
 
+// What must be the same on every rank: the config and the data each rank loaded (examples and a hash of their
+// tokens), so a rank reading another file version or an edited config is caught at start-up.
+nlohmann::json rank_fingerprint(const TrainConfig& cfg, const std::vector<SftExample>& sft,
+                                const std::vector<SftExample>& sft_eval, const std::vector<PreferenceExample>& pref,
+                                const std::vector<PreferenceExample>& pref_eval) {
+  nlohmann::json j = cfg.to_json();
+  auto data = [&](const char* key, size_t n, uint64_t hash) {
+    j[key] = std::to_string(n) + " examples, token hash " + std::to_string(hash);
+  };
+  data("data: sft_dataset", sft.size(), dataset_hash(sft));
+  data("data: sft_eval_dataset", sft_eval.size(), dataset_hash(sft_eval));
+  data("data: preference_dataset", pref.size(), dataset_hash(pref));
+  data("data: preference_eval_dataset", pref_eval.size(), dataset_hash(pref_eval));
+  return j;
+}
+
+bool all_finite(const PairLogps& p) {
+  for (const auto* v : {&p.chosen, &p.rejected})
+    for (double x : *v)
+      if (!std::isfinite(x)) return false;
+  return true;
+}
+
+// FNV-1a over the parameters' stored bytes: replicas that agree bit for bit hash alike.
+uint64_t params_hash(const std::vector<ParamRef>& params) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const ParamRef& p : params) {
+    const std::vector<float> v = p.value->to_floats();
+    const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
+    for (size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  }
+  return h;
+}
+
 }  // namespace
 
 double peak_memory_mib() {
@@ -139,7 +176,7 @@ void Trainer::init_master_weights() {
   load_tensors(cfg_.model_name_or_path, masters);
 }
 
-Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
+Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
   cfg_.validate();
   pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma, cfg_.rpo_alpha};
   pref_cfg_.validate();
@@ -173,7 +210,8 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   encoder.vocab_size = model_->config().vocab_size;
   const TextEncoder* enc = &encoder;
   const uint64_t seed = uint64_t(cfg_.seed);
-  const int64_t bs = cfg_.per_device_train_batch_size;
+  // A stream draws the global batch (every rank's share, in rank order); mine() keeps this rank's.
+  const int64_t bs = cfg_.per_device_train_batch_size * comm_.size();
   if (!cfg_.sft_dataset.empty()) {
     sft_ = load_sft_dataset(cfg_.sft_dataset, enc, cfg_.dataset_text_field);
     sft_eval_ = cfg_.sft_eval_dataset.empty() ? head(sft_, cfg_.eval_max_examples)
@@ -193,6 +231,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     o.vocab_size = model_->config().vocab_size;
     mc_items_ = load_multiple_choice(cfg_.multiple_choice_dataset, tokenizer_ ? &tokenizer_->tokenizer : nullptr, o);
   }
+  check_same_on_every_rank(comm_, rank_fingerprint(cfg_, sft_, sft_eval_, pref_, pref_eval_), "the run");
   // max_steps = -1: num_train_epochs epochs of the strategy (train/epoch_plan.h); everything below (stage split,
   // schedule, warmup_ratio, progress bar) sees the resolved step count.
   epochs_ = plan_epochs(cfg_, sft_stream_ ? sft_stream_->batches_per_epoch() : 0,
@@ -232,17 +271,24 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   schedule_ = {cfg_.lr_scheduler_type, cfg_.learning_rate, cfg_.warmup(), cfg_.max_steps, cfg_.min_lr_ratio};
   schedule_.validate();
 
-  fs::create_directories(cfg_.output_dir);
-  report_run_start({cfg_, *model_, params_, sft_, pref_, trunc_, sc.ideal_mode});  // stderr + run_info.json
+  init_data_parallel();
+  if (main_rank()) {
+    fs::create_directories(cfg_.output_dir);
+    report_run_start({cfg_, *model_, params_, sft_, pref_, trunc_, sc.ideal_mode, comm_.size()});  // + run_info.json
+  }
   metrics_path_ = cfg_.output_dir + "/metrics.jsonl";
-  const std::string resume = checkpoint_to_resume(cfg_);
+  // Rank 0 cleans up interrupted saves and picks the folder; every rank then loads it (a shared filesystem, as
+  // transformers assumes).
+  const std::string resume = broadcast_string(comm_, main_rank() ? checkpoint_to_resume(cfg_) : "");
   // Reference log-probs come from the initial weights (before a resume replaces them), via the cache; with LoRA
   // from the base with adapters off.
   if (!pref_.empty() && pref_cfg_.needs_reference()) {
     model_->set_adapters_enabled(false);
     const int64_t bs_eval = cfg_.per_device_eval_batch_size;
-    ref_ = reference_logps(*model_, pref_, trunc_, bs_eval, cfg_.reference_cache_dir, cfg_.prefix_sharing);
-    ref_eval_ = reference_logps(*model_, pref_eval_, trunc_, bs_eval, cfg_.reference_cache_dir, cfg_.prefix_sharing);
+    ref_ = reference_logps(*model_, pref_, trunc_, bs_eval, cfg_.reference_cache_dir, cfg_.prefix_sharing, nullptr,
+                           comm_);
+    ref_eval_ = reference_logps(*model_, pref_eval_, trunc_, bs_eval, cfg_.reference_cache_dir, cfg_.prefix_sharing,
+                                nullptr, comm_);
     model_->set_adapters_enabled(true);
   }
 
@@ -250,8 +296,8 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
   jsonl_ = std::find(targets.begin(), targets.end(), "jsonl") != targets.end();
   if (resume.empty()) {
     init_master_weights();
-    if (jsonl_) truncate_file(metrics_path_);
-    sinks_ = std::make_unique<MetricsSinks>(targets, cfg_.output_dir, 0);
+    if (main_rank() && jsonl_) truncate_file(metrics_path_);
+    if (main_rank()) sinks_ = std::make_unique<MetricsSinks>(targets, cfg_.output_dir, 0);
     return;
   }
   const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
@@ -268,6 +314,17 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config) {
     if (pref_stream_) pref_stream_->load_state(s.at("preference_stream"));
     strategy_->load_state(s.at("strategy"));
   });
+  const int64_t saved_world = s.value("world_size", int64_t(1));
+  if (saved_world != comm_.size() && main_rank())
+    std::fprintf(stderr, "tandem: resuming a run saved by %lld rank(s) on %d: the data streams' positions are global "
+                 "(each rank takes its slice of the same global batches), and the optimizer state is read whole and "
+                 "sharded again%s\n", (long long)saved_world, comm_.size(),
+                 s.at("config").value("per_device_train_batch_size", int64_t(0)) * saved_world ==
+                         cfg_.per_device_train_batch_size * comm_.size()
+                     ? ""
+                     : "; warning: the global batch (ranks x per_device_train_batch_size) differs from the saved run's, "
+                       "so the trajectory will not match an uninterrupted run");
+  if (!main_rank()) return;  // the log and its sinks are rank 0's
   // Keep the log up to the checkpoint, plus the lines a full disk kept out of it; the resumed run appends the
   // steps after it.
   std::string kept, line;
@@ -292,10 +349,16 @@ Batch Trainer::preference_batch(const std::vector<int64_t>& idx, const std::vect
                              : collate_preference(pick(data, idx), trunc_);
 }
 
-double Trainer::sft_loss_of(const std::vector<int64_t>& idx, const std::vector<SftExample>& data, bool train,
+std::vector<int64_t> Trainer::mine(const std::vector<int64_t>& global) const {
+  return rank_slice(global, comm_.rank(), comm_.size());
+}
+
+// The mean NLL over the scored tokens of the whole global batch: each rank's gradient is scaled by the global token
+// count, so the sum over ranks is the gradient one process computes on the global batch.
+double Trainer::sft_loss_of(const std::vector<int64_t>& global, const std::vector<SftExample>& data, bool train,
                             double weight, int64_t* tokens) {
-  const Batch batch = sft_batch(idx, data);
-  const int64_t scored = batch.scored_tokens();
+  const Batch batch = sft_batch(mine(global), data);
+  const int64_t scored = sum_over_ranks(comm_, batch.scored_tokens());
   TANDEM_CHECK(scored > 0, "SFT batch has no completion tokens (max_length too small for the prompts?)");
   if (tokens) *tokens += real_tokens(batch);
   model_->set_training(train);  // LoRA dropout only in training forwards
@@ -304,21 +367,33 @@ double Trainer::sft_loss_of(const std::vector<int64_t>& idx, const std::vector<S
                                        std::vector<float>(batch.num_sequences(), float(-weight / double(scored))))
             : model_->forward(batch);
   model_->set_training(false);
-  return sft_loss(out.logp, out.tokens).loss;
+  double nll = 0;
+  for (double l : out.logp) nll -= l;
+  if (train && nan_fault_at(comm_.rank(), step_ + 1)) nll = EvalResult::kNaN;
+  local_finite_ = local_finite_ && std::isfinite(nll);
+  return sum_over_ranks(comm_, nll) / double(scored);
 }
 
-PreferenceLoss Trainer::pref_loss_of(const std::vector<int64_t>& idx, const std::vector<PreferenceExample>& data,
+// The loss of the whole global batch, on every rank: the ranks' policy log-probs are gathered (a few numbers per
+// pair), so batch-level terms are exact, and each rank back-propagates its own pairs' share of the gradient.
+PreferenceLoss Trainer::pref_loss_of(const std::vector<int64_t>& global, const std::vector<PreferenceExample>& data,
                                      const PairLogps& ref, bool train, double weight, PairLogps* policy,
                                      int64_t* tokens) {
-  const Batch batch = preference_batch(idx, data);
+  const Batch batch = preference_batch(mine(global), data);
   if (tokens) *tokens += real_tokens(batch);
   model_->set_training(train);
-  const PairLogps p = split_pairs(model_->forward(batch));
-  const PreferenceLoss loss = preference_loss(p, pref_cfg_.needs_reference() ? pick_pairs(ref, idx) : p, pref_cfg_);
+  PairLogps local = split_pairs(model_->forward(batch));
+  if (train && nan_fault_at(comm_.rank(), step_ + 1)) local.chosen.assign(local.size(), EvalResult::kNaN);
+  local_finite_ = local_finite_ && all_finite(local);
+  int64_t offset = 0;
+  const PairLogps p = gather_pairs(comm_, local, &offset);
+  const PreferenceLoss loss =
+      preference_loss(p, pref_cfg_.needs_reference() ? pick_pairs(ref, global) : p, pref_cfg_);
   if (train && std::isfinite(loss.loss)) {
     std::vector<float> dlogp;
-    for (double d : loss.d_chosen) dlogp.push_back(float(weight * d));
-    for (double d : loss.d_rejected) dlogp.push_back(float(weight * d));
+    const size_t begin = size_t(offset), end = begin + local.size();
+    for (size_t i = begin; i < end; ++i) dlogp.push_back(float(weight * loss.d_chosen[i]));
+    for (size_t i = begin; i < end; ++i) dlogp.push_back(float(weight * loss.d_rejected[i]));
     model_->backward(dlogp);
   }
   model_->set_training(false);
@@ -331,17 +406,24 @@ double Trainer::probe(Objective o) {
   return pref_loss_of(pref_stream_->peek(), pref_, ref_, false, 0, nullptr, nullptr).loss;
 }
 
+// Every rank gets here together (the values are sums over ranks), so every rank stops with the same message.
 void Trainer::diverged(const std::string& what, double value) {
+  std::string where;
+  if (comm_.size() > 1) {
+    const std::string ranks = ranks_where_not(comm_, local_finite_);
+    where = ranks.empty() ? " (summed over ranks; each rank's own losses were finite)"
+                          : " (non-finite on rank " + ranks + ")";
+  }
   const std::string stop = "step " + std::to_string(step_ + 1) + ": " + what + " is " +
-                           (std::isnan(value) ? "nan" : std::to_string(value)) + "; training stopped";
+                           (std::isnan(value) ? "nan" : std::to_string(value)) + where + "; training stopped";
   // Parameters are still those before this step's (unapplied) update; only finite ones are worth keeping.
   for (const ParamRef& p : params_)
     if (!std::isfinite(backend_of(*p.value).sum_squares(*p.value)))
-      fail(stop, ". Parameter ", p.value->name, " is not finite, so nothing was saved; resume from the last "
-           "checkpoint saved before.");
+      throw CollectiveError(stop + ". Parameter " + p.value->name + " is not finite, so nothing was saved; resume "
+                            "from the last checkpoint saved before.");
   const std::string dir = save_before_stopping(stop, /*sync_log=*/true);
-  fail(stop, ". The last good state (step ", step_, ") is saved in ", dir,
-       ". Lower learning_rate or max_grad_norm and resume from it.");
+  throw CollectiveError(stop + ". The last good state (step " + std::to_string(step_) + ") is saved in " + dir +
+                        ". Lower learning_rate or max_grad_norm and resume from it.");
 }
 
 // A log with a hole would pass for a complete one, so a metrics line that cannot be written (a full disk) stops
@@ -350,6 +432,9 @@ void Trainer::stop_on_unwritable_log(const std::string& why, const nlohmann::jso
   unwritten_metrics_.push_back(line);
   const std::string stop = "training stopped at step " + std::to_string(step_) + ": " + why;
   if (step_ == 0) fail(stop);  // nothing trained yet, nothing to save
+  // Only rank 0 writes the log, and a save takes every rank: the others are stopped (main.cpp) and the run resumes
+  // from the last checkpoint, which recreates the log's lines after it.
+  if (comm_.size() > 1) fail(stop, ". Make room and resume from the last checkpoint (resume_from_checkpoint = latest).");
   const std::string dir = save_before_stopping(stop, /*sync_log=*/false);
   fail(stop, ". The state of step ", step_, " is saved in ", dir,
        ", with the log lines that were not written; make room and resume from it.");
@@ -368,6 +453,7 @@ std::string Trainer::save_before_stopping(const std::string& stop, bool sync_log
 }
 
 void Trainer::log_line(const nlohmann::json& j) {
+  if (!main_rank()) return;
   try {
     if (jsonl_) append_to_file(metrics_path_, j.dump() + "\n");
     sinks_->write(j);
@@ -385,23 +471,33 @@ bool Trainer::due(const std::string& strategy, int64_t every) const {
 
 Trainer::StepRecord Trainer::run_step() {
   const auto t0 = std::chrono::steady_clock::now();
+  die_if_fault_at(comm_.rank(), step_ + 1);
   StepRecord r;
+  local_finite_ = true;
   r.plan = strategy_->plan(step_, [this](Objective o) { return probe(o); });
   model_->zero_grads();
   const int64_t accum = cfg_.gradient_accumulation_steps;
   const double scale = 1.0 / double(accum);
   for (int64_t a = 0; a < accum; ++a) {
+    // Gradients are summed over ranks once per step, during its last backward pass (Mix: both objectives'
+    // gradients are in by then, so one reduction serves both).
+    const bool last = a == accum - 1;
     if (r.plan.w_sft > 0) {
+      reduce_during_backward(last && r.plan.w_dpo == 0);
       const double f = sft_loss_of(sft_stream_->next(), sft_, true, r.plan.w_sft * scale, &r.tokens);
       r.f_sft = (a == 0 ? 0.0 : r.f_sft) + f * scale;
     }
     if (r.plan.w_dpo > 0) {
+      reduce_during_backward(last);
       const PreferenceLoss l =
           pref_loss_of(pref_stream_->next(), pref_, ref_, true, r.plan.w_dpo * scale, &r.policy, &r.tokens);
       r.f_dpo = (a == 0 ? 0.0 : r.f_dpo) + l.loss * scale;
       r.pref = l;  // metrics of the last micro-batch
     }
   }
+  reduce_during_backward(false);
+  reduce_gradients(r);
+  r.tokens = sum_over_ranks(comm_, r.tokens);
   if (r.plan.w_sft > 0 && !std::isfinite(r.f_sft)) diverged("the SFT loss", r.f_sft);
   if (r.plan.w_dpo > 0 && !std::isfinite(r.f_dpo)) diverged("the " + cfg_.loss_type + " loss", r.f_dpo);
   r.grad_norm = grad_global_norm(params_);
@@ -421,6 +517,32 @@ Trainer::StepRecord Trainer::run_step() {
   return r;
 }
 
+void Trainer::reduce_during_backward(bool on) {
+  if (!reducer_) return;
+  if (!on) return model_->set_backward_progress(nullptr);
+  const int64_t layers = model_->config().num_hidden_layers;
+  model_->set_backward_progress([this, layers](int64_t event) { reducer_->on_event(event_order(event, layers)); });
+}
+
+void Trainer::reduce_gradients(StepRecord& r) {
+  if (!reducer_) return;
+  reducer_->finish();
+  r.comm_seconds = reducer_->seconds();
+  r.comm_wait_seconds = reducer_->wait_seconds();
+}
+
+void Trainer::init_data_parallel() {
+  if (comm_.size() == 1) return;
+  const ModelWeights& w = model_->weights();
+  const int64_t layers = model_->config().num_hidden_layers;
+  std::vector<GradSlot> slots;
+  for (const ParamRef& p : params_) {
+    const bool head = !w.lm_head.empty() && p.value == &w.lm_head;  // untied: final right after the LM head
+    slots.push_back({p.grad, backward_order(p.value->name, head, layers)});
+  }
+  reducer_ = std::make_unique<GradReducer>(comm_, slots, int64_t(cfg_.ddp_bucket_cap_mb * 1024 * 1024));
+}
+
 void Trainer::log_step(const StepRecord& r) {
   const char* objective = r.plan.w_sft > 0 && r.plan.w_dpo > 0 ? "mix" : r.plan.w_sft > 0 ? "sft" : "dpo";
   nlohmann::json j = {{"step", step_},
@@ -436,6 +558,13 @@ void Trainer::log_step(const StepRecord& r) {
                       {"step_seconds", r.seconds},
                       {"train_seconds", train_seconds_},
                       {"peak_memory_mib", peak_memory_mib()}};
+  if (reducer_) {
+    j["world_size"] = comm_.size();
+    j["allreduce_bytes"] = reducer_->bytes();
+    j["allreduce_buckets"] = reducer_->buckets();
+    j["comm_seconds"] = r.comm_seconds;            // in reduction calls during the step
+    j["comm_wait_seconds"] = r.comm_wait_seconds;  // of which after the backward: what overlap did not hide
+  }
   if (sft_stream_) j["epoch_sft"] = sft_stream_->epochs_done();
   if (pref_stream_) j["epoch_dpo"] = pref_stream_->epochs_done();
   if (r.plan.w_dpo > 0) {
@@ -465,25 +594,33 @@ void Trainer::log_eval(const EvalResult& e) {
 EvalResult Trainer::evaluate() {
   EvalResult e;
   const int64_t bs = cfg_.per_device_eval_batch_size;
+  // Each rank evaluates a contiguous share of each set; the sums (SFT) and the policy log-probs (preference) are
+  // gathered, so every rank holds the same values.
   if (!sft_eval_.empty()) {
     double nll = 0;
     int64_t scored = 0;
-    for (int64_t s = 0; s < int64_t(sft_eval_.size()); s += bs) {
-      const Batch b = sft_batch(range(s, std::min<int64_t>(s + bs, sft_eval_.size())), sft_eval_);
+    const auto [begin, end] = even_range(int64_t(sft_eval_.size()), comm_.rank(), comm_.size());
+    for (int64_t s = begin; s < end; s += bs) {
+      const Batch b = sft_batch(range(s, std::min<int64_t>(s + bs, end)), sft_eval_);
       const SequenceLogprobs out = model_->forward(b);
       for (size_t i = 0; i < out.logp.size(); ++i) {
         nll -= out.logp[i];
         scored += out.tokens[i];
       }
     }
+    nll = sum_over_ranks(comm_, nll);
+    scored = sum_over_ranks(comm_, scored);
     e.f_sft = nll / double(std::max<int64_t>(scored, 1));
   }
   if (!pref_eval_.empty()) {
     e.f_dpo = e.reward_accuracy = e.reward_margin = 0;
     const double n = double(pref_eval_.size());
+    const PairLogps policy = sharded_pair_logps(comm_, *model_, pref_eval_, trunc_, bs, cfg_.prefix_sharing);
     for (int64_t s = 0; s < int64_t(pref_eval_.size()); s += bs) {
       const auto idx = range(s, std::min<int64_t>(s + bs, pref_eval_.size()));
-      const PreferenceLoss l = pref_loss_of(idx, pref_eval_, ref_eval_, false, 0, nullptr, nullptr);
+      const PairLogps p = pick_pairs(policy, idx);
+      const PreferenceLoss l = preference_loss(p, pref_cfg_.needs_reference() ? pick_pairs(ref_eval_, idx) : p,
+                                               pref_cfg_);
       const double w = double(idx.size()) / n;  // batch means -> dataset mean
       e.f_dpo += w * l.loss;
       e.reward_accuracy += w * l.reward_accuracy;
@@ -503,6 +640,7 @@ nlohmann::json Trainer::state() const {
                       {"dpo_running", num(dpo_running_)},
                       {"dropout_counter", model_->dropout_counter()},
                       {"strategy", strategy_->state()},
+                      {"world_size", comm_.size()},
                       {"config", cfg_.to_json()}};
   if (sft_stream_) s["sft_stream"] = sft_stream_->state();
   if (pref_stream_) s["preference_stream"] = pref_stream_->state();
@@ -512,24 +650,31 @@ nlohmann::json Trainer::state() const {
 
 std::string Trainer::checkpoint_dir() const { return cfg_.output_dir + "/checkpoint-" + std::to_string(step_); }
 
+// Every rank calls it; rank 0 writes. The replicas are checked first, so a checkpoint never records weights that
+// only one rank has; the others wait until the checkpoint is complete.
 void Trainer::save(const std::string& dir, bool sync_log) {
-  // The log up to this step reaches the disk before the checkpoint does, so a resume after a power loss finds it.
-  if (sync_log && fs::exists(metrics_path_)) sync_file(metrics_path_);
-  save_checkpoint(dir, *model_, optimizer_, params_, state(), tokenizer_ ? tokenizer_->dir : "");
-  if (cfg_.save_total_limit > 0) remove_old_checkpoints(cfg_.output_dir, cfg_.save_total_limit, dir);
+  check_replicas_agree(comm_, params_hash(params_), step_);
+  if (main_rank()) {
+    // The log up to this step reaches the disk before the checkpoint does, so a resume after a power loss finds it.
+    if (sync_log && fs::exists(metrics_path_)) sync_file(metrics_path_);
+    save_checkpoint(dir, *model_, optimizer_, params_, state(), tokenizer_ ? tokenizer_->dir : "");
+    if (cfg_.save_total_limit > 0) remove_old_checkpoints(cfg_.output_dir, cfg_.save_total_limit, dir);
+  }
+  comm_.barrier();
 }
 
 EvalResult Trainer::train(int64_t until) {
   const int64_t stop = until > 0 ? std::min(until, cfg_.max_steps) : cfg_.max_steps;
   if (step_ == 0) log_eval(evaluate());  // the trajectory's starting point
   ProgressBar bar(cfg_.strategy, cfg_.max_steps);
+  const bool show_progress = cfg_.progress && main_rank();
   while (step_ < stop) {
     const StepRecord r = run_step();
     if (due(cfg_.logging_strategy, cfg_.logging_steps) || step_ == cfg_.max_steps) log_step(r);
     const bool last = step_ == cfg_.max_steps;  // the final evaluation and checkpoint follow the loop
     if (!last && due(cfg_.resolved_eval_strategy(), cfg_.resolved_eval_steps())) log_eval(evaluate());
     if (!last && due(cfg_.resolved_save_strategy(), cfg_.save_steps)) save(checkpoint_dir());
-    if (cfg_.progress) {
+    if (show_progress) {
       std::string status;
       char part[48];
       for (const auto& [name, value] : {std::pair{"sft", sft_running_}, std::pair{"dpo", dpo_running_}})
@@ -544,6 +689,7 @@ EvalResult Trainer::train(int64_t until) {
   const EvalResult final_eval = evaluate();
   log_eval(final_eval);
   if (cfg_.save_final_checkpoint) save(checkpoint_dir());
+  if (!main_rank()) return final_eval;  // the merged model, the end-of-run evaluations and summary.json are rank 0's
   if (cfg_.save_merged_model && model_->has_lora()) {
     DecoderModel merged(model_->config());  // merged in f32, saved in the run's dtype
     copy_values(merged.weights(), model_->weights());

@@ -14,6 +14,8 @@
 #include "data/examples.h"
 #include "data/stream.h"
 #include "data/tokenizer_dir.h"
+#include "dist/comm.h"
+#include "dist/grad_reducer.h"
 #include "eval/multiple_choice_items.h"
 #include "model/decoder_model.h"
 #include "objectives/objectives.h"
@@ -56,9 +58,17 @@ class Trainer {
     PairLogps policy;
     double grad_norm = 0, lr = 0, seconds = 0;
     int64_t tokens = 0;
+    double comm_seconds = 0, comm_wait_seconds = 0;  // the gradient sum over ranks (world > 1)
   };
 
   void init_master_weights();
+  void init_data_parallel();
+  bool main_rank() const { return comm_.rank() == 0; }
+  // This rank's share of a global batch of indices.
+  std::vector<int64_t> mine(const std::vector<int64_t>& global) const;
+  // Arms the gradient reduction for the step's last backward pass, or (nullptr) disarms it.
+  void reduce_during_backward(bool on);
+  void reduce_gradients(StepRecord& r);
   StepRecord run_step();
   double probe(Objective o);
   double sft_loss_of(const std::vector<int64_t>& idx, const std::vector<SftExample>& data, bool train,
@@ -79,6 +89,9 @@ class Trainer {
   std::string save_before_stopping(const std::string& stop, bool sync_log);
 
   TrainConfig cfg_;
+  Comm& comm_;  // the ranks of a data-parallel run (one when not started by mpirun)
+  std::unique_ptr<GradReducer> reducer_;  // world > 1
+  bool local_finite_ = true;  // this rank's losses of the step so far (names the rank a NaN came from)
   PreferenceConfig pref_cfg_;
   Truncation trunc_;
   std::unique_ptr<DecoderModel> model_;
