@@ -326,7 +326,8 @@ TEST(CheckpointFolders, LeftoversOfDeadSavesAreCleanedAndIncompleteFoldersAreNev
   copy("checkpoint-2", "checkpoint-2.old-" + dead);                      // replaced, not yet removed
   copy("checkpoint-2", "checkpoint-6.tmp-" + dead);                      // a save that never finished
   copy("checkpoint-2", "checkpoint-8.tmp-1");                            // process 1 is alive: not ours to remove
-  write_file_atomic(out + "/metrics.jsonl.tmp." + dead, "{}\n");        // write_file_atomic's
+  for (const char* file : {"metrics.jsonl", "metrics.csv", "summary.json", "run_info.json"})  // write_file_atomic's
+    write_file_atomic(out + "/" + file + ".tmp." + dead, "{}\n");
   copy("checkpoint-2", "checkpoint-9");
   fs::remove(out + "/checkpoint-9/checkpoint_complete.json");  // written by this version, but never finished
   copy("checkpoint-2", "checkpoint-10");

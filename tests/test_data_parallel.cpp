@@ -11,8 +11,11 @@
 #include <regex>
 
 #include "cli_run.h"
+#include "core/rng.h"
 #include "data/stream.h"
+#include "dist/grad_reducer.h"
 #include "dist/shards.h"
+#include "model/decoder_model.h"
 #include "io/safetensors.h"
 #include "trainer_fixtures.h"
 
@@ -136,15 +139,21 @@ TEST_P(TwoRanksEqualOne, LossesMetricsDecisionsAndWeights) {
 INSTANTIATE_TEST_SUITE_P(Strategies, TwoRanksEqualOne, ::testing::Values("mix", "alright", "maxright"));
 
 // Gradient accumulation on two ranks: 2 ranks x batch 2 x 2 micro-batches = 1 rank x batch 4 x 2 micro-batches.
-TEST(DataParallel, AccumulationOnTwoRanksEqualsOneRank) {
+// Small buckets (20 KB of the model's 80 KB of gradients) are summed while the backward still runs.
+TEST(DataParallel, AccumulationAndOverlappedBucketsOnTwoRanksEqualOneRank) {
   SKIP_WITHOUT_MPI();
   const Task task("accumulation");
-  const std::string extra = "strategy=mix gradient_accumulation_steps=2";
+  const std::string extra = "strategy=mix gradient_accumulation_steps=2 ddp_bucket_cap_mb=0.02";
   ASSERT_EQ(task.train(1, 4, "one", extra).status, 0);
   const CliResult two = task.train(2, 2, "two", extra);
   ASSERT_EQ(two.status, 0) << two.err;
   expect_same_log(task.path("one"), task.path("two"));
   EXPECT_LE(max_weight_difference(task.path("one/checkpoint-12"), task.path("two/checkpoint-12")), kWeightAbs);
+  const nlohmann::json last = metrics(task.path("two")).back().contains("allreduce_bytes")
+                                  ? metrics(task.path("two")).back()
+                                  : metrics(task.path("two")).end()[-2];
+  EXPECT_GE(last["allreduce_buckets"].get<int64_t>(), 4);
+  EXPECT_GE(last["allreduce_buckets_overlapped"].get<int64_t>(), 2) << last.dump();
 }
 
 // A rank that dies stops the run; the checkpoint before it is complete, and resuming from it (on two ranks, and on
@@ -260,6 +269,64 @@ TEST(DataParallel, ShardsCoverEveryExampleOncePerEpoch) {
       EXPECT_EQ(next, n);
       EXPECT_LE(largest - smallest, 1);
     }
+}
+
+// The gradient buckets of real models (tied and untied heads, LoRA): every gradient byte is in exactly one bucket,
+// buckets start in the order the backward pass completes them and never before all their gradients are final, and
+// each stays within the cap unless one tensor alone exceeds it.
+TEST(DataParallel, GradientBucketsCoverEveryGradientOnceInBackwardOrder) {
+  EXPECT_EQ(backward_order("model.layers.3.mlp.up_proj.weight", false, 4), 1);
+  EXPECT_EQ(backward_order("gpt_neox.layers.0.attention.dense.weight", false, 4), 4);
+  EXPECT_EQ(backward_order("base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight", false, 4), 2);
+  EXPECT_EQ(backward_order("lm_head.weight", true, 4), 0);
+  EXPECT_EQ(backward_order("model.embed_tokens.weight", false, 4), 5);
+  EXPECT_EQ(backward_order("model.norm.weight", false, 4), 5);
+  const fs::path dir = fs::temp_directory_path() / "tandem_grad_buckets";
+  fs::create_directories(dir);
+  for (const bool tied : {true, false})
+    for (const bool lora : {false, true})
+      for (const int64_t cap : {int64_t(1) << 30, int64_t(6000), int64_t(100)}) {
+        std::ofstream(dir / "config.json")
+            << R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32,
+                  "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+                  "num_hidden_layers": 3, "vocab_size": 40, "max_position_embeddings": 32,
+                  "tie_word_embeddings": )" << (tied ? "true" : "false") << "}";
+        DecoderModel model(ModelConfig::from_file((dir / "config.json").string()));
+        Rng rng(3);
+        if (lora) model.enable_lora({}, rng);
+        const std::vector<ParamRef> params = model.trainable_params();
+        std::vector<GradSlot> slots;
+        for (const ParamRef& p : params)
+          slots.push_back({p.grad, backward_order(p.value->name, !model.weights().lm_head.empty() &&
+                                                                     p.value == &model.weights().lm_head, 3)});
+        auto single = make_single_comm();
+        const GradReducer reducer(*single, slots, cap);
+        const std::vector<GradReducer::Range> ranges = reducer.ranges();
+        const std::string where = std::string(tied ? "tied" : "untied") + (lora ? " lora" : "") + " cap " +
+                                  std::to_string(cap);
+        for (size_t i = 1; i < ranges.size(); ++i) EXPECT_LE(ranges[i - 1].ready, ranges[i].ready) << where;
+        for (const GradSlot& s : slots) {
+          const char* begin = static_cast<const char*>(s.grad->raw());
+          const char* end = begin + s.grad->bytes();
+          int holders = 0;
+          for (const auto& r : ranges)
+            if (begin >= r.begin && end <= r.end) {
+              ++holders;
+              EXPECT_GE(r.ready, s.order) << where << ": " << s.grad->name << " is summed before it is final";
+            }
+          EXPECT_EQ(holders, 1) << where << ": " << s.grad->name;
+          for (const auto& r : ranges)  // no partial overlap: a tensor is wholly inside one range or outside all
+            EXPECT_TRUE(end <= r.begin || begin >= r.end || (begin >= r.begin && end <= r.end)) << where;
+        }
+        for (size_t i = 0; i < ranges.size(); ++i)
+          for (size_t j = i + 1; j < ranges.size(); ++j)
+            EXPECT_TRUE(ranges[i].end <= ranges[j].begin || ranges[j].end <= ranges[i].begin) << where;
+        int64_t largest_tensor = 0;
+        for (const GradSlot& s : slots) largest_tensor = std::max(largest_tensor, s.grad->bytes());
+        for (const auto& r : ranges) EXPECT_LE(r.end - r.begin, std::max(cap, largest_tensor)) << where;
+        if (cap == 100) EXPECT_GT(ranges.size(), 3u) << where;
+        if (cap == int64_t(1) << 30) EXPECT_LE(ranges.size(), 2u) << where;  // one block (two when a gap splits it)
+      }
 }
 
 }  // namespace

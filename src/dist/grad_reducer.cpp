@@ -85,8 +85,18 @@ void GradReducer::on_event(int64_t order) {
   seconds_ += now() - t0;
 }
 
+std::vector<GradReducer::Range> GradReducer::ranges() const {
+  std::vector<Range> out;
+  for (const Bucket& b : buckets_) {
+    const char* begin = reinterpret_cast<const char*>(b.data);
+    out.push_back({begin, begin + b.floats * 4, b.ready});
+  }
+  return out;
+}
+
 void GradReducer::finish() {
   if (started_ == 0) seconds_ = wait_seconds_ = 0;
+  early_ = int64_t(started_);
   const double t0 = now();
   for (; started_ < buckets_.size(); ++started_)
     comm_.start_allreduce_sum(buckets_[started_].data, buckets_[started_].floats);

@@ -35,7 +35,15 @@ class GradReducer {
   // Starts what is left and waits for every sum; the gradients then hold the sum over ranks.
   void finish();
 
+  // The buckets, for tests: [begin, end) byte ranges in start order, and the event each waits for.
+  struct Range {
+    const char *begin, *end;
+    int64_t ready;
+  };
+  std::vector<Range> ranges() const;
+
   int64_t buckets() const { return int64_t(buckets_.size()); }
+  int64_t started_during_backward() const { return early_; }  // of the last step's buckets
   int64_t bytes() const;                               // reduced per step
   double seconds() const { return seconds_; }          // spent in this step's reduction calls (starts + wait)
   double wait_seconds() const { return wait_seconds_; } // of which waiting in finish(): what the overlap left exposed
@@ -49,6 +57,7 @@ class GradReducer {
   Comm& comm_;
   std::vector<Bucket> buckets_;  // in start order
   size_t started_ = 0;
+  int64_t early_ = 0;
   double seconds_ = 0, wait_seconds_ = 0;
 };
 

@@ -141,7 +141,8 @@ void publish_checkpoint(const std::string& tmp, const std::string& dir) {
 
 std::vector<std::string> recover_interrupted_saves(const std::string& output_dir) {
   static const std::regex folder_re(R"((checkpoint-[0-9]+)\.(tmp|old)-([0-9]+))");
-  static const std::regex file_re(R"((?:metrics\.jsonl|summary\.json)\.tmp\.([0-9]+))");  // write_file_atomic's
+  // write_file_atomic's temporary files of the files a run writes in output_dir
+  static const std::regex file_re(R"((?:metrics\.jsonl|metrics\.csv|summary\.json|run_info\.json)\.tmp\.([0-9]+))");
   std::vector<std::string> olds, tmps, notes;
   for (const auto& entry : fs::directory_iterator(output_dir)) {
     const std::string name = entry.path().filename().string();

@@ -562,6 +562,7 @@ void Trainer::log_step(const StepRecord& r) {
     j["world_size"] = comm_.size();
     j["allreduce_bytes"] = reducer_->bytes();
     j["allreduce_buckets"] = reducer_->buckets();
+    j["allreduce_buckets_overlapped"] = reducer_->started_during_backward();  // started before the backward ended
     j["comm_seconds"] = r.comm_seconds;            // in reduction calls during the step
     j["comm_wait_seconds"] = r.comm_wait_seconds;  // of which after the backward: what overlap did not hide
   }
