@@ -85,7 +85,10 @@ TEST(ShardedAdamW, ResumesFromACheckpointFolderBitForBit) {
   ShardedAdamW resumed(config, w);
   resumed.load_full(pb, loaded);
   EXPECT_EQ(resumed.steps(), 3);
-  EXPECT_LT(resumed.state_bytes(), zero.full_state_bytes());
+  EXPECT_EQ(sum_over_ranks(w, resumed.state_bytes()), zero.full_state_bytes()) << "the slices tile the state";
+  if (w.size() > 1) {
+    EXPECT_LT(resumed.state_bytes(), zero.full_state_bytes());
+  }
 
   for (int s = 4; s <= 6; ++s) {
     set_grads(pa, s), set_grads(pb, s), set_grads(pw, s);
