@@ -188,6 +188,39 @@ TEST(DataParallel, ResumeAfterOneRankIsKilled) {
   EXPECT_LE(max_weight_difference(task.path("whole/checkpoint-12"), task.path("cut-one/checkpoint-12")), kWeightAbs);
 }
 
+// ZeRO-1: the sharded optimizer makes the same updates as the whole one (bit for bit, fp32 and bf16 with master
+// weights), each rank holds about half of AdamW's state, and a run killed mid-way resumes bit for bit from the
+// checkpoint, which holds the whole state, on 2 ranks, and within rounding on 1 rank without sharding.
+TEST(DataParallel, ZeroStageOneUpdatesAsTheWholeOptimizerAndResumes) {
+  SKIP_WITHOUT_MPI();
+  const Task task("zero");
+  for (const std::string precision : {"bf16=false", "bf16=true"}) {
+    const std::string extra = "strategy=mix save_steps=4 " + precision;
+    const std::string tag = precision == "bf16=true" ? "-bf16" : "";
+    ASSERT_EQ(task.train(2, 4, "plain" + tag, extra).status, 0);
+    const CliResult zero = task.train(2, 4, "zero" + tag, extra + " zero_stage=1");
+    ASSERT_EQ(zero.status, 0) << zero.err;
+    EXPECT_NE(zero.err.find("zero_stage 1: AdamW state"), std::string::npos) << zero.err;
+    EXPECT_EQ(max_weight_difference(task.path("plain" + tag + "/checkpoint-12"),
+                                    task.path("zero" + tag + "/checkpoint-12")), 0.0) << precision;
+    EXPECT_EQ(slurp(task.path("plain" + tag + "/checkpoint-12/optimizer.safetensors")),
+              slurp(task.path("zero" + tag + "/checkpoint-12/optimizer.safetensors")))
+        << precision << ": the checkpoint holds the whole state, as without sharding";
+    const nlohmann::json dp = nlohmann::json::parse(slurp(task.path("zero" + tag + "/summary.json")))["data_parallel"];
+    const double share = dp["optimizer_state_bytes_per_rank"].get<double>() /
+                         dp["optimizer_state_bytes_unsharded"].get<double>();
+    EXPECT_NEAR(share, 0.5, 0.01) << dp.dump();
+  }
+  const std::string extra = "strategy=mix save_steps=4 bf16=false zero_stage=1";
+  ASSERT_NE(task.train(2, 4, "cut", extra, "TANDEM_FAULT_KILL_AT=0:7").status, 0);
+  fs::copy(task.path("cut"), task.path("cut-one"), fs::copy_options::recursive);
+  ASSERT_EQ(task.train(2, 4, "cut", extra + " resume_from_checkpoint=latest").status, 0);
+  EXPECT_EQ(max_weight_difference(task.path("zero/checkpoint-12"), task.path("cut/checkpoint-12")), 0.0);
+  const CliResult one = task.train(1, 8, "cut-one", "strategy=mix save_steps=4 resume_from_checkpoint=latest");
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_LE(max_weight_difference(task.path("zero/checkpoint-12"), task.path("cut-one/checkpoint-12")), kWeightAbs);
+}
+
 // A NaN on one rank: every rank stops, the message (printed once) names the step and the rank, and the state
 // before the step is saved.
 TEST(DataParallel, NanOnOneRankStopsEveryRankWithOneMessage) {
@@ -324,8 +357,12 @@ TEST(DataParallel, GradientBucketsCoverEveryGradientOnceInBackwardOrder) {
         int64_t largest_tensor = 0;
         for (const GradSlot& s : slots) largest_tensor = std::max(largest_tensor, s.grad->bytes());
         for (const auto& r : ranges) EXPECT_LE(r.end - r.begin, std::max(cap, largest_tensor)) << where;
-        if (cap == 100) EXPECT_GT(ranges.size(), 3u) << where;
-        if (cap == int64_t(1) << 30) EXPECT_LE(ranges.size(), 2u) << where;  // one block (two when a gap splits it)
+        if (cap == 100) {
+          EXPECT_GT(ranges.size(), 3u) << where;
+        }
+        if (cap == int64_t(1) << 30) {
+          EXPECT_LE(ranges.size(), 2u) << where;  // one block (two when a gap splits it)
+        }
       }
 }
 

@@ -296,11 +296,13 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
   jsonl_ = std::find(targets.begin(), targets.end(), "jsonl") != targets.end();
   if (resume.empty()) {
     init_master_weights();
+    shard_optimizer_state();
     if (main_rank() && jsonl_) truncate_file(metrics_path_);
     if (main_rank()) sinks_ = std::make_unique<MetricsSinks>(targets, cfg_.output_dir, 0);
     return;
   }
   const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
+  shard_optimizer_state();
   naming_json_errors(resume + "/trainer_state.json", [&] {  // a missing key or a wrong type names the file
     step_ = s.at("step").get<int64_t>();
     tokens_ = s.at("tokens").get<int64_t>();
@@ -315,15 +317,18 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
     strategy_->load_state(s.at("strategy"));
   });
   const int64_t saved_world = s.value("world_size", int64_t(1));
-  if (saved_world != comm_.size() && main_rank())
-    std::fprintf(stderr, "tandem: resuming a run saved by %lld rank(s) on %d: the data streams' positions are global "
-                 "(each rank takes its slice of the same global batches), and the optimizer state is read whole and "
-                 "sharded again%s\n", (long long)saved_world, comm_.size(),
-                 s.at("config").value("per_device_train_batch_size", int64_t(0)) * saved_world ==
-                         cfg_.per_device_train_batch_size * comm_.size()
-                     ? ""
-                     : "; warning: the global batch (ranks x per_device_train_batch_size) differs from the saved run's, "
-                       "so the trajectory will not match an uninterrupted run");
+  if (saved_world != comm_.size() && main_rank()) {
+    const nlohmann::json& saved = s.at("config");
+    const int64_t saved_batch = saved_world * saved.value("per_device_train_batch_size", int64_t(0)) *
+                                saved.value("gradient_accumulation_steps", int64_t(0));
+    const int64_t batch = comm_.size() * cfg_.per_device_train_batch_size * cfg_.gradient_accumulation_steps;
+    std::fprintf(stderr, "tandem: resuming a run saved by %lld rank(s) on %d: the data streams' positions are global, "
+                 "so each rank takes its new slice of the same global batches%s%s\n", (long long)saved_world,
+                 comm_.size(), zero_ ? "; the optimizer state was read whole and sharded again" : "",
+                 saved_batch == batch ? "" : "; warning: the global batch (ranks x per_device_train_batch_size x "
+                                             "gradient_accumulation_steps) differs from the saved run's, so the "
+                                             "trajectory will differ from an uninterrupted run's");
+  }
   if (!main_rank()) return;  // the log and its sinks are rank 0's
   // Keep the log up to the checkpoint, plus the lines a full disk kept out of it; the resumed run appends the
   // steps after it.
@@ -503,7 +508,8 @@ Trainer::StepRecord Trainer::run_step() {
   r.grad_norm = grad_global_norm(params_);
   if (!std::isfinite(r.grad_norm)) diverged("the gradient norm", r.grad_norm);
   r.lr = schedule_.at(step_);
-  optimizer_.step(params_, r.lr, clip_coefficient(r.grad_norm, cfg_.max_grad_norm));
+  const double clip = clip_coefficient(r.grad_norm, cfg_.max_grad_norm);
+  zero_ ? zero_->step(params_, r.lr, clip) : optimizer_.step(params_, r.lr, clip);
   strategy_->observe(step_, r.f_sft, r.f_dpo);
 
   ++step_;
@@ -529,6 +535,17 @@ void Trainer::reduce_gradients(StepRecord& r) {
   reducer_->finish();
   r.comm_seconds = reducer_->seconds();
   r.comm_wait_seconds = reducer_->wait_seconds();
+}
+
+void Trainer::shard_optimizer_state() {
+  if (cfg_.zero_stage != 1) return;
+  zero_ = std::make_unique<ShardedAdamW>(optimizer_.config(), comm_);
+  zero_->load_full(params_, optimizer_);
+  optimizer_ = AdamW(optimizer_.config());
+  if (main_rank())
+    std::fprintf(stderr, "  zero_stage 1: AdamW state %.1f MiB per rank instead of %.1f MiB (%d ranks)\n",
+                 double(zero_->state_bytes()) / (1 << 20), double(zero_->full_state_bytes()) / (1 << 20),
+                 comm_.size());
 }
 
 void Trainer::init_data_parallel() {
@@ -655,10 +672,12 @@ std::string Trainer::checkpoint_dir() const { return cfg_.output_dir + "/checkpo
 // only one rank has; the others wait until the checkpoint is complete.
 void Trainer::save(const std::string& dir, bool sync_log) {
   check_replicas_agree(comm_, params_hash(params_), step_);
+  AdamW whole = zero_ ? zero_->gather_full(params_) : AdamW();  // the checkpoint's format holds the whole state
+  AdamW& optimizer = zero_ ? whole : optimizer_;
   if (main_rank()) {
     // The log up to this step reaches the disk before the checkpoint does, so a resume after a power loss finds it.
     if (sync_log && fs::exists(metrics_path_)) sync_file(metrics_path_);
-    save_checkpoint(dir, *model_, optimizer_, params_, state(), tokenizer_ ? tokenizer_->dir : "");
+    save_checkpoint(dir, *model_, optimizer, params_, state(), tokenizer_ ? tokenizer_->dir : "");
     if (cfg_.save_total_limit > 0) remove_old_checkpoints(cfg_.output_dir, cfg_.save_total_limit, dir);
   }
   comm_.barrier();
@@ -712,6 +731,12 @@ EvalResult Trainer::train(int64_t until) {
                             {"eval_data", {{"sft", eval_data(cfg_.sft_dataset, cfg_.sft_eval_dataset)},
                                            {"preference", eval_data(cfg_.preference_dataset,
                                                                     cfg_.preference_eval_dataset)}}}};
+  if (comm_.size() > 1 || zero_)
+    summary["data_parallel"] = {
+        {"world_size", comm_.size()},
+        {"zero_stage", cfg_.zero_stage},
+        {"optimizer_state_bytes_per_rank", zero_ ? zero_->state_bytes() : optimizer_.state_block().bytes()},
+        {"optimizer_state_bytes_unsharded", zero_ ? zero_->full_state_bytes() : optimizer_.state_block().bytes()}};
   if (cfg_.strategy == "maxright") summary["maxright_ideal"] = maxright_ideal(cfg_, ideal_mode_, strategy_->state());
   if (!mc_items_.empty())  // summary.json only: metrics.jsonl readers expect step and eval lines
     summary["multiple_choice"] =

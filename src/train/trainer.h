@@ -16,6 +16,7 @@
 #include "data/tokenizer_dir.h"
 #include "dist/comm.h"
 #include "dist/grad_reducer.h"
+#include "dist/sharded_adamw.h"
 #include "eval/multiple_choice_items.h"
 #include "model/decoder_model.h"
 #include "objectives/objectives.h"
@@ -63,6 +64,8 @@ class Trainer {
 
   void init_master_weights();
   void init_data_parallel();
+  // zero_stage = 1: this rank keeps its slice of optimizer_'s (whole, possibly empty) state and optimizer_ is freed.
+  void shard_optimizer_state();
   bool main_rank() const { return comm_.rank() == 0; }
   // This rank's share of a global batch of indices.
   std::vector<int64_t> mine(const std::vector<int64_t>& global) const;
@@ -103,7 +106,8 @@ class Trainer {
   std::unique_ptr<DataStream> sft_stream_, pref_stream_;
   std::unique_ptr<Strategy> strategy_;
   std::string ideal_mode_;  // MAXRIGHT's resolved ideal point: given | zero | running_min
-  AdamW optimizer_;
+  AdamW optimizer_;  // the whole state; with zero_stage = 1 only while loading or saving it
+  std::unique_ptr<ShardedAdamW> zero_;  // zero_stage = 1
   std::vector<ParamRef> params_;
   LrSchedule schedule_;
   EpochPlan epochs_;  // max_steps resolved from num_train_epochs, and where epochs end (eval/save "epoch")
