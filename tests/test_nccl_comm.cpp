@@ -1,10 +1,11 @@
 // The NCCL communicator on one GPU rank: every collective on device buffers, read back and compared with the host
 // values it must produce (one rank: sums are the values themselves, gathers place the bytes at their offsets and
-// leave the rest alone). Skipped, with the reason, when Tandem was built without NCCL or no GPU is visible; the
+// leave the rest alone), and comm.h's helpers on host values, which it routes to its bootstrap. Skipped, with the reason, when Tandem was built without NCCL or no GPU is visible; the
 // development machines have none, so there it is compiled and linked only.
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "dist/comm.h"
@@ -106,6 +107,11 @@ TEST(NcclComm, CollectivesOnDeviceBuffersGiveTheHostValues) {
   comm->wait_all();
   EXPECT_EQ(dg1.host(), g1);
   EXPECT_EQ(dg2.host(), g2);
+
+  // Host values (the helpers' stack variables and strings) go through the bootstrap communicator instead.
+  EXPECT_EQ(sum_over_ranks(*comm, 2.5), 2.5);
+  EXPECT_EQ(allgather_strings(*comm, "rank text"), std::vector<std::string>{"rank text"});
+  EXPECT_EQ(broadcast_string(*comm, "config"), "config");
 #endif
 }
 

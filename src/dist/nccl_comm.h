@@ -9,8 +9,9 @@
 namespace tandem {
 
 // Binds this process to CUDA `device` and connects the ranks of `bootstrap` (MPI under mpirun; the single-process
-// world for one rank): rank 0's ncclUniqueId travels to the others by bootstrap.broadcast. Every buffer passed to
-// the result is device memory on `device`. Gradients are expected to be written on `compute_stream` (a
+// world for one rank): rank 0's ncclUniqueId travels to the others by bootstrap.broadcast. Device (or managed)
+// buffers on `device` go through NCCL; host buffers (comm.h's helpers: summed losses, gathered config texts) through
+// `bootstrap`, so the result can serve as the world. Gradients are expected to be written on `compute_stream` (a
 // cudaStream_t; null: the legacy default stream): start_allreduce_sum orders its sum after the work queued there so
 // far, on a stream of its own, so backward keeps running while buckets are summed. `bootstrap` must outlive the
 // result; abort() goes through it, so that the ranks' processes end too.
