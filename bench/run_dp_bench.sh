@@ -3,7 +3,7 @@
 # 4 x 256 tokens per rank): one rank against two ranks under mpirun, one OpenMP thread per rank, interleaved
 # (ABAB ...) REPS times. Prints each run's median step time (the first step, with its allocations, left out) and
 # the two-rank runs' gradient bytes summed per step, the time spent in the sums, and the part of it the backward
-# did not hide; then medians over runs as one JSON line for bench/scaling_model.py.
+# did not hide; then medians over runs as one JSON line, with rank 0's peak memory with and without zero_stage = 1.
 # usage: bench/run_dp_bench.sh [BUILD_DIR] [REPS] [STEPS]
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -40,15 +40,18 @@ save_final_checkpoint = false
 progress = false
 TOML
 
-run() {  # run RANKS OUT
+run() {  # run RANKS OUT [key=value ...]
   local ranks=$1 out=$2
-  mpirun --oversubscribe -np "$ranks" "$build/tandem" train "$work/train.toml" output_dir="$out" > /dev/null 2> "$out.err" ||
+  shift 2
+  mpirun --oversubscribe -np "$ranks" "$build/tandem" train "$work/train.toml" output_dir="$out" "$@" > /dev/null \
+    2> "$out.err" ||
     { cat "$out.err"; exit 1; }
 }
 echo "bench model, SFT 4 x 256 tokens per rank, $steps steps, 1 OpenMP thread per rank, $reps interleaved reps" >&2
 for ((r = 0; r < reps; ++r)); do
   run 1 "$work/one_$r"
   run 2 "$work/two_$r"
+  run 2 "$work/zero_$r" zero_stage=1
 done
 /usr/bin/python3 - "$work" "$reps" <<'PY'
 import json, statistics, sys
@@ -74,5 +77,14 @@ summary = {
     "comm_wait_seconds": statistics.median(l["comm_wait_seconds"] for l in b),
 }
 summary["efficiency_2ranks"] = summary["step_seconds_1rank"] / summary["step_seconds_2ranks"]
+# Rank 0's peak resident memory with and without ZeRO-1, and the optimizer state each rank kept.
+peak = lambda run: max(l["peak_memory_mib"] for l in steps(run))
+summary["peak_mib_rank0"] = statistics.median(peak(f"two_{r}") for r in range(reps))
+summary["peak_mib_rank0_zero1"] = statistics.median(peak(f"zero_{r}") for r in range(reps))
+dp = json.load(open(f"{work}/zero_0/summary.json"))["data_parallel"]
+summary["optimizer_state_mib_per_rank_zero1"] = dp["optimizer_state_bytes_per_rank"] / 2**20
+summary["optimizer_state_mib_unsharded"] = dp["optimizer_state_bytes_unsharded"] / 2**20
+summary["step_seconds_2ranks_zero1"] = statistics.median(
+    statistics.median(l["step_seconds"] for l in steps(f"zero_{r}")) for r in range(reps))
 print(json.dumps(summary))
 PY

@@ -306,7 +306,7 @@ TEST(DataParallel, ShardsCoverEveryExampleOncePerEpoch) {
 
 // The gradient buckets of real models (tied and untied heads, LoRA): every gradient byte is in exactly one bucket,
 // buckets start in the order the backward pass completes them and never before all their gradients are final, and
-// each stays within the cap unless one tensor alone exceeds it.
+// each stays within the cap (a larger tensor spans several).
 TEST(DataParallel, GradientBucketsCoverEveryGradientOnceInBackwardOrder) {
   EXPECT_EQ(backward_order("model.layers.3.mlp.up_proj.weight", false, 4), 1);
   EXPECT_EQ(backward_order("gpt_neox.layers.0.attention.dense.weight", false, 4), 4);
@@ -338,27 +338,25 @@ TEST(DataParallel, GradientBucketsCoverEveryGradientOnceInBackwardOrder) {
         const std::string where = std::string(tied ? "tied" : "untied") + (lora ? " lora" : "") + " cap " +
                                   std::to_string(cap);
         for (size_t i = 1; i < ranges.size(); ++i) EXPECT_LE(ranges[i - 1].ready, ranges[i].ready) << where;
-        for (const GradSlot& s : slots) {
-          const char* begin = static_cast<const char*>(s.grad->raw());
-          const char* end = begin + s.grad->bytes();
-          int holders = 0;
-          for (const auto& r : ranges)
-            if (begin >= r.begin && end <= r.end) {
-              ++holders;
-              EXPECT_GE(r.ready, s.order) << where << ": " << s.grad->name << " is summed before it is final";
-            }
-          EXPECT_EQ(holders, 1) << where << ": " << s.grad->name;
-          for (const auto& r : ranges)  // no partial overlap: a tensor is wholly inside one range or outside all
-            EXPECT_TRUE(end <= r.begin || begin >= r.end || (begin >= r.begin && end <= r.end)) << where;
-        }
-        for (size_t i = 0; i < ranges.size(); ++i)
+        for (size_t i = 0; i < ranges.size(); ++i) {
+          EXPECT_LE(ranges[i].end - ranges[i].begin, cap) << where;
           for (size_t j = i + 1; j < ranges.size(); ++j)
             EXPECT_TRUE(ranges[i].end <= ranges[j].begin || ranges[j].end <= ranges[i].begin) << where;
-        int64_t largest_tensor = 0;
-        for (const GradSlot& s : slots) largest_tensor = std::max(largest_tensor, s.grad->bytes());
-        for (const auto& r : ranges) EXPECT_LE(r.end - r.begin, std::max(cap, largest_tensor)) << where;
+        }
+        for (const GradSlot& s : slots) {  // its bytes covered once (ranges are disjoint), none summed too early
+          const char* begin = static_cast<const char*>(s.grad->raw());
+          const char* end = begin + s.grad->bytes();
+          int64_t covered = 0;
+          for (const auto& r : ranges) {
+            const int64_t overlap = std::min(end, r.end) - std::max(begin, r.begin);
+            if (overlap <= 0) continue;
+            covered += overlap;
+            EXPECT_GE(r.ready, s.order) << where << ": " << s.grad->name << " is summed before it is final";
+          }
+          EXPECT_EQ(covered, s.grad->bytes()) << where << ": " << s.grad->name;
+        }
         if (cap == 100) {
-          EXPECT_GT(ranges.size(), 3u) << where;
+          EXPECT_GT(ranges.size(), slots.size()) << where;  // every tensor cut
         }
         if (cap == int64_t(1) << 30) {
           EXPECT_LE(ranges.size(), 2u) << where;  // one block (two when a gap splits it)

@@ -63,6 +63,15 @@ GradReducer::GradReducer(Comm& comm, const std::vector<GradSlot>& slots, int64_t
     run_ready = std::max(run_ready, s.ready);
   }
   close();
+  // A run longer than the cap (one tensor bigger than it: the embedding) is cut into cap-sized buckets. Besides
+  // pipelining better, that keeps each sum's temporary buffer in MPI small: above 32 MiB glibc maps fresh pages for
+  // every call, and touching them made 64 MiB sums 10x slower here (README, Scaling model).
+  std::vector<Bucket> cut;
+  const int64_t cap_floats = std::max<int64_t>(bucket_cap_bytes / 4, 1);
+  for (const Bucket& r : runs)
+    for (int64_t at = 0; at < r.floats; at += cap_floats)
+      cut.push_back({r.data + at, std::min(cap_floats, r.floats - at), r.ready});
+  runs = std::move(cut);
   // Started in the order the backward pass completes them (ties: by address), the same on every rank.
   std::stable_sort(runs.begin(), runs.end(), [](const Bucket& a, const Bucket& b) { return a.ready < b.ready; });
   buckets_ = std::move(runs);

@@ -1,5 +1,6 @@
 // Sums the gradients of every rank while the backward pass still runs (PyTorch DDP's bucketed reducer): the
-// gradient storage is cut into buckets, contiguous byte ranges of at most ddp_bucket_cap_mb, and a bucket's sum
+// gradient storage is cut into buckets, contiguous byte ranges of at most ddp_bucket_cap_mb (a tensor larger than
+// that spans several), and a bucket's sum
 // starts as soon as the backward pass has finished every gradient in it. Buckets are reduced in place, with no
 // copies, and every rank cuts and starts them in the same order (same layout, same backward).
 #pragma once
