@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "dist/shards.h"
 
 namespace tandem {
 
@@ -16,9 +17,8 @@ ShardPlan::ShardPlan(std::vector<int64_t> numels, int world) : numels_(std::move
 
 ElementRange ShardPlan::rank_range(int rank) const {
   TANDEM_CHECK(rank >= 0 && rank < world_, "ShardPlan: rank ", rank, " outside a world of ", world_);
-  const int64_t base = total() / world_, rem = total() % world_;
-  auto start = [&](int64_t r) { return r * base + std::min(r, rem); };
-  return {start(rank), start(rank + 1)};
+  const auto [begin, end] = even_range(total(), rank, world_);
+  return {begin, end};
 }
 
 ElementRange ShardPlan::slice(size_t tensor, int rank) const {

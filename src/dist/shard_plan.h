@@ -28,7 +28,7 @@ class ShardPlan {
   size_t tensors() const { return numels_.size(); }
   int64_t numel(size_t tensor) const { return numels_.at(tensor); }
   int64_t offset(size_t tensor) const { return offsets_.at(tensor); }  // the tensor's first flat element
-  // Rank r's flat range: [r * base + min(r, rem), ...) with base = total / N, rem = total % N.
+  // Rank r's flat range: even_range(total, r, N) of dist/shards.h.
   ElementRange rank_range(int rank) const;
   // The part of `tensor` that `rank` owns, in the tensor's own element numbering.
   ElementRange slice(size_t tensor, int rank) const;

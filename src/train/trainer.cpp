@@ -539,7 +539,8 @@ void Trainer::reduce_gradients(StepRecord& r) {
 
 void Trainer::shard_optimizer_state() {
   if (cfg_.zero_stage != 1) return;
-  zero_ = std::make_unique<ShardedAdamW>(optimizer_.config(), comm_);
+  // The weights' allgather goes in windows of the gradient buckets' size, for the reason buckets are capped.
+  zero_ = std::make_unique<ShardedAdamW>(optimizer_.config(), comm_, int64_t(cfg_.ddp_bucket_cap_mb * (1 << 20)));
   zero_->load_full(params_, optimizer_);
   optimizer_ = AdamW(optimizer_.config());
   if (main_rank())
