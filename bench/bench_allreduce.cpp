@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "bench_timing.h"
+#include "rank_timing.h"
 #include "cli/args.h"
 #include "dist/comm.h"
 
@@ -20,18 +20,8 @@ namespace {
 
 using bench::median;
 using bench::seconds;
-
-struct Timing {
-  double median_s, min_s;
-};
-
-// Each rank's per-repetition times, gathered; the slowest rank's time per repetition, then median and min.
-Timing slowest_rank(Comm& comm, const std::vector<double>& mine) {
-  const std::vector<double> all = allgather_concat(comm, mine);
-  std::vector<double> per_rep(mine.size(), 0.0);
-  for (size_t i = 0; i < all.size(); ++i) per_rep[i % mine.size()] = std::max(per_rep[i % mine.size()], all[i]);
-  return {median(per_rep), *std::min_element(per_rep.begin(), per_rep.end())};
-}
+using bench::slowest_rank;
+using bench::Timing;
 
 // The sum must be right before its speed means anything: rank r contributes (r + 1) * (i % 7 + 1) at element i.
 void check_sum(Comm& comm, std::vector<float>& buf, const char* path) {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "bench_timing.h"
+#include "rank_timing.h"
 #include "cli/args.h"
 #include "dist/comm.h"
 #include "model/decoder_model.h"
@@ -23,19 +23,8 @@ namespace {
 
 using bench::median;
 using bench::seconds;
-
-struct Timing {
-  double median_s, min_s;
-};
-
-// The slowest rank's time for each step (a data-parallel step is done when every rank is), then median and min.
-// On a shared machine the min is the least disturbed figure; both are printed.
-Timing slowest_rank(Comm& comm, const std::vector<double>& mine) {
-  const std::vector<double> all = allgather_concat(comm, mine);
-  std::vector<double> per_step(mine.size(), 0.0);
-  for (size_t i = 0; i < all.size(); ++i) per_step[i % mine.size()] = std::max(per_step[i % mine.size()], all[i]);
-  return {median(per_step), *std::min_element(per_step.begin(), per_step.end())};
-}
+using bench::slowest_rank;
+using bench::Timing;
 
 void allreduce_grads(Comm& comm, const std::vector<ParamRef>& params) {
   for (const ParamRef& p : params) comm.start_allreduce_sum(p.grad->ptr(), p.grad->numel());

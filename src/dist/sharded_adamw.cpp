@@ -108,18 +108,12 @@ void ShardedAdamW::check_params(const std::vector<ParamRef>& params) const {
 void ShardedAdamW::step(const std::vector<ParamRef>& params, double lr, double grad_scale) {
   if (!has_state_) init_state(params);
   check_params(params);
-  ++steps_;
-  // AdamW::step's constants, to the bit.
-  const auto& c = config_;
-  const double bc1 = 1.0 - std::pow(c.beta1, double(steps_));
-  const double bc2_sqrt = std::sqrt(1.0 - std::pow(c.beta2, double(steps_)));
-  AdamWStep s{float(lr / bc1), float(c.beta1), float(c.beta2), float(c.eps), 1.0f, float(bc2_sqrt),
-              float(grad_scale)};
+  AdamWStep s = adamw_step_constants(config_, ++steps_, lr, grad_scale);  // AdamW::step's, to the bit
   for (size_t i = 0; i < params.size(); ++i) {
     if (owned_[i].empty()) continue;
     Tensor& p = *params[i].value;
     Tensor p_slice = slice_view(p, owned_[i]), g_slice = slice_view(*params[i].grad, owned_[i]);
-    s.decay = params[i].decay ? float(1.0 - lr * c.weight_decay) : 1.0f;
+    s.decay = adamw_decay(config_, params[i].decay, lr);
     Tensor* master = master_[i].empty() ? nullptr : &master_[i];
     backend_of(p).adamw_step(p_slice, g_slice, m_[i], v_[i], master, s);
   }

@@ -41,20 +41,21 @@ void AdamW::step(const std::vector<ParamRef>& params, double lr, double grad_sca
   if (m_.empty()) init_state(params);
   TANDEM_CHECK(m_.size() == params.size(), "AdamW: optimizer state holds ", m_.size(), " tensors but ",
                params.size(), " parameters were given");
-  ++steps_;
-  const auto& c = config_;
-  const double bc1 = 1.0 - std::pow(c.beta1, double(steps_));
-  const double bc2_sqrt = std::sqrt(1.0 - std::pow(c.beta2, double(steps_)));
-  AdamWStep s{float(lr / bc1), float(c.beta1), float(c.beta2), float(c.eps), 1.0f, float(bc2_sqrt),
-              float(grad_scale)};
+  AdamWStep s = adamw_step_constants(config_, ++steps_, lr, grad_scale);
   for (size_t i = 0; i < params.size(); ++i) {
     Tensor& p = *params[i].value;
     p.expect_shape(params[i].grad->shape);
     m_[i].expect_shape(p.shape);
-    s.decay = params[i].decay ? float(1.0 - lr * c.weight_decay) : 1.0f;
+    s.decay = adamw_decay(config_, params[i].decay, lr);
     Tensor* master = master_[i].empty() ? nullptr : &master_[i];
     backend_of(p).adamw_step(p, *params[i].grad, m_[i], v_[i], master, s);
   }
+}
+
+AdamWStep adamw_step_constants(const AdamWConfig& c, int64_t step, double lr, double grad_scale) {
+  const double bc1 = 1.0 - std::pow(c.beta1, double(step));
+  const double bc2_sqrt = std::sqrt(1.0 - std::pow(c.beta2, double(step)));
+  return {float(lr / bc1), float(c.beta1), float(c.beta2), float(c.eps), 1.0f, float(bc2_sqrt), float(grad_scale)};
 }
 
 double grad_global_norm(const std::vector<ParamRef>& params) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backends/backend.h"
 #include "core/tensor.h"
 
 namespace tandem {
@@ -44,6 +45,14 @@ class AdamW {
   Tensor state_;  // the block every tensor of m_, v_ and master_ is a view of
   std::vector<Tensor> m_, v_, master_;
 };
+
+// The constants of update number `step` (1-based) at learning rate lr: bias corrections folded in as torch does.
+// Also what the sharded optimizer (dist/sharded_adamw.h) uses, so both update to the bit alike.
+AdamWStep adamw_step_constants(const AdamWConfig& c, int64_t step, double lr, double grad_scale);
+// The decoupled weight-decay factor of a parameter: 1 - lr * weight_decay, or 1 where decay does not apply.
+inline float adamw_decay(const AdamWConfig& c, bool decay, double lr) {
+  return decay ? float(1.0 - lr * c.weight_decay) : 1.0f;
+}
 
 // Global L2 norm of all gradients (accumulated in double).
 double grad_global_norm(const std::vector<ParamRef>& params);
