@@ -59,15 +59,18 @@ work, reps = sys.argv[1], int(sys.argv[2])
 def steps(run):
     lines = [json.loads(l) for l in open(f"{work}/{run}/metrics.jsonl")]
     return [l for l in lines if "objective" in l][1:]  # step lines, the first one left out
-one, two = [], []
+one, two, one_cpu, two_cpu = [], [], [], []
 for r in range(reps):
     a, b = steps(f"one_{r}"), steps(f"two_{r}")
     one.append(statistics.median(l["step_seconds"] for l in a))
     two.append(statistics.median(l["step_seconds"] for l in b))
+    one_cpu.append(statistics.median(l["step_cpu_seconds"] for l in a))
+    two_cpu.append(statistics.median(l["step_cpu_seconds"] for l in b))
     comm = statistics.median(l["comm_seconds"] for l in b)
     wait = statistics.median(l["comm_wait_seconds"] for l in b)
-    print(f"rep {r}: 1 rank {one[-1]:.3f} s/step, 2 ranks {two[-1]:.3f} s/step; sums {b[0]['allreduce_bytes'] / 2**20:.1f} MiB "
-          f"in {b[0]['allreduce_buckets']} buckets, {comm * 1e3:.1f} ms in reduction calls, {wait * 1e3:.1f} ms exposed")
+    print(f"rep {r}: 1 rank {one[-1]:.3f} s/step ({one_cpu[-1]:.3f} CPU s), 2 ranks {two[-1]:.3f} s/step "
+          f"({two_cpu[-1]:.3f} CPU s); sums {b[0]['allreduce_bytes'] / 2**20:.1f} MiB in {b[0]['allreduce_buckets']} "
+          f"buckets, {comm * 1e3:.1f} ms in reduction calls, {wait * 1e3:.1f} ms exposed")
 b = [l for r in range(reps) for l in steps(f"two_{r}")]
 summary = {
     "model": "llama d=512 L=6 H=8 ffn=1376 V=32000 untied, fp32", "tokens_per_rank": 1024, "ranks": 2,
@@ -77,6 +80,8 @@ summary = {
     "comm_wait_seconds": statistics.median(l["comm_wait_seconds"] for l in b),
 }
 summary["efficiency_2ranks"] = summary["step_seconds_1rank"] / summary["step_seconds_2ranks"]
+summary["cpu_seconds_1rank"] = statistics.median(one_cpu)  # rank 0's main thread, the only thread here
+summary["cpu_seconds_2ranks"] = statistics.median(two_cpu)
 # Rank 0's peak resident memory with and without ZeRO-1, and the optimizer state each rank kept.
 peak = lambda run: max(l["peak_memory_mib"] for l in steps(run))
 summary["peak_mib_rank0"] = statistics.median(peak(f"two_{r}") for r in range(reps))

@@ -325,7 +325,8 @@ std::vector<std::map<std::string, std::string>> csv_rows(const std::string& path
     EXPECT_EQ(cells.size(), header.size()) << line;
     auto& row = rows.emplace_back();
     for (size_t c = 0; c < header.size() && c < cells.size(); ++c)
-      if (header[c] != "step_seconds" && header[c] != "train_seconds" && header[c] != "peak_memory_mib")
+      if (header[c] != "step_seconds" && header[c] != "step_cpu_seconds" && header[c] != "train_seconds" &&
+          header[c] != "peak_memory_mib")
         row[header[c]] = cells[c];
   }
   return rows;

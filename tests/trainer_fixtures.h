@@ -38,7 +38,7 @@ inline std::vector<nlohmann::json> metrics(const std::string& dir) {
   std::string line;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line);
-    for (const char* timing : {"step_seconds", "train_seconds", "peak_memory_mib"}) j.erase(timing);
+    for (const char* timing : {"step_seconds", "step_cpu_seconds", "train_seconds", "peak_memory_mib"}) j.erase(timing);
     out.push_back(j);
   }
   return out;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -34,6 +35,12 @@ namespace {
 
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 double num_or_nan(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : EvalResult::kNaN; }
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
 double ema(double running, double value) {
   if (!std::isfinite(value)) return running;
@@ -476,6 +483,7 @@ bool Trainer::due(const std::string& strategy, int64_t every) const {
 
 Trainer::StepRecord Trainer::run_step() {
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = thread_cpu_seconds();
   die_if_fault_at(comm_.rank(), step_ + 1);
   StepRecord r;
   local_finite_ = true;
@@ -519,6 +527,7 @@ Trainer::StepRecord Trainer::run_step() {
   sft_running_ = ema(sft_running_, r.f_sft);
   dpo_running_ = ema(dpo_running_, r.f_dpo);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.cpu_seconds = thread_cpu_seconds() - cpu0;
   train_seconds_ += r.seconds;
   return r;
 }
@@ -574,6 +583,7 @@ void Trainer::log_step(const StepRecord& r) {
                       {"grad_norm", r.grad_norm},
                       {"tokens", r.tokens},
                       {"step_seconds", r.seconds},
+                      {"step_cpu_seconds", r.cpu_seconds},
                       {"train_seconds", train_seconds_},
                       {"peak_memory_mib", peak_memory_mib()}};
   if (reducer_) {

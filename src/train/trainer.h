@@ -58,6 +58,7 @@ class Trainer {
     PreferenceLoss pref;
     PairLogps policy;
     double grad_norm = 0, lr = 0, seconds = 0;
+    double cpu_seconds = 0;  // the main thread's CPU time: robust to other load (with OMP_WAIT_POLICY=passive)
     int64_t tokens = 0;
     double comm_seconds = 0, comm_wait_seconds = 0;  // the gradient sum over ranks (world > 1)
   };
