@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel step on the bench model (bench/run_bench.sh's Llama: d=512, L=6, H=8, ffn=1376, V=32000; SFT on
-# 4 x 256 tokens per rank): one rank against two ranks under mpirun, one OpenMP thread per rank, interleaved
-# (ABAB ...) REPS times. Prints each run's median step time (the first step, with its allocations, left out) and
+# 4 x 256 tokens per rank): one rank alone, two independent one-rank runs at once (the same compute on two busy
+# cores, no communication), two ranks under mpirun, and two ranks with zero_stage = 1; one OpenMP thread per rank,
+# interleaved REPS times. Prints each run's median step time (the first step, with its allocations, left out) and
 # the two-rank runs' gradient bytes summed per step, the time spent in the sums, and the part of it the backward
 # did not hide; then medians over runs as one JSON line, with rank 0's peak memory with and without zero_stage = 1.
 # usage: bench/run_dp_bench.sh [BUILD_DIR] [REPS] [STEPS]
@@ -40,16 +41,21 @@ save_final_checkpoint = false
 progress = false
 TOML
 
+# One rank runs without mpirun, which would pin it to core 0 (Open MPI binds ranks to cores): two such runs at once
+# would share one core.
 run() {  # run RANKS OUT [key=value ...]
   local ranks=$1 out=$2
   shift 2
-  mpirun --oversubscribe -np "$ranks" "$build/tandem" train "$work/train.toml" output_dir="$out" "$@" > /dev/null \
-    2> "$out.err" ||
+  local launch=("mpirun" "--oversubscribe" "-np" "$ranks")
+  ((ranks > 1)) || launch=()
+  "${launch[@]}" "$build/tandem" train "$work/train.toml" output_dir="$out" "$@" > /dev/null 2> "$out.err" ||
     { cat "$out.err"; exit 1; }
 }
 echo "bench model, SFT 4 x 256 tokens per rank, $steps steps, 1 OpenMP thread per rank, $reps interleaved reps" >&2
 for ((r = 0; r < reps; ++r)); do
   run 1 "$work/one_$r"
+  # Two independent one-rank runs at once: the compute of two busy cores, without any communication.
+  run 1 "$work/pair_a_$r" & run 1 "$work/pair_b_$r" & wait
   run 2 "$work/two_$r"
   run 2 "$work/zero_$r" zero_stage=1
 done
@@ -59,16 +65,18 @@ work, reps = sys.argv[1], int(sys.argv[2])
 def steps(run):
     lines = [json.loads(l) for l in open(f"{work}/{run}/metrics.jsonl")]
     return [l for l in lines if "objective" in l][1:]  # step lines, the first one left out
-one, two, one_cpu, two_cpu = [], [], [], []
+one, two, one_cpu, two_cpu, pair = [], [], [], [], []
 for r in range(reps):
     a, b = steps(f"one_{r}"), steps(f"two_{r}")
+    pair.append(statistics.median(l["step_seconds"] for l in steps(f"pair_a_{r}") + steps(f"pair_b_{r}")))
     one.append(statistics.median(l["step_seconds"] for l in a))
     two.append(statistics.median(l["step_seconds"] for l in b))
     one_cpu.append(statistics.median(l["step_cpu_seconds"] for l in a))
     two_cpu.append(statistics.median(l["step_cpu_seconds"] for l in b))
     comm = statistics.median(l["comm_seconds"] for l in b)
     wait = statistics.median(l["comm_wait_seconds"] for l in b)
-    print(f"rep {r}: 1 rank {one[-1]:.3f} s/step ({one_cpu[-1]:.3f} CPU s), 2 ranks {two[-1]:.3f} s/step "
+    print(f"rep {r}: 1 rank {one[-1]:.3f} s/step ({one_cpu[-1]:.3f} CPU s), two 1-rank runs at once "
+          f"{pair[-1]:.3f} s/step, 2 ranks {two[-1]:.3f} s/step "
           f"({two_cpu[-1]:.3f} CPU s); sums {b[0]['allreduce_bytes'] / 2**20:.1f} MiB in {b[0]['allreduce_buckets']} "
           f"buckets, {comm * 1e3:.1f} ms in reduction calls, {wait * 1e3:.1f} ms exposed")
 b = [l for r in range(reps) for l in steps(f"two_{r}")]
@@ -80,6 +88,9 @@ summary = {
     "comm_wait_seconds": statistics.median(l["comm_wait_seconds"] for l in b),
 }
 summary["efficiency_2ranks"] = summary["step_seconds_1rank"] / summary["step_seconds_2ranks"]
+# Against the same compute on two busy cores: what communication itself costs.
+summary["step_seconds_two_1rank_runs_at_once"] = statistics.median(pair)
+summary["efficiency_2ranks_vs_busy_cores"] = statistics.median(pair) / summary["step_seconds_2ranks"]
 summary["cpu_seconds_1rank"] = statistics.median(one_cpu)  # rank 0's main thread, the only thread here
 summary["cpu_seconds_2ranks"] = statistics.median(two_cpu)
 # Rank 0's peak resident memory with and without ZeRO-1, and the optimizer state each rank kept.
