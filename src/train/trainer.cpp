@@ -682,7 +682,7 @@ std::string Trainer::checkpoint_dir() const { return cfg_.output_dir + "/checkpo
 // Every rank calls it; rank 0 writes. The replicas are checked first, so a checkpoint never records weights that
 // only one rank has; the others wait until the checkpoint is complete.
 void Trainer::save(const std::string& dir, bool sync_log) {
-  check_replicas_agree(comm_, params_hash(params_), step_);
+  if (comm_.size() > 1) check_replicas_agree(comm_, params_hash(params_), step_);  // a pass over the weights
   AdamW whole = zero_ ? zero_->gather_full(params_) : AdamW();  // the checkpoint's format holds the whole state
   AdamW& optimizer = zero_ ? whole : optimizer_;
   if (main_rank()) {
