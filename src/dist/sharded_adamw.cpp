@@ -182,27 +182,42 @@ AdamW ShardedAdamW::gather_full(const std::vector<ParamRef>& params, int root) {
 }
 
 void ShardedAdamW::load_full(const std::vector<ParamRef>& params, AdamW& full) {
-  init_state(params);
-  steps_ = full.steps();
-  if (full.exp_avg().empty()) return;  // an AdamW that never stepped: fresh state, as init_state made it
+  if (full.exp_avg().empty()) {  // an AdamW that never stepped: fresh state, as init_state makes it
+    init_state(params);
+    steps_ = full.steps();
+    return;
+  }
   TANDEM_CHECK(full.exp_avg().size() == params.size() && full.exp_avg_sq().size() == params.size() &&
                    full.master_weights().size() == params.size(),
                "ShardedAdamW: the loaded optimizer state holds ", full.exp_avg().size(), " tensors but ",
                params.size(), " parameters were given");
+  load_slices(params, full.steps(), [&](size_t i, Part part) {
+    std::vector<Tensor>& group = part == Part::kExpAvg     ? full.exp_avg()
+                                 : part == Part::kExpAvgSq ? full.exp_avg_sq()
+                                                           : full.master_weights();
+    Tensor& t = group[i];
+    TANDEM_CHECK(!t.empty(), "ShardedAdamW: the loaded optimizer state has no f32 master copy of bf16 parameter ",
+                 params[i].value->name);
+    return Tensor::view(t.name, t.shape, t.dtype(), t, 0);  // no copy
+  });
+}
+
+void ShardedAdamW::load_slices(const std::vector<ParamRef>& params, int64_t steps,
+                               const std::function<Tensor(size_t, Part)>& whole) {
+  init_state(params);
+  steps_ = steps;
   for (size_t i = 0; i < params.size(); ++i) {
     if (owned_[i].empty()) continue;
     const Tensor& p = *params[i].value;
-    auto take = [&](Tensor& from, Tensor& to) {
+    auto take = [&](Part part, Tensor& to) {
+      Tensor from = whole(i, part);
       TANDEM_CHECK(from.numel() == p.numel(), "ShardedAdamW: optimizer state ", from.name, " has ", from.numel(),
                    " elements but parameter ", p.name, " has ", p.numel());
       to.copy_from(slice_view(from, owned_[i]));
     };
-    take(full.exp_avg()[i], m_[i]);
-    take(full.exp_avg_sq()[i], v_[i]);
-    if (master_[i].empty()) continue;
-    TANDEM_CHECK(!full.master_weights()[i].empty(), "ShardedAdamW: the loaded optimizer state has no f32 master copy ",
-                 "of bf16 parameter ", p.name);
-    take(full.master_weights()[i], master_[i]);
+    take(Part::kExpAvg, m_[i]);
+    take(Part::kExpAvgSq, v_[i]);
+    if (!master_[i].empty()) take(Part::kMaster, master_[i]);
   }
 }
 

@@ -11,6 +11,7 @@
 // a run resumes with another world size, or with sharding switched on or off: the state is resharded at load.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -53,9 +54,17 @@ class ShardedAdamW {
   // The whole state in an ordinary AdamW on `root` (moments, master copies, step count), for save_checkpoint; on
   // the other ranks an AdamW with the step count and no tensors. A collective: every rank calls it.
   AdamW gather_full(const std::vector<ParamRef>& params, int root = 0);
-  // Takes this rank's slice of `full`, a whole AdamW state for `params` (every rank loaded the same checkpoint);
-  // an AdamW without state (not yet stepped) gives fresh state. Not a collective.
+  // Takes this rank's slice of `full`, a whole AdamW state for `params`; an AdamW without state (not yet stepped)
+  // gives fresh state. A collective (init_state).
   void load_full(const std::vector<ParamRef>& params, AdamW& full);
+
+  // Which tensor of a parameter's state: AdamW's "<param>.exp_avg", ".exp_avg_sq", ".master".
+  enum class Part { kExpAvg, kExpAvgSq, kMaster };
+  // This rank's slice of each state tensor, read whole by `whole(param, part)` one at a time and only where this
+  // rank owns part of it, so a checkpoint's state is never held whole (train/checkpoint.h reads it so); `steps`
+  // updates were taken. A collective (init_state).
+  void load_slices(const std::vector<ParamRef>& params, int64_t steps,
+                   const std::function<Tensor(size_t param, Part part)>& whole);
 
  private:
   void check_params(const std::vector<ParamRef>& params) const;

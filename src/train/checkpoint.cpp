@@ -60,26 +60,40 @@ void save_checkpoint(const std::string& dir, const DecoderModel& model, AdamW& o
   }
 }
 
-nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, AdamW& optimizer,
-                               const std::vector<ParamRef>& params) {
+namespace {
+
+// Checks `dir` is a complete checkpoint, loads its weights into `model`, and returns trainer_state.json with the
+// optimizer's step count.
+nlohmann::json open_checkpoint(const std::string& dir, DecoderModel& model, int64_t* optimizer_steps) {
   TANDEM_CHECK(fs::is_directory(dir), "resume: ", dir, " is not a checkpoint folder");
   const CheckpointStatus status = checkpoint_status(dir);
   TANDEM_CHECK(status.complete, "resume: ", dir, " is an incomplete checkpoint (", status.problem,
                "); resume from a complete one, e.g. resume_from_checkpoint = \"latest\"");
   const nlohmann::json state = read_json_file(dir + "/trainer_state.json");
-  const int64_t optimizer_steps =
-      json_get<int64_t>(state, "optimizer_steps", dir + "/trainer_state.json");  // names the file when wrong
-  TANDEM_CHECK(optimizer_steps >= 0, dir, "/trainer_state.json: optimizer_steps is ", optimizer_steps);
+  *optimizer_steps = json_get<int64_t>(state, "optimizer_steps", dir + "/trainer_state.json");  // names the file
+  TANDEM_CHECK(*optimizer_steps >= 0, dir, "/trainer_state.json: optimizer_steps is ", *optimizer_steps);
   load_model_state(dir, model);
+  return state;
+}
+
+// One optimizer-state tensor of the checkpoint, by name ("<param>.exp_avg", ".exp_avg_sq", ".master"), in f32.
+Tensor read_state_tensor(const SafetensorsFile& moments, const std::string& dir, const std::string& name) {
+  const bool master = name.ends_with(".master");  // a bf16 parameter's f32 copy
+  TANDEM_CHECK(moments.has(name), dir, ": optimizer.safetensors has no ", master ? "f32 master copy " : "tensor ", name,
+               master ? " (was the run saved without bf16?)" : "");
+  return moments.load(name);
+}
+
+}  // namespace
+
+nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, AdamW& optimizer,
+                               const std::vector<ParamRef>& params) {
+  int64_t optimizer_steps = 0;
+  const nlohmann::json state = open_checkpoint(dir, model, &optimizer_steps);
   const SafetensorsFile moments(dir + "/optimizer.safetensors");
   if (optimizer_steps > 0) {
     optimizer.init_state(params);  // on the parameters' device, f32 (f64 only in f64 gradient-check models)
-    auto load = [&](Tensor& t) {
-      const bool master = t.name.ends_with(".master");  // a bf16 parameter's f32 copy
-      TANDEM_CHECK(moments.has(t.name), dir, ": optimizer.safetensors has no ", master ? "f32 master copy " : "tensor ",
-                   t.name, master ? " (was the run saved without bf16?)" : "");
-      t.take_values(moments.load(t.name));
-    };
+    auto load = [&](Tensor& t) { t.take_values(read_state_tensor(moments, dir, t.name)); };
     for (size_t i = 0; i < params.size(); ++i) {
       load(optimizer.exp_avg()[i]);
       load(optimizer.exp_avg_sq()[i]);
@@ -87,6 +101,24 @@ nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, Adam
     }
   }
   optimizer.set_steps(optimizer_steps);
+  return state;
+}
+
+nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, ShardedAdamW& optimizer,
+                               const std::vector<ParamRef>& params) {
+  int64_t optimizer_steps = 0;
+  const nlohmann::json state = open_checkpoint(dir, model, &optimizer_steps);
+  const SafetensorsFile moments(dir + "/optimizer.safetensors");
+  if (optimizer_steps == 0) {  // saved before any update: fresh state, as AdamW's first step would make
+    optimizer.init_state(params);
+    optimizer.set_steps(0);
+    return state;
+  }
+  using Part = ShardedAdamW::Part;
+  optimizer.load_slices(params, optimizer_steps, [&](size_t i, Part part) {
+    const char* suffix = part == Part::kExpAvg ? ".exp_avg" : part == Part::kExpAvgSq ? ".exp_avg_sq" : ".master";
+    return read_state_tensor(moments, dir, params[i].value->name + suffix);
+  });
   return state;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/sharded_adamw.h"
 #include "model/decoder_model.h"
 #include "optim/adamw.h"
 #include "train/checkpoint_folders.h"
@@ -24,6 +25,11 @@ void save_checkpoint(const std::string& dir, const DecoderModel& model, AdamW& o
 
 // Restores model weights and optimizer state; returns trainer_state.json. An incomplete folder is an error.
 nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, AdamW& optimizer,
+                               const std::vector<ParamRef>& params);
+
+// The same with ZeRO-1's sharded optimizer: each rank reads only the state tensors it owns part of, one at a time,
+// and keeps its slice (the checkpoint holds the whole state, whatever the world size that saved it).
+nlohmann::json load_checkpoint(const std::string& dir, DecoderModel& model, ShardedAdamW& optimizer,
                                const std::vector<ParamRef>& params);
 
 // Loads a checkpoint's (or any model folder's) weights into `model`: a PEFT adapter folder replaces the

@@ -274,6 +274,9 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
   strategy_ = make_strategy(sc);
 
   optimizer_ = AdamW({cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay, cfg_.master_weights});
+  // The weights' allgather goes in windows of the gradient buckets' size, for the reason buckets are capped.
+  if (cfg_.zero_stage == 1)
+    zero_ = std::make_unique<ShardedAdamW>(optimizer_.config(), comm_, int64_t(cfg_.ddp_bucket_cap_mb * (1 << 20)));
   params_ = model_->trainable_params();
   schedule_ = {cfg_.lr_scheduler_type, cfg_.learning_rate, cfg_.warmup(), cfg_.max_steps, cfg_.min_lr_ratio};
   schedule_.validate();
@@ -303,13 +306,18 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
   jsonl_ = std::find(targets.begin(), targets.end(), "jsonl") != targets.end();
   if (resume.empty()) {
     init_master_weights();
-    shard_optimizer_state();
+    if (zero_) {  // this rank's slice of the (possibly empty) state
+      zero_->load_full(params_, optimizer_);
+      optimizer_ = AdamW(optimizer_.config());
+    }
+    report_optimizer_sharding();
     if (main_rank() && jsonl_) truncate_file(metrics_path_);
     if (main_rank()) sinks_ = std::make_unique<MetricsSinks>(targets, cfg_.output_dir, 0);
     return;
   }
-  const nlohmann::json s = load_checkpoint(resume, *model_, optimizer_, params_);
-  shard_optimizer_state();
+  const nlohmann::json s = zero_ ? load_checkpoint(resume, *model_, *zero_, params_)
+                                 : load_checkpoint(resume, *model_, optimizer_, params_);
+  report_optimizer_sharding();
   naming_json_errors(resume + "/trainer_state.json", [&] {  // a missing key or a wrong type names the file
     step_ = s.at("step").get<int64_t>();
     tokens_ = s.at("tokens").get<int64_t>();
@@ -331,7 +339,7 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
     const int64_t batch = comm_.size() * cfg_.per_device_train_batch_size * cfg_.gradient_accumulation_steps;
     std::fprintf(stderr, "tandem: resuming a run saved by %lld rank(s) on %d: the data streams' positions are global, "
                  "so each rank takes its new slice of the same global batches%s%s\n", (long long)saved_world,
-                 comm_.size(), zero_ ? "; the optimizer state was read whole and sharded again" : "",
+                 comm_.size(), zero_ ? "; each rank read its slice of the optimizer state" : "",
                  saved_batch == batch ? "" : "; warning: the global batch (ranks x per_device_train_batch_size x "
                                              "gradient_accumulation_steps) differs from the saved run's, so the "
                                              "trajectory will differ from an uninterrupted run's");
@@ -546,13 +554,8 @@ void Trainer::reduce_gradients(StepRecord& r) {
   r.comm_wait_seconds = reducer_->wait_seconds();
 }
 
-void Trainer::shard_optimizer_state() {
-  if (cfg_.zero_stage != 1) return;
-  // The weights' allgather goes in windows of the gradient buckets' size, for the reason buckets are capped.
-  zero_ = std::make_unique<ShardedAdamW>(optimizer_.config(), comm_, int64_t(cfg_.ddp_bucket_cap_mb * (1 << 20)));
-  zero_->load_full(params_, optimizer_);
-  optimizer_ = AdamW(optimizer_.config());
-  if (main_rank())
+void Trainer::report_optimizer_sharding() const {
+  if (zero_ && main_rank())
     std::fprintf(stderr, "  zero_stage 1: AdamW state %.1f MiB per rank instead of %.1f MiB (%d ranks)\n",
                  double(zero_->state_bytes()) / (1 << 20), double(zero_->full_state_bytes()) / (1 << 20),
                  comm_.size());

@@ -65,8 +65,7 @@ class Trainer {
 
   void init_master_weights();
   void init_data_parallel();
-  // zero_stage = 1: this rank keeps its slice of optimizer_'s (whole, possibly empty) state and optimizer_ is freed.
-  void shard_optimizer_state();
+  void report_optimizer_sharding() const;  // zero_stage = 1: the state this rank keeps
   bool main_rank() const { return comm_.rank() == 0; }
   // This rank's share of a global batch of indices.
   std::vector<int64_t> mine(const std::vector<int64_t>& global) const;
