@@ -228,6 +228,33 @@ TEST(ShardedAdamW, LoadsTheStateOfAPlainAdamW) {
   if (world().rank() == 0) expect_same_state(back, adamw, "state after the sharded resume");
 }
 
+// What a resume does (train/checkpoint.h): each state tensor read whole, one at a time, and only by the ranks that
+// own part of it; the result continues exactly as loading a whole AdamW does.
+TEST(ShardedAdamW, LoadSlicesReadsOnlyOwnedTensorsAndContinuesBitForBit) {
+  Params whole = make_params(DType::kBF16, false);
+  AdamW adamw(config_with(true));
+  for (int s = 1; s <= 3; ++s) whole.set_grads(s), adamw.step(whole.refs(), lr_of(s), scale_of(s));
+  Params sharded = copy_of(whole);
+  ShardedAdamW zero(config_with(true), world());
+  std::vector<int> reads(kShapes.size(), 0);
+  using Part = ShardedAdamW::Part;
+  zero.load_slices(sharded.refs(), adamw.steps(), [&](size_t i, Part part) {
+    ++reads[i];
+    const Tensor& t = part == Part::kExpAvg     ? adamw.exp_avg()[i]
+                      : part == Part::kExpAvgSq ? adamw.exp_avg_sq()[i]
+                                                : adamw.master_weights()[i];
+    return Tensor(t);  // a copy, as a file read gives
+  });
+  for (size_t i = 0; i < kShapes.size(); ++i)  // three parts (moments and master) where owned, none elsewhere
+    EXPECT_EQ(reads[i], zero.owned(i).empty() ? 0 : 3) << "tensor " << i << " on rank " << world().rank();
+  for (int s = 4; s <= 6; ++s) {
+    whole.set_grads(s), sharded.set_grads(s);
+    adamw.step(whole.refs(), lr_of(s), scale_of(s));
+    zero.step(sharded.refs(), lr_of(s), scale_of(s));
+  }
+  expect_same_values(sharded, whole, "resumed from slices vs whole AdamW");
+}
+
 TEST(ShardedAdamW, ReshardsToAnotherWorldSize) {
   // N ranks save; one process (world 1) resumes, on rank 0 while the N ranks carry on.
   Params a = make_params(DType::kF32, false);
