@@ -333,10 +333,8 @@ TEST(DataParallel, GradientBucketsCoverEveryGradientOnceInBackwardOrder) {
         Rng rng(3);
         if (lora) model.enable_lora({}, rng);
         const std::vector<ParamRef> params = model.trainable_params();
-        std::vector<GradSlot> slots;
-        for (const ParamRef& p : params)
-          slots.push_back({p.grad, backward_order(p.value->name, !model.weights().lm_head.empty() &&
-                                                                     p.value == &model.weights().lm_head, 3)});
+        const Tensor* head = model.weights().lm_head.empty() ? nullptr : &model.weights().lm_head;
+        const std::vector<GradSlot> slots = gradient_slots(params, head, 3);
         auto single = make_single_comm();
         const GradReducer reducer(*single, slots, cap);
         const std::vector<GradReducer::Range> ranges = reducer.ranges();

@@ -31,6 +31,13 @@ int64_t backward_order(const std::string& name, bool is_output_head, int64_t lay
   return layers + 1;
 }
 
+std::vector<GradSlot> gradient_slots(const std::vector<ParamRef>& params, const Tensor* untied_head, int64_t layers) {
+  std::vector<GradSlot> slots;
+  for (const ParamRef& p : params)  // the untied head's gradient is final right after the LM head
+    slots.push_back({p.grad, backward_order(p.value->name, untied_head && p.value == untied_head, layers)});
+  return slots;
+}
+
 GradReducer::GradReducer(Comm& comm, const std::vector<GradSlot>& slots, int64_t bucket_cap_bytes) : comm_(comm) {
   TANDEM_CHECK(bucket_cap_bytes > 0, "ddp_bucket_cap_mb must be > 0");
   std::vector<Span> spans;

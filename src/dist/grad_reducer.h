@@ -26,6 +26,8 @@ struct GradSlot {
 int64_t backward_order(const std::string& name, bool is_output_head, int64_t layers);
 // The event order of a DecoderModel progress event (kHeadDone, a layer, kBackwardDone).
 int64_t event_order(int64_t event, int64_t layers);
+// Every parameter's gradient with its event order; `untied_head` is the untied output matrix (null when tied).
+std::vector<GradSlot> gradient_slots(const std::vector<ParamRef>& params, const Tensor* untied_head, int64_t layers);
 
 class GradReducer {
  public:

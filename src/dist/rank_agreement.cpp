@@ -29,7 +29,7 @@ void check_same_on_every_rank(Comm& comm, const nlohmann::json& mine, const std:
 
 void check_replicas_agree(Comm& comm, uint64_t weights_hash, int64_t step) {
   if (comm.size() == 1) return;
-  const std::vector<std::string> hashes = allgather_strings(comm, std::to_string(weights_hash));
+  const std::vector<int64_t> hashes = allgather_concat(comm, std::vector<int64_t>{int64_t(weights_hash)});
   std::string differ;
   for (size_t r = 1; r < hashes.size(); ++r)
     if (hashes[r] != hashes[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
@@ -39,10 +39,10 @@ void check_replicas_agree(Comm& comm, uint64_t weights_hash, int64_t step) {
 }
 
 std::string ranks_where_not(Comm& comm, bool ok) {
-  const std::vector<std::string> flags = allgather_strings(comm, ok ? "1" : "0");
+  const std::vector<int64_t> flags = allgather_concat(comm, std::vector<int64_t>{ok ? 1 : 0});
   std::string out;
   for (size_t r = 0; r < flags.size(); ++r)
-    if (flags[r] == "0") out += (out.empty() ? "" : ", ") + std::to_string(r);
+    if (flags[r] == 0) out += (out.empty() ? "" : ", ") + std::to_string(r);
   return out;
 }
 

@@ -9,17 +9,23 @@
 
 namespace tandem {
 
-uint64_t weights_hash(const ModelWeights& w) {
+uint64_t tensors_hash(const std::vector<const Tensor*>& tensors) {
   uint64_t h = 1469598103934665603ULL;
-  for_each_tensor(w, [&](const Tensor& t) {
-    for (char c : t.name) h = (h ^ uint8_t(c)) * 1099511628211ULL;
-    for (float v : t.to_floats()) {
+  for (const Tensor* t : tensors) {
+    for (char c : t->name) h = (h ^ uint8_t(c)) * 1099511628211ULL;
+    for (float v : t->to_floats()) {
       uint32_t bits;
       std::memcpy(&bits, &v, 4);
       h = (h ^ bits) * 1099511628211ULL;
     }
-  });
+  }
   return h;
+}
+
+uint64_t weights_hash(const ModelWeights& w) {
+  std::vector<const Tensor*> tensors;
+  for_each_tensor(w, [&](const Tensor& t) { tensors.push_back(&t); });
+  return tensors_hash(tensors);
 }
 
 PairLogps split_pairs(const SequenceLogprobs& out) {

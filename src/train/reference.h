@@ -13,7 +13,9 @@
 
 namespace tandem {
 
-// FNV-1a over every weight's bits: identifies the model in cache keys.
+// FNV-1a over tensors' names and value bits (as f32): identifies the model in cache keys (weights_hash), and lets
+// data-parallel ranks check that their replicas agree.
+uint64_t tensors_hash(const std::vector<const Tensor*>& tensors);
 uint64_t weights_hash(const ModelWeights& w);
 
 // Policy log-probs of pairs: rows [0, n) of `out` are the chosen sequences, [n, 2n) the rejected ones, as

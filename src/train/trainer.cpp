@@ -140,15 +140,11 @@ bool all_finite(const PairLogps& p) {
   return true;
 }
 
-// FNV-1a over the parameters' stored bytes: replicas that agree bit for bit hash alike.
+// Replicas that agree bit for bit hash alike.
 uint64_t params_hash(const std::vector<ParamRef>& params) {
-  uint64_t h = 1469598103934665603ULL;
-  for (const ParamRef& p : params) {
-    const std::vector<float> v = p.value->to_floats();
-    const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
-    for (size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-  }
-  return h;
+  std::vector<const Tensor*> values;
+  for (const ParamRef& p : params) values.push_back(p.value);
+  return tensors_hash(values);
 }
 
 }  // namespace
@@ -238,7 +234,8 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
     o.vocab_size = model_->config().vocab_size;
     mc_items_ = load_multiple_choice(cfg_.multiple_choice_dataset, tokenizer_ ? &tokenizer_->tokenizer : nullptr, o);
   }
-  check_same_on_every_rank(comm_, rank_fingerprint(cfg_, sft_, sft_eval_, pref_, pref_eval_), "the run");
+  if (comm_.size() > 1)  // hashing every dataset is start-up work a single process does not need
+    check_same_on_every_rank(comm_, rank_fingerprint(cfg_, sft_, sft_eval_, pref_, pref_eval_), "the run");
   // max_steps = -1: num_train_epochs epochs of the strategy (train/epoch_plan.h); everything below (stage split,
   // schedule, warmup_ratio, progress bar) sees the resolved step count.
   epochs_ = plan_epochs(cfg_, sft_stream_ ? sft_stream_->batches_per_epoch() : 0,
@@ -564,12 +561,8 @@ void Trainer::report_optimizer_sharding() const {
 void Trainer::init_data_parallel() {
   if (comm_.size() == 1) return;
   const ModelWeights& w = model_->weights();
-  const int64_t layers = model_->config().num_hidden_layers;
-  std::vector<GradSlot> slots;
-  for (const ParamRef& p : params_) {
-    const bool head = !w.lm_head.empty() && p.value == &w.lm_head;  // untied: final right after the LM head
-    slots.push_back({p.grad, backward_order(p.value->name, head, layers)});
-  }
+  const std::vector<GradSlot> slots = gradient_slots(params_, w.lm_head.empty() ? nullptr : &w.lm_head,
+                                                     model_->config().num_hidden_layers);
   reducer_ = std::make_unique<GradReducer>(comm_, slots, int64_t(cfg_.ddp_bucket_cap_mb * 1024 * 1024));
 }
 
