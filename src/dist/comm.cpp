@@ -93,13 +93,12 @@ std::string broadcast_string(Comm& c, const std::string& s, int root) {
 
 std::vector<std::string> allgather_strings(Comm& c, const std::string& mine) {
   const std::vector<int64_t> sizes = concat(c, std::vector<int64_t>{int64_t(mine.size())});
-  const std::vector<int64_t> bytes = concat(c, std::vector<int64_t>(mine.begin(), mine.end()));
+  const std::vector<char> bytes = concat(c, std::vector<char>(mine.begin(), mine.end()));
   std::vector<std::string> out;
   size_t at = 0;
   for (int64_t s : sizes) {
-    std::string one;
-    for (int64_t i = 0; i < s; ++i) one.push_back(char(bytes[at++]));
-    out.push_back(std::move(one));
+    out.emplace_back(bytes.begin() + std::ptrdiff_t(at), bytes.begin() + std::ptrdiff_t(at + size_t(s)));
+    at += size_t(s);
   }
   return out;
 }
