@@ -1,5 +1,5 @@
 // How the CPU backend hands tensors to its kernels: kernels that read each storage type natively (native), the
-// compute type of a storage dtype (dispatch), size checks that name the tensor (need), and Args, which passes f32
+// compute type of a storage dtype (dispatch), and Args, which passes f32
 // and f64 tensors as they are and bf16 ones through pooled f32 copies that are rounded back into bf16 outputs when
 // the op ends (the fallback for dtype mixes no kernel reads natively). Internal to src/backends/cpu/.
 #pragma once
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels/convert.h"
+#include "backends/op_checks.h"
 #include "core/check.h"
 #include "core/tensor.h"
 
@@ -44,11 +45,6 @@ bool native(DType storage, std::initializer_list<const Tensor*> stored, std::ini
     case DType::kF64: fn(double{}); return true;
     default: return false;
   }
-}
-
-inline void need(const char* op, const Tensor& t, int64_t numel) {
-  TANDEM_CHECK(t.numel() == numel, op, ": tensor ", t.name, " has ", t.numel(), " elements (shape ",
-               shape_str(t.shape), "), expected ", numel);
 }
 
 inline const int32_t* ints(const Tensor* t) { return t && !t->empty() ? t->data<int32_t>() : nullptr; }

@@ -34,7 +34,6 @@ using cpu::Args;
 using cpu::dispatch;
 using cpu::ints;
 using cpu::native;
-using cpu::need;
 using cpu::ScratchPool;
 
 class CpuBackend final : public Backend {
@@ -288,7 +287,7 @@ class CpuBackend final : public Backend {
 
   void attention_forward(Tensor& out, Tensor& lse, const Tensor& q, const Tensor& k, const Tensor& v,
                          const Tensor& lengths, const AttentionShape& s, const AttentionMaskTensors& m) override {
-    check_attention("attention", q, k, v, lengths, s, m);
+    check_attention_args("attention", q, k, v, lengths, s, m);
     need("attention", out, q.numel()), need("attention", lse, s.batch * s.heads * s.seq);
     const AttentionMask mask{ints(m.segment_start), ints(m.prefix_end)};
     if (native(q.dtype(), {&q, &k, &v, &out}, {&lse}, [&](auto t) {
@@ -306,7 +305,7 @@ class CpuBackend final : public Backend {
   void attention_backward(Tensor& dq, Tensor& dk, Tensor& dv, const Tensor& dout, const Tensor& out,
                           const Tensor& lse, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& lengths,
                           const AttentionShape& s, const AttentionMaskTensors& m) override {
-    check_attention("attention_backward", q, k, v, lengths, s, m);
+    check_attention_args("attention_backward", q, k, v, lengths, s, m);
     need("attention_backward", dq, q.numel()), need("attention_backward", dk, k.numel());
     need("attention_backward", dv, v.numel()), need("attention_backward", dout, q.numel());
     const AttentionMask mask{ints(m.segment_start), ints(m.prefix_end)};
@@ -488,14 +487,6 @@ class CpuBackend final : public Backend {
     rounded.resize(size_t(x.numel()));
     f32_to_bf16(rounded.data(), x.data<float>(), x.numel());
     return rounded.data();
-  }
-  static void check_attention(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
-                              const Tensor& lengths, const AttentionShape& s, const AttentionMaskTensors& m) {
-    const int64_t tokens = s.batch * s.seq;
-    need(op, q, tokens * s.heads * s.head_dim), need(op, k, tokens * s.kv_heads * s.head_dim);
-    need(op, v, k.numel()), need(op, lengths, s.batch);
-    if (m.segment_start) need(op, *m.segment_start, tokens);
-    if (m.prefix_end) need(op, *m.prefix_end, tokens);
   }
   template <typename F>
   LogprobWorkspace<F>* workspace() {
