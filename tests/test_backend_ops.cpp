@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/devices.h"
 #include "core/rng.h"
 #include "expect_error.h"
 #include "gradcheck.h"
@@ -397,7 +398,12 @@ std::vector<OpCase> all_cases() {
   return all;
 }
 
-std::vector<Backend*> compiled_backends() { return {&cpu_backend()}; }
+// The CUDA backend joins when a GPU is usable; BackendOpsOnCuda.GpuAvailable below says when it did not.
+std::vector<Backend*> compiled_backends() {
+  std::vector<Backend*> b = {&cpu_backend()};
+  if (cuda_usable()) b.push_back(&cuda_backend());
+  return b;
+}
 constexpr DType kStorageTypes[] = {DType::kF32, DType::kBF16};
 // bf16 rounds every input and output to 8 significant bits (relative 2^-8 = 3.9e-3 each); measured worst case over
 // the table 7.3e-3.
@@ -430,7 +436,7 @@ TEST_P(BackendOps, MatchesF64Reference) {
       }
       ++checked;
     }
-  EXPECT_EQ(checked, 2) << c.name << ": a backend lacks a storage dtype";
+  EXPECT_EQ(checked, 2 * int(compiled_backends().size())) << c.name << ": a backend lacks a storage dtype";
 }
 
 // d(sum_k r_k . out_k)/d(input) by central differences in f64, against the backward op.
@@ -461,6 +467,15 @@ TEST_P(BackendOps, BackwardMatchesFiniteDifferences) {
                              analytic.data<double>(), loss);
   }
   EXPECT_EQ(g, grads.size()) << c.name << ": gradients and differentiable inputs disagree";
+}
+
+// Without a GPU the table above ran on the CPU backend alone: this test is skipped, saying why, so a CI log shows
+// that the CUDA kernels were compiled but not checked.
+TEST(BackendOpsOnCuda, GpuAvailable) {
+  std::string why;
+  if (!cuda_usable(&why)) GTEST_SKIP() << "the op table ran on the CPU backend only: " << why;
+  EXPECT_EQ(compiled_backends().size(), 2u);
+  EXPECT_NE(cuda_backend().name().find("cuda"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, BackendOps, ::testing::Range(0, int(all_cases().size())),

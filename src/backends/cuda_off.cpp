@@ -18,4 +18,6 @@ bool cuda_usable(std::string* why) {
 
 Backend& cuda_backend() { fail("device \"cuda\": ", kNotBuilt); }
 
+int64_t device_peak_memory_bytes(Backend&) { return -1; }
+
 }  // namespace tandem

@@ -2,6 +2,7 @@
 // NVIDIA GPU; an error that says why when there is none or this build lacks the CUDA backend), or "auto" (cuda when
 // a GPU is usable, else cpu).
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "backends/backend.h"
@@ -14,6 +15,10 @@ bool cuda_compiled();
 bool cuda_usable(std::string* why = nullptr);
 // The process-wide CUDA backend on the first visible GPU; throws with cuda_usable's reason when there is none.
 Backend& cuda_backend();
+
+// The most memory a GPU backend has held at once (the CUDA pool's high-water mark, as PyTorch's
+// max_memory_allocated); -1 for a backend that does not track it (the CPU's).
+int64_t device_peak_memory_bytes(Backend& backend);
 
 // "cpu", "cuda" or "auto" (see above); anything else is an error listing the three.
 Backend& backend_for_device(const std::string& device);

@@ -62,7 +62,12 @@ int64_t shape_numel(const Shape& shape) {
 Tensor::Tensor(std::string name_, Shape shape_, DType dtype, Allocator* alloc)
     : name(std::move(name_)), shape(std::move(shape_)), dtype_(dtype), numel_(shape_numel(shape)) {
   alloc_ = alloc ? alloc : &host_allocator();
-  if (numel_ > 0) data_ = alloc_->alloc(size_t(bytes()));
+  if (numel_ <= 0) return;
+  try {
+    data_ = alloc_->alloc(size_t(bytes()));
+  } catch (const Error& e) {  // out of (device) memory: say for which tensor
+    fail("tensor ", name, " ", shape_str(shape), " ", dtype_str(dtype_), ": ", e.what());
+  }
 }
 
 Tensor Tensor::view(std::string name, Shape shape, DType dtype, Tensor& block, int64_t byte_offset) {

@@ -82,9 +82,9 @@ void load_weights(ModelWeights& weights, const std::string& model_dir) {
   load_tensors(model_dir, wanted);
 }
 
-std::unique_ptr<DecoderModel> load_model(const std::string& model_dir, DType dtype) {
+std::unique_ptr<DecoderModel> load_model(const std::string& model_dir, DType dtype, Backend& backend) {
   const ModelConfig config = ModelConfig::from_file((fs::path(model_dir) / "config.json").string());
-  auto model = std::make_unique<DecoderModel>(config, cpu_backend(), dtype);
+  auto model = std::make_unique<DecoderModel>(config, backend, dtype);
   load_weights(model->weights(), model_dir);
   return model;
 }

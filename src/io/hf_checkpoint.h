@@ -25,7 +25,8 @@ void load_tensors(const std::string& model_dir, const std::vector<TensorRequest>
 
 // The model of the folder, its weights stored in `dtype`: a bf16 model is filled tensor by tensor, never holding
 // an f32 copy of the whole model, whatever the file's dtype.
-std::unique_ptr<DecoderModel> load_model(const std::string& model_dir, DType dtype = DType::kF32);
+std::unique_ptr<DecoderModel> load_model(const std::string& model_dir, DType dtype = DType::kF32,
+                                         Backend& backend = cpu_backend());
 
 // Writes config.json and model.safetensors (fp32, or bf16 when asked or when the model is bf16; torch_dtype says
 // which), each atomically.

@@ -61,6 +61,7 @@ nlohmann::json run_summary(const RunSummaryInputs& in) {
                 {"layer", mc.layer_summary()},
                 {"source", c.model_name_or_path.empty() ? "random init from " + c.model_config : c.model_name_or_path},
                 {"dtype", c.bf16 ? "bf16" : "fp32"},
+                {"device", in.model.backend().name()},
                 {"parameters", mc.num_parameters()},
                 {"trainable_parameters", trainable},
                 {"lora", c.use_peft ? nlohmann::json{{"r", c.lora_r}, {"alpha", c.lora_alpha},
@@ -114,6 +115,7 @@ std::string format_run_summary(const nlohmann::json& s) {
     << m["parameters"].get<int64_t>() << " parameters, " << m["trainable_parameters"].get<int64_t>() << " trainable"
     << (m["lora"].is_null() ? "" : " (LoRA)") << "\n";
   o << "  layer: " << m["layer"].get<std::string>() << "\n";
+  if (m.contains("device")) o << "  device: " << m["device"].get<std::string>() << "\n";
   const auto& t = s["truncation"];
   for (const char* key : {"sft_dataset", "preference_dataset"}) {
     if (!s.contains(key)) continue;

@@ -34,7 +34,7 @@ std::map<std::string, Field> fields(TrainConfig& c) {
   return {
       {"model_name_or_path", &c.model_name_or_path}, {"model_config", &c.model_config},
       {"model_init_seed", &c.model_init_seed}, {"gradient_checkpointing", &c.gradient_checkpointing},
-      {"bf16", &c.bf16}, {"master_weights", &c.master_weights}, {"logits_chunk_rows", &c.logits_chunk_rows}, {"use_peft", &c.use_peft}, {"lora_r", &c.lora_r},
+      {"device", &c.device}, {"bf16", &c.bf16}, {"master_weights", &c.master_weights}, {"logits_chunk_rows", &c.logits_chunk_rows}, {"use_peft", &c.use_peft}, {"lora_r", &c.lora_r},
       {"lora_alpha", &c.lora_alpha}, {"lora_dropout", &c.lora_dropout},
       {"lora_target_modules", &c.lora_target_modules}, {"save_merged_model", &c.save_merged_model},
       {"sft_dataset", &c.sft_dataset},
@@ -191,6 +191,7 @@ void TrainConfig::validate(const std::string& source) const {
       check(std::isfinite(**v), key, "must be a finite number, got " + std::to_string(**v));
   check(!std::isinf(sft_ideal) && !std::isinf(dpo_ideal), std::isinf(sft_ideal) ? "sft_ideal" : "dpo_ideal",
         "must be a finite number");
+  one_of("device", device, {"cpu", "cuda", "auto"});
   one_of("strategy", strategy, {"sft", "dpo", "sequential", "mix", "alright", "maxright"});
   one_of("sequential_order", sequential_order, {"sft_then_dpo", "dpo_then_sft"});
   one_of("maxright_ideal", maxright_ideal, {"auto", "given", "zero", "running_min"});

@@ -17,6 +17,8 @@ struct TrainConfig {
   std::string model_config;
   int64_t model_init_seed = 0;
   bool gradient_checkpointing = false;
+  // "cpu" (default), "cuda" (the first visible NVIDIA GPU) or "auto" (cuda when one is usable): backends/devices.h
+  std::string device = "cpu";
   bool bf16 = false;  // bf16 weights and activations, fp32 accumulation and master weights (TRL's name)
   bool master_weights = true;  // with bf16: AdamW updates f32 master copies (false: rounds into bf16 directly)
   int64_t logits_chunk_rows = 0;

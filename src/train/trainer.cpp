@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backends/devices.h"
 #include "core/check.h"
 #include "core/progress.h"
 #include "dist/fault_injection.h"
@@ -179,8 +180,13 @@ void Trainer::init_master_weights() {
   load_tensors(cfg_.model_name_or_path, masters);
 }
 
-Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
+Trainer::Trainer(const TrainConfig& config, Backend* backend) : cfg_(config), comm_(world()) {
   cfg_.validate();
+  Backend& device = backend ? *backend : backend_for_device(cfg_.device);
+  // The gradient sum over ranks reads and writes host memory (MPI); GPU ranks need the NCCL communicator, which is
+  // compiled (dist/nccl_comm.h) but not yet wired into training.
+  TANDEM_CHECK(comm_.size() == 1 || device.device() == Device::kCpu, "device \"", cfg_.device, "\" with ",
+               comm_.size(), " ranks: data-parallel training runs on CPU ranks only for now (device = \"cpu\")");
   pref_cfg_ = {cfg_.loss_type, cfg_.beta, cfg_.label_smoothing, cfg_.simpo_gamma, cfg_.rpo_alpha};
   pref_cfg_.validate();
   trunc_ = {cfg_.max_length, cfg_.max_prompt_length, cfg_.truncation_mode == "keep_start"};
@@ -188,9 +194,9 @@ Trainer::Trainer(const TrainConfig& config) : cfg_(config), comm_(world()) {
   check_training_fits(cfg_);
 
   if (!cfg_.model_name_or_path.empty()) {
-    model_ = load_model(cfg_.model_name_or_path, cfg_.bf16 ? DType::kBF16 : DType::kF32);
+    model_ = load_model(cfg_.model_name_or_path, cfg_.bf16 ? DType::kBF16 : DType::kF32, device);
   } else {
-    model_ = std::make_unique<DecoderModel>(ModelConfig::from_file(cfg_.model_config));
+    model_ = std::make_unique<DecoderModel>(ModelConfig::from_file(cfg_.model_config), device);
     Rng rng(uint64_t(cfg_.model_init_seed));
     init_random(model_->weights(), rng);
     model_->set_bf16(cfg_.bf16);

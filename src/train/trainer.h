@@ -37,7 +37,8 @@ struct EvalResult {
 
 class Trainer {
  public:
-  explicit Trainer(const TrainConfig& config);
+  // Computes on the config's `device`, or on `backend` when given (the tests' emulated device).
+  explicit Trainer(const TrainConfig& config, Backend* backend = nullptr);
 
   // Trains from the current step (0, or the resumed one) to max_steps, or only up to step `until` when it is
   // positive and smaller (as if interrupted there). The final evaluation, checkpoint and summary.json are

@@ -44,6 +44,16 @@ Backend& cuda_backend() {
   return backend;
 }
 
+int64_t device_peak_memory_bytes(Backend& backend) {
+  auto* gpu = dynamic_cast<CudaBackend*>(&backend);
+  if (!gpu) return -1;
+  cudaMemPool_t pool = nullptr;
+  uint64_t high = 0;
+  TANDEM_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, gpu->device_index()));
+  TANDEM_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high));
+  return int64_t(high);
+}
+
 CudaBackend::CudaBackend() {
   std::string why;
   TANDEM_CHECK(cuda_usable(&why), "device \"cuda\": ", why);

@@ -84,6 +84,7 @@ class CudaBackend final : public Backend {
 
   // For the op files (cuda_backend.cu).
   cudaStream_t stream() const { return stream_; }
+  int device_index() const { return device_; }
   cublasLtHandle_t cublaslt() const { return lt_; }
   // A device buffer of at least `bytes` for scratch `slot` (0..kScratchSlots-1), kept and grown across calls: the
   // bf16 copies of GEMM operands, cuBLASLt's workspace, logits chunks. An op must not use a slot another op

@@ -17,7 +17,7 @@
   do {                                                                                                      \
     const cublasStatus_t tandem_status_ = (call);                                                           \
     if (tandem_status_ != CUBLAS_STATUS_SUCCESS)                                                            \
-      ::tandem::fail("cublas: ", #call, " failed (", cublasGetStatusString(tandem_status_), ")"            \
+      ::tandem::fail("cublas: ", #call, " failed (", cublasLtGetStatusString(tandem_status_), ")"            \
                      __VA_OPT__(, ) __VA_ARGS__);                                                           \
   } while (0)
 
