@@ -100,7 +100,7 @@ void CudaBackend::rmsnorm_backward(Tensor& dx, Tensor* dweight, const Tensor& do
   float* partials = nullptr;
   if (dw && rows > 0 && dim > 0)
     partials = static_cast<float*>(
-        scratch(kPartialsSlot, size_t(cuda::norm_gradient_parts(rows) * dim) * sizeof(float)));
+        scratch(kPartialsSlot, size_t(cuda::norm_parts(rows) * dim) * sizeof(float)));
   cuda::rmsnorm_backward(out(op, dx), out(op, dw), partials, in(op, dout), in(op, x), in(op, weight), in(op, rstd),
                          rows, dim, float(weight_offset), stream());
 }
@@ -131,7 +131,7 @@ void CudaBackend::layernorm_backward(Tensor& dx, Tensor* dweight, Tensor* dbias,
   float* partials = nullptr;
   if ((dw || db) && rows > 0 && dim > 0)
     partials = static_cast<float*>(
-        scratch(kPartialsSlot, size_t(cuda::norm_gradient_parts(rows) * 2 * dim) * sizeof(float)));
+        scratch(kPartialsSlot, size_t(cuda::norm_parts(rows) * 2 * dim) * sizeof(float)));
   cuda::layernorm_backward(out(op, dx), out(op, dw), out(op, db), partials, in(op, dout), in(op, x), in(op, weight),
                            in(op, mean), in(op, rstd), rows, dim, stream());
 }

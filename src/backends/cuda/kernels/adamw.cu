@@ -1,6 +1,6 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels/adamw.cuh"
-#include "backends/cuda/kernels/block_sum.cuh"
+#include "backends/cuda/kernels/grid_stride.cuh"
 
 namespace tandem::cuda {
 

@@ -7,10 +7,6 @@ namespace tandem::cuda {
 
 constexpr int kWarp = 32;
 
-// Threads of a launch walk [begin, end) in strides of the whole grid (elementwise ops).
-#define TANDEM_GRID_STRIDE(i, n)                                                                 \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 template <typename T>
 __device__ __forceinline__ T warp_sum(T v) {
   for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);

@@ -1,6 +1,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels/block_sum.cuh"
 #include "backends/cuda/kernels/elementwise.cuh"
+#include "backends/cuda/kernels/grid_stride.cuh"
 
 namespace tandem::cuda {
 

@@ -8,13 +8,9 @@ namespace {
 
 constexpr int kRowThreads = 256;      // one block per row
 constexpr int kColumnThreads = 256;   // one thread per column in the gradient sums
-constexpr int64_t kMaxParts = 128;    // row parts of the weight gradient sums
 constexpr int64_t kMaxRowBlocks = 1 << 20;
 
 unsigned row_blocks(int64_t rows) { return unsigned(rows < kMaxRowBlocks ? rows : kMaxRowBlocks); }
-
-// Rows per part: parts cover [0, rows) without an empty one.
-int64_t rows_per_part(int64_t rows) { return (rows + kMaxParts - 1) / kMaxParts; }
 
 __global__ void rmsnorm_forward_kernel(Out out, Out rstd, In x, In weight, int64_t rows, int64_t dim, float eps,
                                        float offset) {
@@ -141,12 +137,6 @@ dim3 column_grid(int64_t dim, int64_t parts) {
 
 }  // namespace
 
-int64_t norm_gradient_parts(int64_t rows) {
-  if (rows <= 0) return 0;
-  const int64_t per = rows_per_part(rows);
-  return (rows + per - 1) / per;
-}
-
 void rmsnorm_forward(Out out, Out rstd, In x, In weight, int64_t rows, int64_t dim, float eps, float offset,
                      cudaStream_t stream) {
   if (rows <= 0 || dim <= 0) return;
@@ -158,10 +148,10 @@ void rmsnorm_backward(Out dx, Out dweight, float* partials, In dout, In x, In we
                       int64_t dim, float offset, cudaStream_t stream) {
   if (rows <= 0 || dim <= 0) return;
   if (dweight) {
-    const int64_t parts = norm_gradient_parts(rows);
+    const int64_t parts = norm_parts(rows);
     rmsnorm_dweight_parts_kernel<<<column_grid(dim, parts), kColumnThreads, 0, stream>>>(partials, dout, x, rstd,
                                                                                          rows, dim,
-                                                                                         rows_per_part(rows));
+                                                                                         norm_rows_per_part(rows));
     TANDEM_CUDA_LAUNCHED("rmsnorm_dweight_parts");
     add_parts_kernel<<<column_grid(dim, 1), kColumnThreads, 0, stream>>>(dweight, partials, parts, dim, 0, dim);
     TANDEM_CUDA_LAUNCHED("rmsnorm_dweight");
@@ -183,9 +173,9 @@ void layernorm_backward(Out dx, Out dweight, Out dbias, float* partials, In dout
                         int64_t rows, int64_t dim, cudaStream_t stream) {
   if (rows <= 0 || dim <= 0) return;
   if (dweight || dbias) {
-    const int64_t parts = norm_gradient_parts(rows);
+    const int64_t parts = norm_parts(rows);
     layernorm_dparams_parts_kernel<<<column_grid(dim, parts), kColumnThreads, 0, stream>>>(
-        partials, dout, x, mean, rstd, rows, dim, rows_per_part(rows));
+        partials, dout, x, mean, rstd, rows, dim, norm_rows_per_part(rows));
     TANDEM_CUDA_LAUNCHED("layernorm_dparams_parts");
     if (dweight) {
       add_parts_kernel<<<column_grid(dim, 1), kColumnThreads, 0, stream>>>(dweight, partials, parts, 2 * dim, 0, dim);

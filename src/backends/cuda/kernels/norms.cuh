@@ -6,13 +6,13 @@
 
 #include <cstdint>
 
+#include "backends/cuda/kernels/norm_parts.h"
 #include "backends/cuda/kernels/typed.cuh"
 
 namespace tandem::cuda {
 
-// The row parts the weight gradients are summed in: the backward launchers' `partials` holds
-// norm_gradient_parts(rows) * dim floats for RMSNorm, * 2 * dim for LayerNorm (when a gradient is wanted).
-int64_t norm_gradient_parts(int64_t rows);
+// The backward launchers' `partials` holds norm_parts(rows) * dim floats for RMSNorm, * 2 * dim for LayerNorm
+// (when a weight or bias gradient is wanted).
 
 // out = x * rstd * (weight + offset), rstd [rows] = 1 / sqrt(mean(x^2) + eps).
 void rmsnorm_forward(Out out, Out rstd, In x, In weight, int64_t rows, int64_t dim, float eps, float offset,

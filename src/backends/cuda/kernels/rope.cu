@@ -1,5 +1,5 @@
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/kernels/block_sum.cuh"
+#include "backends/cuda/kernels/grid_stride.cuh"
 #include "backends/cuda/kernels/rope.cuh"
 
 namespace tandem::cuda {
