@@ -56,7 +56,7 @@ void CudaBackend::linear_backward(Tensor* dx, Tensor* dw, Tensor* dbias, const T
   const int64_t out_dim = w.dim(0), in_dim = w.dim(1);
   need(op, dy, rows * out_dim), need(op, x, rows * in_dim);
   if (dx) need(op, *dx, rows * in_dim);
-  if (dw) need(op, *dw, out_dim * in_dim);
+  if (dw && !dw->empty()) need(op, *dw, out_dim * in_dim);  // empty: skipped, as a null one
   if (dbias && !dbias->empty()) need(op, *dbias, out_dim);
   const In pdy = in(op, dy), px = in(op, x), pw = in(op, w);
   const Out pdx = out(op, dx), pdw = out(op, dw), pdb = out(op, dbias);
@@ -122,7 +122,7 @@ void CudaBackend::token_logprobs(Tensor* logp, Tensor* dx, Tensor* dw, const Ten
   if (logp) need(op, *logp, pairs);
   if (grad) need(op, *grad, pairs);
   if (dx) need(op, *dx, x.numel());
-  if (dw) need(op, *dw, V * D);
+  if (dw && !dw->empty()) need(op, *dw, V * D);  // empty: skipped, as a null one
   TANDEM_CHECK(softcap >= 0, "token_logprobs: final logit softcap ", softcap, " must be >= 0 (0: off)");
   const int64_t rows = x.numel() / std::max<int64_t>(D, 1);
   const int32_t *row_dev = ints(op, &row_index), *target_dev = ints(op, &target);
