@@ -3,9 +3,10 @@
 // bench/torch_step_bench.py (PyTorch eager, HF transformers) on the same shapes and batch and prints the ratios.
 //   bench_gpu_step --model qwen3-0.6b|llama-3.2-1b --objective sft|dpo [--batch 8 --seq 1024 --steps 10
 //                  --device cuda --bf16 true --peak-tflops 790]
-// SFT: batch x seq tokens, every token scored. DPO: batch / 2 pairs (chosen and rejected: batch sequences of seq
-// tokens, prompt seq / 2), reference log-probs fixed, the sigmoid loss's gradient backpropagated once; both with
-// gradient-norm clipping and AdamW, as bench/torch_step_bench.py.
+// As bench/torch_step_bench.py: SFT: batch rows of seq tokens, the first quarter of each row prompt (not scored).
+// DPO: batch pairs, chosen and rejected run as one batch of 2 x batch rows (prompt a quarter of seq), the reference
+// log-probs fixed, the sigmoid loss's gradient backpropagated once. Both clip the gradient norm to 1 and take an
+// AdamW step; tokens/s counts every token of the step's rows.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -52,7 +53,6 @@ int main(int argc, char** argv) {
     TANDEM_CHECK(objective == "sft" || objective == "dpo", "--objective ", objective, ": expected sft or dpo");
     const ModelConfig c = published(name);
     const int64_t B = args.integer("batch", 8), T = args.integer("seq", 1024), steps = args.integer("steps", 10);
-    TANDEM_CHECK(objective == "sft" || B % 2 == 0, "--batch ", B, ": DPO needs an even batch (pairs)");
     Backend& device = backend_for_device(args.str("device", "cuda"));
 
     DecoderModel model(c, device);
@@ -65,17 +65,19 @@ int main(int argc, char** argv) {
       for (auto& x : t) x = int32_t(rng.below(uint64_t(c.vocab_size)));
       return t;
     };
+    const int64_t prompt = T / 4;
     Batch batch(B, T);
-    std::vector<PreferenceExample> pairs(static_cast<size_t>(B / 2));
+    std::vector<PreferenceExample> pairs(static_cast<size_t>(objective == "dpo" ? B : 0));
     if (objective == "sft") {
       batch.tokens = tokens(B * T);
-      for (int64_t b = 0; b < B; ++b) std::fill_n(batch.loss_mask.begin() + b * T + 1, T - 1, 1);
+      for (int64_t b = 0; b < B; ++b) std::fill_n(batch.loss_mask.begin() + b * T + prompt, T - prompt, 1);
     } else {
-      for (auto& p : pairs) p = {tokens(T / 2), tokens(T - T / 2), tokens(T - T / 2)};
+      for (auto& p : pairs) p = {tokens(prompt), tokens(T - prompt), tokens(T - prompt)};
       std::vector<const PreferenceExample*> ptrs;
       for (const auto& p : pairs) ptrs.push_back(&p);
-      batch = collate_preference(ptrs, {T, T / 2});
+      batch = collate_preference(ptrs, {T, prompt});
     }
+    const double tokens_per_step = double(batch.batch * T);
 
     AdamW opt({0.9, 0.999, 1e-8, 0.0});
     const auto params = model.trainable_params();
@@ -112,15 +114,14 @@ int main(int argc, char** argv) {
     }
     std::sort(times.begin(), times.end());
     const double secs = times[times.size() / 2];
-    const double tokens_per_step = double(B * T);
     const double flops = 6.0 * double(c.num_parameters()) * tokens_per_step;  // the 6ND convention, as PyTorch's side
     const int64_t peak_bytes = device_peak_memory_bytes(device);  // -1: the backend does not track it
     const std::string peak_mib = peak_bytes < 0 ? "null" : std::to_string(double(peak_bytes) / (1 << 20));
     const double peak = std::stod(args.str("peak-tflops", "790")) * 1e12;
     std::printf("{\"impl\": \"tandem\", \"model\": \"%s\", \"objective\": \"%s\", \"device\": \"%s\", \"batch\": %lld, "
-                "\"seq\": %lld, \"step_s\": %.5f, \"tokens_per_s\": %.1f, \"mfu\": %.4f, \"peak_memory_mib\": %s, "
+                "\"seq\": %lld, \"tokens_per_step\": %.0f, \"step_s\": %.5f, \"tokens_per_s\": %.1f, \"mfu\": %.4f, \"peak_memory_mib\": %s, "
                 "\"loss\": %.5f}\n",
-                name.c_str(), objective.c_str(), device.name().c_str(), (long long)B, (long long)T, secs,
+                name.c_str(), objective.c_str(), device.name().c_str(), (long long)B, (long long)T, tokens_per_step, secs,
                 tokens_per_step / secs, flops / secs / peak, peak_mib.c_str(), loss);
     return 0;
   } catch (const std::exception& e) {

@@ -52,23 +52,31 @@ interop() {  # name, command...
 "$bin/tandem" toy-task "$work/toy" > /dev/null
 echo '[[1, 5, 9, 3, 4, 2, 7, 8], [2, 2, 6, 1, 3, 9, 4, 5]]' > "$work/ids.json"
 common=(max_steps=3 device='"cuda"' save_steps=3 progress=false strategy='"mix"')
+# (a) a full fine-tune on the GPU, (b) a LoRA run on top of it: transformers and peft load what Tandem saved.
 timeout 120 "$bin/tandem" train "$work/toy/train.toml" "${common[@]}" output_dir="\"$work/full\"" > "$out/train_full.log" 2>&1
-timeout 120 "$bin/tandem" train "$work/toy/train.toml" "${common[@]}" use_peft=true lora_r=4 \
-  output_dir="\"$work/lora\"" > "$out/train_lora.log" 2>&1
+timeout 120 "$bin/tandem" train "$work/toy/train.toml" "${common[@]}" use_peft=true lora_r=4 model_config='""' \
+  model_name_or_path="\"$work/full/checkpoint-3\"" output_dir="\"$work/lora\"" > "$out/train_lora.log" 2>&1
 "$bin/dump_logits" "$work/full/checkpoint-3" --ids "$work/ids.json" --out "$work/full.safetensors" --device cuda \
   > /dev/null 2>> "$out/interop_model.log"
-interop model python3 scripts/hf_interop_check.py check-model "$work/full/checkpoint-3" \
+interop tandem_model_in_transformers python3 scripts/hf_interop_check.py check-model "$work/full/checkpoint-3" \
   --tandem-logits "$work/full.safetensors" --input-ids "$work/ids.json"
-"$bin/dump_logits" "$work/lora/checkpoint-3" --ids "$work/ids.json" --out "$work/lora.safetensors" --device cuda \
-  > /dev/null 2>> "$out/interop_adapter.log"
-interop adapter python3 scripts/hf_interop_check.py check-adapter "$work/lora/checkpoint-3" \
-  --tandem-logits "$work/lora.safetensors" --input-ids "$work/ids.json"
-for arch in llama qwen3; do
-  python3 scripts/hf_interop_check.py save-model "$work/hf_$arch" --arch "$arch" > "$out/save_$arch.log" 2>&1
-  "$bin/dump_logits" "$work/hf_$arch" --ids "$work/ids.json" --out "$work/hf_$arch.safetensors" --device cuda \
-    > /dev/null 2>> "$out/interop_load_$arch.log"
-  interop "load_$arch" python3 scripts/hf_interop_check.py check-model "$work/hf_$arch" \
-    --tandem-logits "$work/hf_$arch.safetensors" --input-ids "$work/ids.json"
+"$bin/dump_logits" "$work/lora/checkpoint-3" --base "$work/full/checkpoint-3" --ids "$work/ids.json" \
+  --out "$work/lora.safetensors" --device cuda > /dev/null 2>> "$out/interop_adapter.log"
+interop tandem_adapter_in_peft python3 scripts/hf_interop_check.py check-adapter "$work/full/checkpoint-3" \
+  "$work/lora/checkpoint-3" --tandem-logits "$work/lora.safetensors" --input-ids "$work/ids.json"
+# (c) models (and an adapter) transformers and peft saved: Tandem loads them with the same logits.
+for arch in qwen3 llama3_scaled_tied_bias gpt_neox_parallel; do
+  python3 scripts/hf_interop_check.py save-model "$work/hf_$arch" --arch "$arch" --adapter --device cuda \
+    > "$out/save_$arch.log" 2>&1
+  "$bin/dump_logits" "$work/hf_$arch" --ids "$work/hf_$arch/input_ids.json" --out "$work/hf_$arch.t.safetensors" \
+    --device cuda > /dev/null 2>> "$out/interop_load_$arch.log"
+  interop "transformers_${arch}_in_tandem" python3 scripts/hf_interop_check.py compare \
+    "$work/hf_$arch/hf_logits.safetensors" "$work/hf_$arch.t.safetensors" --input-ids "$work/hf_$arch/input_ids.json"
+  "$bin/dump_logits" "$work/hf_$arch/adapter" --base "$work/hf_$arch" --ids "$work/hf_$arch/input_ids.json" \
+    --out "$work/hf_$arch.a.safetensors" --device cuda > /dev/null 2>> "$out/interop_load_$arch.log"
+  interop "peft_${arch}_in_tandem" python3 scripts/hf_interop_check.py compare \
+    "$work/hf_$arch/hf_logits_adapter.safetensors" "$work/hf_$arch.a.safetensors" \
+    --input-ids "$work/hf_$arch/input_ids.json"
 done
 row "after interop" "$(elapsed)"
 
@@ -79,23 +87,25 @@ for model in qwen3-0.6b llama-3.2-1b; do
   for objective in sft dpo; do
     timeout 75 "$bin/bench_gpu_step" --model $model --objective $objective --batch 8 --seq 1024 --steps 10 \
       >> "$bench" 2>> "$out/bench.log" || echo "{\"impl\": \"tandem\", \"model\": \"$model\", \"objective\": \"$objective\", \"error\": true}" >> "$bench"
-    timeout 75 python3 bench/torch_step_bench.py --model $model --objective $objective --batch 8 --seq 1024 \
-      --steps 10 >> "$bench" 2>> "$out/bench.log" || echo "{\"impl\": \"pytorch\", \"model\": \"$model\", \"objective\": \"$objective\", \"error\": true}" >> "$bench"
+    timeout 90 python3 bench/torch_step_bench.py --models $model --objectives $objective --batch 8 --seq 1024 \
+      --steps 10 >> "$bench" 2>> "$out/bench.log" || echo "{\"impl\": \"transformers\", \"model\": \"$model\", \"objective\": \"$objective\", \"error\": true}" >> "$bench"
   done
 done
 python3 - "$bench" <<'PY' | tee -a "$summary"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
 def get(impl, m, o):
-    return next((r for r in rows if r.get("impl") == impl and r.get("model") == m and r.get("objective") == o), {})
-print(f"{'bench (8 x 1024 tokens)':24} {'Tandem tok/s':>12} {'PyTorch tok/s':>13} {'ratio':>6} {'MFU T/P':>11} {'peak MiB T/P':>15}")
+    impls = ("transformers", "plain") if impl == "pytorch" else (impl,)
+    return next((r for r in rows if r.get("impl") in impls and r.get("model") == m and r.get("objective") == o), {})
+print("bench: SFT 8 rows x 1024 tokens, DPO 8 pairs (16 rows) x 1024 tokens, bf16, AdamW, median of 10 steps")
+print(f"{'':24} {'Tandem tok/s':>12} {'PyTorch tok/s':>13} {'ratio':>6} {'MFU T/P':>11} {'peak MiB T/P':>15}")
 for m in ("qwen3-0.6b", "llama-3.2-1b"):
     for o in ("sft", "dpo"):
         t, p = get("tandem", m, o), get("pytorch", m, o)
         tt, pt = t.get("tokens_per_s"), p.get("tokens_per_s")
         ratio = f"{tt / pt:.2f}" if tt and pt else "-"
         mfu = f"{t.get('mfu', 0):.2f}/{p.get('mfu', 0):.2f}" if tt and pt else "-"
-        mem = f"{t.get('peak_memory_mib') or 0:.0f}/{p.get('peak_memory_mib') or 0:.0f}" if tt and pt else "-"
+        mem = f"{t.get('peak_memory_mib') or 0:.0f}/{(p.get('peak_mem_gib') or 0) * 1024:.0f}" if tt and pt else "-"
         print(f"{m + ' ' + o:24} {tt or 'error':>12} {pt or 'error':>13} {ratio:>6} {mfu:>11} {mem:>15}")
 print("targets: ratio >= 1.3, Tandem MFU >= 0.40, Tandem peak memory <= PyTorch's")
 PY

@@ -88,6 +88,28 @@ TEST(Architectures, EveryFamilyRoundTripsThroughConfigJson) {
   }
 }
 
+// transformers 5 writes rope_theta and rope_scaling as one rope_parameters object: read as the legacy keys.
+TEST(Architectures, Transformers5RopeParametersReadAsTheLegacyKeys) {
+  nlohmann::json legacy = sizes("llama");
+  legacy["rope_theta"] = 500000.0;
+  legacy["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 32.0}, {"low_freq_factor", 1.0},
+                            {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+  nlohmann::json v5 = sizes("llama");
+  v5["rope_parameters"] = legacy["rope_scaling"];
+  v5["rope_parameters"]["rope_theta"] = 500000.0;
+  const ModelConfig a = ModelConfig::from_json(legacy), b = ModelConfig::from_json(v5);
+  EXPECT_EQ(b.rope_theta, 500000.0);
+  EXPECT_EQ(b.rope_scaling.type, "llama3");
+  EXPECT_EQ(a.to_json(), b.to_json());
+  nlohmann::json plain = sizes("qwen3");
+  plain["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1000000.0}};
+  EXPECT_EQ(ModelConfig::from_json(plain).rope_theta, 1e6);
+  nlohmann::json per_layer = sizes("gemma2");
+  per_layer["rope_parameters"] = {{"full_attention", {{"rope_type", "default"}, {"rope_theta", 20000.0}}},
+                                  {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}}};
+  EXPECT_EQ(ModelConfig::from_json(per_layer).rope_theta, 20000.0);
+}
+
 TEST(Architectures, UnsupportedSettingsAreErrorsNamingTheKey) {
   auto expect = [](nlohmann::json j, std::vector<std::string> parts) {
     testing::expect_error([&] { ModelConfig::from_json(j, "cfg.json"); }, parts);

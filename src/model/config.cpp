@@ -57,15 +57,23 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   read_key(j, arch.norm_eps_key, c.norm_eps, source);
   read_key(j, arch.rope_theta_key, c.rope_theta, source);
 
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-    const auto& rs = j["rope_scaling"];
-    TANDEM_CHECK(rs.is_object(), source, ": rope_scaling must be an object");
-    read_key(rs, "type", c.rope_scaling.type, source + ": rope_scaling");
-    read_key(rs, "rope_type", c.rope_scaling.type, source + ": rope_scaling");
+  auto read_scaling = [&](const nlohmann::json& rs, const std::string& where) {
+    TANDEM_CHECK(rs.is_object(), source, ": ", where, " must be an object");
+    read_key(rs, "type", c.rope_scaling.type, source + ": " + where);
+    read_key(rs, "rope_type", c.rope_scaling.type, source + ": " + where);
     read_key(rs, "factor", c.rope_scaling.factor, source);
     read_key(rs, "low_freq_factor", c.rope_scaling.low_freq_factor, source);
     read_key(rs, "high_freq_factor", c.rope_scaling.high_freq_factor, source);
     read_key(rs, "original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings, source);
+  };
+  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) read_scaling(j["rope_scaling"], "rope_scaling");
+  // transformers 5 writes rope_theta and the scaling together as rope_parameters (per layer type for some
+  // families: the full-attention layers' entry is the model's rotary setting).
+  if (j.contains("rope_parameters") && !j["rope_parameters"].is_null()) {
+    const nlohmann::json* rp = &j["rope_parameters"];
+    if (rp->is_object() && !rp->contains("rope_theta") && rp->contains("full_attention")) rp = &(*rp)["full_attention"];
+    read_scaling(*rp, "rope_parameters");
+    read_key(*rp, "rope_theta", c.rope_theta, source + ": rope_parameters");
   }
   arch.read(j, c, source);  // the family's settings, its tie_word_embeddings default included
   c.validate(source);
