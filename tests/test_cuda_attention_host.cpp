@@ -32,11 +32,10 @@ struct MaskCase {
   // The definition, written out as tests/test_backend_ops.cpp's dense_attention does.
   bool dense_sees(int64_t b, int64_t i, int64_t j) const {
     const int64_t flat = b * seq + i;
-    return j <= i && (seg.empty() || j >= seg[size_t(flat)] || j < pre[size_t(flat)]) && (window == 0 || i - j < window);
+    return j <= i && (seg.empty() || j >= seg[size_t(flat)] || j < pre[size_t(flat)]) &&
+           (window == 0 || i - j < window);
   }
-  std::string what() const {
-    return "window " + std::to_string(window) + (seg.empty() ? "" : " packed");
-  }
+  std::string what() const { return "window " + std::to_string(window) + (seg.empty() ? "" : " packed"); }
 };
 
 std::vector<MaskCase> cases() {

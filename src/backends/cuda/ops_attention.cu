@@ -27,9 +27,9 @@ void check_grid(const char* op, int64_t heads, int64_t batch) {
 }
 
 // The kernels' view of one call, after the checks every backend makes (in the CPU backend's order).
-cuda::AttentionProblem attention_problem(const CudaBackend& be, const char* op, const Tensor& q,
-                                                const Tensor& k, const Tensor& v, const Tensor& lengths,
-                                                const AttentionShape& s, const AttentionMaskTensors& m) {
+cuda::AttentionProblem attention_problem(const CudaBackend& be, const char* op, const Tensor& q, const Tensor& k,
+                                         const Tensor& v, const Tensor& lengths, const AttentionShape& s,
+                                         const AttentionMaskTensors& m) {
   check_attention_heads("attention", s.heads, s.kv_heads);
   check_attention_scoring("attention", s.scoring);
   check_grid(op, s.heads, s.batch);

@@ -45,7 +45,8 @@ __global__ void __launch_bounds__(kAttentionThreads)
     const int kcount = int(i1 - j0 < tile ? i1 - j0 : tile);  // keys [j0, j0 + kcount), all < L <= T
     bool seen = false;
     for (int r = tid; r < tile; r += threads)
-      if (i0 + r < i1) seen |= row_keys(i0 + r, flat0, p.segment_start, p.prefix_end, p.window).sees_any(j0, j0 + kcount);
+      if (i0 + r < i1)
+        seen |= row_keys(i0 + r, flat0, p.segment_start, p.prefix_end, p.window).sees_any(j0, j0 + kcount);
     if (!__syncthreads_or(seen)) continue;  // no row sees this tile (packing, prefixes, the window)
 
     for (int idx = tid; idx < tile * D; idx += threads) {
