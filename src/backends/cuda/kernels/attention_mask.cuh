@@ -5,11 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define TANDEM_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define TANDEM_HOST_DEVICE inline
-#endif
+#include "backends/cuda/kernels/host_device.h"
 
 namespace tandem::cuda {
 
