@@ -14,6 +14,7 @@
 #include <limits>
 #include <vector>
 
+#include "backends/attention_checks.h"
 #include "core/blas.h"
 #include "core/check.h"
 #include "core/fastmath.h"
@@ -46,16 +47,12 @@ struct Scoring {
 template <typename F>
 Scoring<F> scoring(const AttentionShape& s) {
   const AttentionScoring& o = s.scoring;
-  TANDEM_CHECK(o.scale >= 0 && o.softcap >= 0 && o.window >= 0, "attention: scale (", o.scale, "), softcap (",
-               o.softcap, ") and sliding window (", o.window, ") must be >= 0 (0: the default / off)");
+  check_attention_scoring("attention", o);
   return {o.scale > 0 ? F(o.scale) : F(1) / std::sqrt(F(s.head_dim)), F(o.softcap),
           o.window > 0 ? o.window : kNoWindow};
 }
 
-void check_shape(const AttentionShape& s) {
-  TANDEM_CHECK(s.kv_heads > 0 && s.heads % s.kv_heads == 0, "attention: num_attention_heads (", s.heads,
-               ") must be a multiple of num_key_value_heads (", s.kv_heads, ")");
-}
+void check_shape(const AttentionShape& s) { check_attention_heads("attention", s.heads, s.kv_heads); }
 
 // Keys [begin, end) that a query block scores, stored from column `col` of the block's score rows.
 struct KeyRun {

@@ -4,16 +4,14 @@
 #include <cmath>
 #include <vector>
 
-#include "core/check.h"
+#include "backends/attention_checks.h"
 
 namespace tandem {
 
 template <typename F>
 void attention_decode(F* out, const F* q, const F* k_cache, const F* v_cache, int64_t start, int64_t n,
                       int64_t heads, int64_t kv_heads, int64_t head_dim, const AttentionScoring& scoring) {
-  TANDEM_CHECK(scoring.scale >= 0 && scoring.softcap >= 0 && scoring.window >= 0, "attention_decode: scale (",
-               scoring.scale, "), softcap (", scoring.softcap, ") and sliding window (", scoring.window,
-               ") must be >= 0 (0: the default / off)");
+  check_attention_scoring("attention_decode", scoring);
   const int64_t H = heads, G = kv_heads, D = head_dim, group = H / G;
   const F scale = scoring.scale > 0 ? F(scoring.scale) : F(1) / std::sqrt(F(D));
   const F cap = F(scoring.softcap);
