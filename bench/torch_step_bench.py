@@ -254,7 +254,7 @@ def write_safetensors(path, tensors, metadata=None):
 
 def save_model(model, cfg, impl, dtype, out_dir):
     """config.json + safetensors in the Hugging Face layout. config.json keeps the published keys (rope_theta,
-    rope_scaling): transformers 5 itself writes them as rope_parameters, which Tandem does not read."""
+    rope_scaling), which every Tandem and transformers version reads (transformers 5 writes rope_parameters)."""
     os.makedirs(out_dir, exist_ok=True)
     dtype_name = {torch.bfloat16: "bfloat16", torch.float32: "float32"}[dtype]
     written = {}

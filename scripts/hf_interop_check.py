@@ -401,7 +401,6 @@ def cmd_save_model(a):
         model.float()
         if a.legacy_rope_keys:
             add_legacy_rope_keys(a.out_dir, cfg)
-        warn_unread_keys(a.out_dir)
         if lora is not None:
             lc = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, bias="none", target_modules=targets,
                                  task_type="CAUSAL_LM")
@@ -457,14 +456,6 @@ def add_legacy_rope_keys(model_dir, cfg):
     write_json(path, written)
 
 
-def warn_unread_keys(model_dir):
-    written = read_json(os.path.join(model_dir, "config.json"))
-    if "rope_parameters" in written and "rope_theta" not in written:
-        print(f"warning: {model_dir}/config.json has rope_parameters but no rope_theta: Tandem reads only "
-              "rope_theta/rope_scaling and would use its defaults (pass --legacy-rope-keys to add them)",
-              file=sys.stderr)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -499,7 +490,7 @@ def main():
     p.add_argument("--adapter", action="store_true", help="also a random PEFT LoRA adapter (r=4, alpha=8)")
     p.add_argument("--targets", help="comma-separated LoRA target modules (default by family)")
     p.add_argument("--legacy-rope-keys", action="store_true",
-                   help="add rope_theta/rope_scaling to a transformers-5 config.json (Tandem does not read "
+                   help="also write rope_theta/rope_scaling into a transformers-5 config.json (Tandem reads "
                         "rope_parameters)")
     p.add_argument("--impl", default="auto", choices=["auto", "transformers", "reference"])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

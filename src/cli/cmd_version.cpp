@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <oneapi/dnnl/dnnl.h>
 
+#include "backends/devices.h"
 #include "cli/commands.h"
 
 #ifndef TANDEM_VERSION
@@ -27,10 +28,10 @@ int cmd_version(int, char**) {
 #endif
   std::printf("tandem %s (commit %s)\n"
               "compiler: %s, C++ %ld\n"
-              "backends: cpu (oneDNN %d.%d.%d for GEMMs, %s)\n"
+              "backends: cpu (oneDNN %d.%d.%d for GEMMs, %s)%s\n"
               "precisions: fp32, bf16 (training and inference); fp64 for gradient checks\n",
               TANDEM_VERSION, TANDEM_GIT_COMMIT, compiler, long(__cplusplus), dnnl->major, dnnl->minor, dnnl->patch,
-              openblas_get_config());
+              openblas_get_config(), cuda_compiled() ? ", cuda (cuBLASLt; device = \"cuda\")" : "");
   return 0;
 }
 

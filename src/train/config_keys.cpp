@@ -13,7 +13,7 @@ namespace {
 const std::map<std::string, std::string>& unsupported_trl_keys() {
   static const std::map<std::string, std::string> keys = {
       {"fp16", "Tandem trains in fp32 or bf16 (bf16 = true)"},
-      {"tf32", "the CPU backend has no TF32 mode"},
+      {"tf32", "fp32 GEMMs stay fp32 on every backend (bf16 = true is the fast mode)"},
       {"deepspeed", "start ranks with mpirun; zero_stage = 1 shards the optimizer state (ZeRO-1)"},
       {"fsdp", "Tandem's ranks each hold the whole model (data parallel; zero_stage = 1 shards AdamW's state)"},
       {"ddp_backend", "MPI ranks on CPUs (mpirun), NCCL on GPUs; chosen by how the ranks are started"},
