@@ -26,12 +26,15 @@ import math
 import os
 import resource
 import statistics
-import struct
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+from ref_common import write_safetensors  # noqa: E402  the references' writer: no safetensors package needed
 
 try:
     import transformers
@@ -230,28 +233,6 @@ def build_model(cfg, impl, dtype, device, seed):
     return model.to(device)
 
 
-def write_safetensors(path, tensors, metadata=None):
-    """safetensors' layout (8-byte little-endian header size, JSON header, raw little-endian data), so no package
-    is needed; BF16 is written as its 16-bit pattern."""
-    kinds = {torch.float64: "F64", torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16",
-             torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
-    header, blobs, offset = {"__metadata__": metadata or {"format": "pt"}}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        data = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
-        header[name] = {"dtype": kinds[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header).encode()
-    head += b" " * ((8 - len(head) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
-
-
 def save_model(model, cfg, impl, dtype, out_dir):
     """config.json + safetensors in the Hugging Face layout. config.json keeps the published keys (rope_theta,
     rope_scaling), which every Tandem and transformers version reads (transformers 5 writes rope_parameters)."""
@@ -263,7 +244,7 @@ def save_model(model, cfg, impl, dtype, out_dir):
         with open(os.path.join(out_dir, "config.json")) as f:
             written = json.load(f)
     else:
-        write_safetensors(os.path.join(out_dir, "model.safetensors"), dict(model.state_dict()))
+        write_safetensors(os.path.join(out_dir, "model.safetensors"), dict(model.state_dict()), {"format": "pt"})
     config = dict(written, **{k: v for k, v in cfg.items() if v is not None or k not in written})
     config.update(torch_dtype=dtype_name, dtype=dtype_name)
     with open(os.path.join(out_dir, "config.json"), "w") as f:

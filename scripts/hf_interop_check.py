@@ -44,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
 sys.path.insert(0, os.path.join(HERE, "..", "bench"))
 import make_reference  # noqa: E402  the parity tests' reference models: the fallback, and save-model's weights
-from torch_step_bench import write_safetensors  # noqa: E402  one writer, with metadata, no package needed
+from ref_common import write_safetensors  # noqa: E402  one writer, with metadata, no package needed
 
 try:
     import transformers
@@ -414,14 +414,14 @@ def cmd_save_model(a):
         logits_lora = reference_logits(cfg, weights, ids, compute, lora, 2.0) if lora is not None else None
         with open(os.path.join(a.out_dir, "config.json"), "w") as f:
             json.dump(dict(cfg, torch_dtype="bfloat16" if a.dtype == "bf16" else "float32"), f, indent=2)
-        write_safetensors(os.path.join(a.out_dir, "model.safetensors"), weights)
+        write_safetensors(os.path.join(a.out_dir, "model.safetensors"), weights, {"format": "pt"})
         write_logits(base_logits, logits, ids, impl, compute)
         if lora is not None:  # PEFT's layout, as make_reference.write_lora_reference writes it
             os.makedirs(adapter_dir, exist_ok=True)
             t = {}
             for m, (la, lb) in lora.items():
                 t[f"base_model.model.{m}.lora_A.weight"], t[f"base_model.model.{m}.lora_B.weight"] = la, lb
-            write_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"), t)
+            write_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"), t, {"format": "pt"})
             write_json(os.path.join(adapter_dir, "adapter_config.json"),
                        {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 4, "lora_alpha": 8, "lora_dropout": 0.0,
                         "target_modules": targets, "bias": "none", "fan_in_fan_out": False})

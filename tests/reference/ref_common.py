@@ -12,9 +12,13 @@ import struct
 import torch
 
 
-def write_safetensors(path, tensors):
-    kinds = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.uint8: "U8", torch.bfloat16: "BF16"}
-    header, blobs, offset = {}, [], 0
+def write_safetensors(path, tensors, metadata=None):
+    """safetensors' layout (8-byte little-endian header size, JSON header, raw little-endian data), so no package
+    is needed; BF16 is written as its 16-bit pattern. Shared by the references, the torch bench and the interop
+    check."""
+    kinds = {torch.float64: "F64", torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16",
+             torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
+    header, blobs, offset = ({"__metadata__": metadata} if metadata else {}), [], 0
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
         data = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()

@@ -269,13 +269,8 @@ class CpuBackend final : public Backend {
 
   void rope(Tensor& x, const Tensor& cos, const Tensor& sin, int64_t batch, int64_t seq, int64_t heads,
             const Tensor* positions, bool inverse) override {
-    const int64_t half = cos.dim(-1), rows = batch * seq * heads, D = x.numel() / std::max<int64_t>(rows, 1);
-    if (rows == 0 && x.numel() == 0) return;  // nothing to rotate
-    TANDEM_CHECK(rows > 0 && x.numel() == rows * D && 2 * half <= D, "rope: tensor ", x.name, " (shape ",
-                 shape_str(x.shape), ") is not [", batch, ", ", seq, ", ", heads, ", head_dim] with head_dim >= ",
-                 2 * half, " (the rotary dims of table ", cos.name, ")");
-    need("rope", sin, cos.numel());
-    if (positions) need("rope", *positions, batch * seq);
+    const int64_t half = cos.dim(-1), D = check_rope_args(x, cos, sin, batch, seq, heads, positions);
+    if (D == 0) return;  // nothing to rotate
     const RopeView table{cos.data<float>(), sin.data<float>(), cos.dim(0), half};
     const bool ok = native(x.dtype(), {&x}, {}, [&](auto s) {
       auto* px = x.data<decltype(s)>();

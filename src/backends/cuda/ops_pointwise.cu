@@ -138,14 +138,9 @@ void CudaBackend::layernorm_backward(Tensor& dx, Tensor* dweight, Tensor* dbias,
 
 void CudaBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin, int64_t batch, int64_t seq, int64_t heads,
                        const Tensor* positions, bool inverse) {
-  const int64_t half = cos.dim(-1), rows = batch * seq * heads, D = x.numel() / std::max<int64_t>(rows, 1);
-  if (rows == 0 && x.numel() == 0) return;  // nothing to rotate
-  TANDEM_CHECK(rows > 0 && x.numel() == rows * D && 2 * half <= D, "rope: tensor ", x.name, " (shape ",
-               shape_str(x.shape), ") is not [", batch, ", ", seq, ", ", heads, ", head_dim] with head_dim >= ",
-               2 * half, " (the rotary dims of table ", cos.name, ")");
-  need("rope", sin, cos.numel());
+  const int64_t half = cos.dim(-1), D = check_rope_args(x, cos, sin, batch, seq, heads, positions);
+  if (D == 0) return;  // nothing to rotate
   const Tensor* pos = present(positions);
-  if (positions) need("rope", *positions, batch * seq);
   const int64_t table_positions = cos.dim(0);
   TANDEM_CHECK(table_positions >= seq && half > 0 && half * 2 <= D, "rope: table for ", table_positions,
                " positions x ", half * 2, " rotary dims cannot serve seq ", seq, " x head_dim ", D,
