@@ -276,6 +276,15 @@ def logits_of(model, ids, impl):
     return model(ids, use_cache=False).logits if impl == "transformers" else model(ids)
 
 
+def update(loss, params, opt, max_grad_norm):
+    """The end of every step: backward, clip_grad_norm_, AdamW."""
+    loss.backward()
+    if max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    opt.step()
+    return loss
+
+
 def sft_step_fn(model, opt, impl, ids, labels, max_grad_norm):
     params = [p for p in model.parameters() if p.requires_grad]
 
@@ -284,11 +293,7 @@ def sft_step_fn(model, opt, impl, ids, labels, max_grad_norm):
         logits = logits_of(model, ids, impl)
         v = logits.shape[-1]
         loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, v), labels[:, 1:].reshape(-1), ignore_index=-100)
-        loss.backward()
-        if max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        opt.step()
-        return loss
+        return update(loss, params, opt, max_grad_norm)
     return step
 
 
@@ -303,12 +308,7 @@ def dpo_step_fn(model, opt, impl, ids, labels, beta, max_grad_norm):
         opt.zero_grad(set_to_none=True)
         pol = token_logps(logits_of(model, ids, impl), labels).sum(-1)
         margin = (pol[:n] - ref[:n]) - (pol[n:] - ref[n:])
-        loss = -F.logsigmoid(beta * margin).mean()
-        loss.backward()
-        if max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        opt.step()
-        return loss
+        return update(-F.logsigmoid(beta * margin).mean(), params, opt, max_grad_norm)
     return step
 
 
