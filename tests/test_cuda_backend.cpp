@@ -74,6 +74,16 @@ TEST(CudaBackend, WithoutAGpuDeviceCudaSaysWhy) {
   expect_error([] { backend_for_device("gpu"); }, {"\"gpu\"", "cpu", "cuda", "auto"});
 }
 
+// cuBLASLt is loaded on first use, not linked (its start-up cost would fall on every process): the loader finds
+// it and its functions forward. Needs the CUDA build, not a GPU.
+TEST(CudaBackend, CublasLtLoadsOnFirstUse) {
+  if (!cuda_compiled()) GTEST_SKIP() << "built without the CUDA backend";
+  const std::string versions = cuda_library_versions();
+  EXPECT_NE(versions.find("CUDA runtime "), std::string::npos) << versions;
+  EXPECT_NE(versions.find("cuBLASLt "), std::string::npos) << versions;
+  EXPECT_EQ(versions.find("cuBLASLt 0"), std::string::npos) << versions;
+}
+
 TEST(CudaBackend, FullFineTuningStepsEqualTheCpuBackend) {
   REQUIRE_GPU();
   const std::string base = make_task("cuda_fp32");

@@ -20,4 +20,6 @@ Backend& cuda_backend() { fail("device \"cuda\": ", kNotBuilt); }
 
 int64_t device_peak_memory_bytes(Backend&) { return -1; }
 
+std::string cuda_library_versions() { return ""; }
+
 }  // namespace tandem

@@ -16,6 +16,10 @@ bool cuda_usable(std::string* why = nullptr);
 // The process-wide CUDA backend on the first visible GPU; throws with cuda_usable's reason when there is none.
 Backend& cuda_backend();
 
+// The CUDA runtime's and cuBLASLt's versions, e.g. "CUDA runtime 13000, cuBLASLt 130001" (loads cuBLASLt; needs no
+// GPU); "" in a build without the CUDA backend.
+std::string cuda_library_versions();
+
 // The most memory a GPU backend has held at once (the CUDA pool's high-water mark, as PyTorch's
 // max_memory_allocated); -1 for a backend that does not track it (the CPU's).
 int64_t device_peak_memory_bytes(Backend& backend);

@@ -26,12 +26,13 @@ int cmd_version(int, char**) {
 #else
   const char* compiler = "unknown compiler";
 #endif
+  const std::string cuda = cuda_compiled() ? ", cuda (" + cuda_library_versions() + "; device = \"cuda\")" : "";
   std::printf("tandem %s (commit %s)\n"
               "compiler: %s, C++ %ld\n"
               "backends: cpu (oneDNN %d.%d.%d for GEMMs, %s)%s\n"
               "precisions: fp32, bf16 (training and inference); fp64 for gradient checks\n",
               TANDEM_VERSION, TANDEM_GIT_COMMIT, compiler, long(__cplusplus), dnnl->major, dnnl->minor, dnnl->patch,
-              openblas_get_config(), cuda_compiled() ? ", cuda (cuBLASLt; device = \"cuda\")" : "");
+              openblas_get_config(), cuda.c_str());
   return 0;
 }
 

@@ -44,6 +44,12 @@ Backend& cuda_backend() {
   return backend;
 }
 
+std::string cuda_library_versions() {
+  int runtime = 0;
+  TANDEM_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  return "CUDA runtime " + std::to_string(runtime) + ", cuBLASLt " + std::to_string(cublasLtGetVersion());
+}
+
 int64_t device_peak_memory_bytes(Backend& backend) {
   auto* gpu = dynamic_cast<CudaBackend*>(&backend);
   if (!gpu) return -1;
