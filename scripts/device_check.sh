@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The CUDA backend's checks on a GPU machine, in one run of at most 8 minutes, ending with one summary table:
+# The CUDA backend's checks on a GPU machine, in one run planned to take under 8 minutes (each step has its own
+# timeout), ending with one summary table:
 #   1. the CUDA tests: the op table on the GPU against the f64 CPU reference, training steps against the CPU
 #      backend, determinism and exact resume, the out-of-memory error (tests/test_cuda_backend.cpp);
 #   2. interop with transformers and peft: a checkpoint and a LoRA adapter Tandem trained on the GPU load there
