@@ -86,10 +86,15 @@ class CudaBackend final : public Backend {
   cudaStream_t stream() const { return stream_; }
   int device_index() const { return device_; }
   cublasLtHandle_t cublaslt() const { return lt_; }
-  // A device buffer of at least `bytes` for scratch `slot` (0..kScratchSlots-1), kept and grown across calls: the
-  // bf16 copies of GEMM operands, cuBLASLt's workspace, logits chunks. An op must not use a slot another op
-  // it calls uses.
-  static constexpr int kScratchSlots = 6;
+  // Scratch slots, all in one table so no two users collide: GEMM's own (gemm_lt: cuBLASLt's workspace, operands
+  // converted to the GEMM's type, an f32 copy of a bf16 output) and two for the ops themselves (logits chunks,
+  // reduction partials, attention's Delta), which an op may hold across the GEMMs it calls.
+  enum ScratchSlot : int {
+    kGemmWorkspace, kGemmOperandA, kGemmOperandB, kGemmOutput,  // gemm_lt's
+    kOpSlot0, kOpSlot1,                                         // the ops'
+    kScratchSlots
+  };
+  // A device buffer of at least `bytes` for `slot`, kept and grown across calls.
   void* scratch(int slot, size_t bytes);
   // A tensor's device pointer as a kernel argument: checks that it lives on this backend and is f32 or bf16
   // (otherwise an error naming the op, the tensor and its dtype). Null or empty: a null argument.

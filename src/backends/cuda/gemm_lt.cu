@@ -164,19 +164,19 @@ void gemm_lt(CudaBackend& backend, const char* op, bool trans_a, bool trans_b, i
     ld = cols;
     return copy;
   };
-  a = operand(a, trans_a ? k : m, trans_a ? m : k, lda, kGemmSlotA);
-  b = operand(b, trans_b ? n : k, trans_b ? k : n, ldb, kGemmSlotB);
+  a = operand(a, trans_a ? k : m, trans_a ? m : k, lda, CudaBackend::kGemmOperandA);
+  b = operand(b, trans_b ? n : k, trans_b ? k : n, ldb, CudaBackend::kGemmOperandB);
   // f32 x f32 can only write f32: a bf16 C goes through an f32 copy (read first when accumulating).
   Out d = c;
   int64_t ldd = ldc;
   const bool staged = c.bf16 && !bf16_in;
   if (staged) {
-    d = Out{backend.scratch(kGemmSlotC, size_t(m) * size_t(n) * 4), false};
+    d = Out{backend.scratch(CudaBackend::kGemmOutput, size_t(m) * size_t(n) * 4), false};
     ldd = n;
     if (beta != 0) convert_matrix(d, c, m, n, ldc, ldd, stream);
   }
 
-  void* workspace = backend.scratch(kGemmWorkspaceSlot, kWorkspaceBytes);
+  void* workspace = backend.scratch(CudaBackend::kGemmWorkspace, kWorkspaceBytes);
   const PlanKey key{reinterpret_cast<uintptr_t>(backend.cublaslt()), trans_a, trans_b, bf16_in, d.bf16, m, n, k,
                     lda, ldb, ldd, alignment(a.p), alignment(b.p), alignment(d.p)};
   const Plan& plan = plan_for(backend.cublaslt(), key, where);

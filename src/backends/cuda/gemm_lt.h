@@ -22,9 +22,7 @@ namespace cuda {
 
 enum class GemmInputs { kF32, kBf16 };  // the type A and B are multiplied in
 
-inline constexpr int kGemmWorkspaceSlot = 0, kGemmSlotA = 1, kGemmSlotB = 2, kGemmSlotC = 3;
-inline constexpr int kCallerSlot0 = 4, kCallerSlot1 = 5;  // free for the ops that call gemm_lt
-
+// Uses CudaBackend's GEMM scratch slots (kGemmWorkspace .. kGemmOutput); its callers keep to kOpSlot0 and kOpSlot1.
 // lda, ldb, ldc: the row strides of A, B and C as stored (A is [k, m] when trans_a, B [n, k] when trans_b).
 // `op` names the calling op in errors. m, n or k of 0 is allowed (k = 0: C = beta * C, beta 0 or 1).
 void gemm_lt(CudaBackend& backend, const char* op, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

@@ -62,7 +62,7 @@ void CudaBackend::attention_backward(Tensor& dq, Tensor& dk, Tensor& dv, const T
   need(op, out, q.numel()), need(op, lse, s.batch * s.heads * s.seq);
   const cuda::AttentionProblem p = attention_problem(*this, op, q, k, v, lengths, s, m);
   const int64_t rows = s.batch * s.heads * s.seq;
-  float* delta = static_cast<float*>(scratch(0, size_t(rows > 0 ? rows : 1) * sizeof(float)));
+  float* delta = static_cast<float*>(scratch(kOpSlot0, size_t(rows > 0 ? rows : 1) * sizeof(float)));
   cuda::attention_backward(p, this->out(op, dq), this->out(op, dk), this->out(op, dv), in(op, dout), in(op, out),
                            in(op, lse), delta, stream());
 }

@@ -45,7 +45,7 @@ void CudaBackend::linear_forward(Tensor& y, const Tensor& x, const Tensor& w, co
     return cuda::gemm_lt(*this, op, false, true, rows, out_dim, in_dim, 1, px, in_dim, pw, in_dim, 0, py, out_dim,
                          inputs);
   // The bias joins the f32 product before y's single rounding (a bf16 y gets the sum through f32 scratch).
-  const Out acc = py.bf16 ? Out{scratch(cuda::kCallerSlot0, size_t(rows * out_dim) * 4), false} : py;
+  const Out acc = py.bf16 ? Out{scratch(kOpSlot0, size_t(rows * out_dim) * 4), false} : py;
   cuda::gemm_lt(*this, op, false, true, rows, out_dim, in_dim, 1, px, in_dim, pw, in_dim, 0, acc, out_dim, inputs);
   cuda::add_bias_rows(py, acc, pb, rows, out_dim, stream());
 }
@@ -62,13 +62,13 @@ void CudaBackend::linear_backward(Tensor* dx, Tensor* dw, Tensor* dbias, const T
   const Out pdx = out(op, dx), pdw = out(op, dw), pdb = out(op, dbias);
   const GemmInputs inputs = cuda::inputs_for_weight(w.dtype() == DType::kBF16);
   if (pdb) {  // from dy as stored (not its bf16 rounding): the bias is not a GEMM
-    auto* partials = static_cast<float*>(scratch(cuda::kCallerSlot0, cuda::column_sums_partials(rows, out_dim) * 4));
+    auto* partials = static_cast<float*>(scratch(kOpSlot0, cuda::column_sums_partials(rows, out_dim) * 4));
     cuda::column_sums_add(pdb, pdy, rows, out_dim, partials, stream());
   }
   // bf16 GEMMs read dy rounded to bf16 (the backward of a bf16 matmul under autocast): rounded once for both.
   In g = pdy;
   if ((pdx || pdw) && inputs == GemmInputs::kBf16 && !pdy.bf16 && rows * out_dim > 0) {
-    const Out rounded{scratch(cuda::kCallerSlot1, size_t(rows * out_dim) * 2), true};
+    const Out rounded{scratch(kOpSlot1, size_t(rows * out_dim) * 2), true};
     cuda::convert_matrix(rounded, pdy, rows, out_dim, out_dim, out_dim, stream());
     g = rounded;
   }
@@ -86,7 +86,7 @@ void CudaBackend::lora_forward(Tensor& y, Tensor& h, const Tensor& x, const Tens
   const In px = in(op, x), pa = in(op, a), pb = in(op, b);
   const Out py = out(op, y), ph = out(op, h);
   // h = x A^T, kept in f32 for the second GEMM (as the CPU backend's f32 copy) and rounded once into a bf16 h.
-  const Out h32 = ph.bf16 ? Out{scratch(cuda::kCallerSlot0, size_t(rows * rank) * 4), false} : ph;
+  const Out h32 = ph.bf16 ? Out{scratch(kOpSlot0, size_t(rows * rank) * 4), false} : ph;
   cuda::gemm_lt(*this, op, false, true, rows, rank, in_dim, 1, px, in_dim, pa, in_dim, 0, h32, rank, GemmInputs::kF32);
   if (ph.bf16) cuda::convert_matrix(ph, h32, rows, rank, rank, rank, stream());
   // y += scale * h B^T
@@ -106,7 +106,7 @@ void CudaBackend::lora_backward(Tensor* dx, Tensor& da, Tensor& db, const Tensor
   const auto f32 = GemmInputs::kF32;
   const float s = float(scale);
   // dh = scale * dy B (f32 scratch); dB += scale * dy^T h; dA += dh^T x; dx += dh A.
-  const Out dh{scratch(cuda::kCallerSlot0, size_t(rows * rank) * 4), false};
+  const Out dh{scratch(kOpSlot0, size_t(rows * rank) * 4), false};
   cuda::gemm_lt(*this, op, false, false, rows, rank, out_dim, s, pdy, out_dim, pb, rank, 0, dh, rank, f32);
   cuda::gemm_lt(*this, op, true, false, out_dim, rank, rows, s, pdy, out_dim, ph, rank, 1, pdb, rank, f32);
   cuda::gemm_lt(*this, op, true, false, rank, in_dim, rows, 1, dh, rank, px, in_dim, 1, pda, in_dim, f32);
@@ -148,11 +148,11 @@ void CudaBackend::token_logprobs(Tensor* logp, Tensor* dx, Tensor* dw, const Ten
   // Per chunk of pairs: their x rows gathered in the GEMM input type, logits [c, V] f32 (slot 4), and for the
   // backward the logit gradient (over the logits for f32 GEMMs, a bf16 copy for bf16 ones) and dx rows [c, D] f32.
   const int64_t chunk = logits_chunk_rows(chunk_rows, V), max_rows = std::min<int64_t>(chunk, pairs);
-  auto* logits = static_cast<float*>(scratch(cuda::kCallerSlot0, size_t(max_rows * V) * 4));
+  auto* logits = static_cast<float*>(scratch(kOpSlot0, size_t(max_rows * V) * 4));
   const size_t xc_bytes = aligned_bytes(max_rows * D, bf16_in ? 2 : 4);
   const size_t dz_bytes = backward && bf16_in ? aligned_bytes(max_rows * V, 2) : 0;
   const size_t dxc_bytes = backward && pdx ? aligned_bytes(max_rows * D, 4) : 0;
-  char* base = static_cast<char*>(scratch(cuda::kCallerSlot1, xc_bytes + dz_bytes + dxc_bytes));
+  char* base = static_cast<char*>(scratch(kOpSlot1, xc_bytes + dz_bytes + dxc_bytes));
   const Out xc{base, bf16_in};
   void* dz16 = dz_bytes ? base + xc_bytes : nullptr;
   const Out dxc{dxc_bytes ? base + xc_bytes + dz_bytes : nullptr, false};

@@ -18,9 +18,8 @@ namespace tandem {
 
 namespace {
 
-// The scratch slot of the reductions' partial sums (sum_squares, the norms' weight gradients): these ops call no
-// other op, so no slot is shared within a call.
-constexpr int kPartialsSlot = 5;
+// The scratch slot of the reductions' partial sums (sum_squares, the norms' weight gradients).
+constexpr int kPartialsSlot = CudaBackend::kOpSlot1;
 
 // A null or empty optional tensor is absent, as in the CPU backend.
 template <typename T>
