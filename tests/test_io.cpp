@@ -42,6 +42,23 @@ TEST(Safetensors, RoundTripFp32AndBf16) {
   EXPECT_FALSE(fs::exists(dir / "y.safetensors.tmp"));
 }
 
+// Empty tensors have no buffer (a null pointer): saving and loading them must not hand memcpy a null (a fuzz
+// finding under UBSan). The shapes survive both ways.
+TEST(Safetensors, EmptyTensorsRoundTrip) {
+  const fs::path dir = temp_dir("empty");
+  Tensor e("e", {0}), z("z", {2, 0}), one("one", {1});
+  one.assign({0.5f});
+  for (const bool bf16 : {false, true}) {
+    const std::string path = (dir / (bf16 ? "b.safetensors" : "f.safetensors")).string();
+    save_safetensors(path, {&e, &z, &one}, {}, bf16);
+    const SafetensorsFile f(path);
+    EXPECT_EQ(f.load("e").shape, Shape{0});
+    EXPECT_EQ(f.load("z").shape, (Shape{2, 0}));
+    EXPECT_EQ(f.load("z").numel(), 0);
+    EXPECT_EQ(f.load("one").to_floats(), std::vector<float>{0.5f});
+  }
+}
+
 TEST(Safetensors, CorruptAndTruncatedFilesAreClearErrors) {
   const fs::path dir = temp_dir("bad");
   Tensor a("layer.weight", {64});

@@ -32,10 +32,11 @@ class HostAllocator final : public Allocator {
     return p;
   }
   void free(void* p) override { ::operator delete(p, std::align_val_t(64)); }
-  void copy(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
-  void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
-  void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
-  void fill_zero(void* p, size_t n) override { std::memset(p, 0, n); }
+  // An empty tensor has no buffer (a null pointer), and memcpy/memset with null are undefined even for 0 bytes.
+  void copy(void* dst, const void* src, size_t n) override { if (n) std::memcpy(dst, src, n); }
+  void upload(void* dst, const void* src, size_t n) override { if (n) std::memcpy(dst, src, n); }
+  void download(void* dst, const void* src, size_t n) override { if (n) std::memcpy(dst, src, n); }
+  void fill_zero(void* p, size_t n) override { if (n) std::memset(p, 0, n); }
 };
 }  // namespace
 

@@ -127,7 +127,9 @@ Tensor SafetensorsFile::load(const std::string& name) const {
   const int64_t n = t.numel();
   float* dst = t.ptr();
   switch (e.dtype) {
-    case Dtype::F32: std::memcpy(dst, src, n * 4); break;
+    case Dtype::F32:
+      if (n > 0) std::memcpy(dst, src, n * 4);  // an empty tensor has no buffer: dst is null
+      break;
     case Dtype::F64:
       for (int64_t i = 0; i < n; ++i) {
         double v;
@@ -201,7 +203,7 @@ void save_safetensors(const std::string& path, const std::vector<const Tensor*>&
       }
     } else {
       const std::vector<float> values = t->to_floats();  // device tensors are downloaded
-      std::memcpy(dst, values.data(), values.size() * 4);
+      if (!values.empty()) std::memcpy(dst, values.data(), values.size() * 4);
       dst += t->numel() * 4;
     }
   }

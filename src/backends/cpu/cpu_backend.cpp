@@ -49,8 +49,9 @@ class CpuBackend final : public Backend {
     char* to = static_cast<char*>(dst);
     parallel_bytes(dst, n, [&](char* at, size_t len) { std::memcpy(at, from + (at - to), len); });
   }
-  void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
-  void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  // An empty tensor's buffer is null, and memcpy with null is undefined even for 0 bytes.
+  void upload(void* dst, const void* src, size_t n) override { if (n) std::memcpy(dst, src, n); }
+  void download(void* dst, const void* src, size_t n) override { if (n) std::memcpy(dst, src, n); }
   void fill_zero(void* p, size_t n) override {
     parallel_bytes(p, n, [](char* at, size_t len) { std::memset(at, 0, len); });
   }
@@ -450,6 +451,7 @@ class CpuBackend final : public Backend {
   template <typename Fn>
   static void parallel_bytes(void* p, size_t n, Fn&& fn) {
     char* base = static_cast<char*>(p);
+    if (n == 0) return;  // an empty tensor: p is null
     if (n < (size_t{1} << 20)) return fn(base, n);
 #pragma omp parallel
     {
