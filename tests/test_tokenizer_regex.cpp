@@ -157,20 +157,22 @@ TEST(Regex, CatastrophicPatternsFinishOrFailWithinBounds) {
   EXPECT_LT(seconds, 20.0);
 }
 
-// The engine must split exactly as the hand-written matchers do, on the three patterns they implement.
+// The engine must split exactly as the hand-written matchers do, on the patterns they implement.
 TEST(Regex, AgreesWithTheHandWrittenMatchersOnTheKnownPatterns) {
   std::vector<std::u32string> texts;
   for (const char* name : {"corpus.json", "corpus_regex.json"})
     for (const auto& t : corpus(name)) texts.push_back(utf8_decode(t));
+  // o200k's classes need each letter category and the marks: Lu (Z, Ä), Ll (é), Lt (ǅ), Lm (ʰ, ー), Lo (日, カ),
+  // Mn (U+0301), Mc (U+0903), Me (U+20DD).
   const std::u32string alphabet =
-      U" \n\r\t\u00a0\u3000aZsStTlLdDmMrReEvV'\u017f\u01c5é日カ1٣²..!?-_/😀\u0301\u200d";
+      U" \n\r\t\u00a0\u3000aZsStTlLdDmMrReEvV'\u017f\u01c5é日カ1٣²..!?-_/😀\u0301\u200d\u00c4\u02b0\u30fc\u0903\u20dd";
   std::mt19937 rng(1234);
   for (int k = 0; k < 20000; ++k) {
     std::u32string t(rng() % 24, U' ');
     for (auto& c : t) c = alphabet[rng() % alphabet.size()];
     texts.push_back(t);
   }
-  for (SplitPattern p : {SplitPattern::kLlama3, SplitPattern::kQwen2, SplitPattern::kGpt2}) {
+  for (SplitPattern p : {SplitPattern::kLlama3, SplitPattern::kQwen2, SplitPattern::kGpt2, SplitPattern::kO200k}) {
     const Regex engine(split_regex(p));
     int mismatches = 0;
     for (const auto& t : texts) {
@@ -209,8 +211,21 @@ TEST(Split, EveryBehaviourAsTheLibraryDefinesIt) {
   testing::expect_error([] { split_behavior_from_name("Merged"); }, {"unknown Split behavior 'Merged'"});
 }
 
-// Real tokenizer files whose Split regexes run on the engine (DeepSeek-V3, gpt-oss) or the llama3 matcher
-// (Llama-3.1), against the Hugging Face library on tests/hf/corpus.json.
+// gpt-oss's Split regex is the o200k pattern, so it runs on that hand-written matcher (the tests above hold the
+// matcher to the engine); DeepSeek-V3's three are not known patterns and run on the engine.
+TEST(Split, RealFilesPickTheirMatcher) {
+  for (const auto& [model, expected] : std::vector<std::pair<std::string, std::optional<SplitPattern>>>{
+           {"gptoss", SplitPattern::kO200k}, {"deepseek_v3", std::nullopt}}) {
+    const auto j = nlohmann::json::parse(read_file(tokenizer_path(model)));
+    for (const auto& step : j.at("pre_tokenizer").at("pretokenizers")) {
+      if (step.value("type", "") != "Split") continue;
+      EXPECT_EQ(known_split_pattern(step.at("pattern").at("Regex").get<std::string>()), expected) << model;
+    }
+  }
+}
+
+// Real tokenizer files whose Split regexes run on the engine (DeepSeek-V3), the o200k matcher (gpt-oss) or the
+// llama3 matcher (Llama-3.1), against the Hugging Face library on tests/hf/corpus.json.
 class RegexTokenizerParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RegexTokenizerParity, IdsAndDecodingMatchHuggingFace) {

@@ -34,8 +34,12 @@ int cmd_train_tokenizer(int argc, char** argv) {
   BpeTrainerOptions o;
   o.vocab_size = args.integer("vocab-size", o.vocab_size);
   const std::string p = args.str("pattern", "qwen2");
-  TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2", "--pattern must be qwen2, llama3 or gpt2, got ", p);
-  o.pattern = p == "llama3" ? SplitPattern::kLlama3 : p == "gpt2" ? SplitPattern::kGpt2 : SplitPattern::kQwen2;
+  TANDEM_CHECK(p == "qwen2" || p == "llama3" || p == "gpt2" || p == "o200k",
+               "--pattern must be qwen2, llama3, gpt2 or o200k, got ", p);
+  o.pattern = p == "llama3" ? SplitPattern::kLlama3
+              : p == "gpt2" ? SplitPattern::kGpt2
+              : p == "o200k" ? SplitPattern::kO200k
+                             : SplitPattern::kQwen2;
   o.special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};  // EOS and the ChatML markers
   if (args.has("special")) {
     o.special_tokens.clear();

@@ -81,7 +81,7 @@ const std::vector<Command>& commands() {
       {"merge-lora", "merge a PEFT LoRA adapter into its base and save a plain Hugging Face model",
        "tandem merge-lora BASE_DIR ADAPTER_DIR OUT_DIR [--bf16]", cmd_merge_lora},
       {"train-tokenizer", "learn a byte-level BPE and write a Hugging Face tokenizer folder",
-       "tandem train-tokenizer --out DIR [--vocab-size N] [--special A,B] [--pattern qwen2|llama3|gpt2] "
+       "tandem train-tokenizer --out DIR [--vocab-size N] [--special A,B] [--pattern qwen2|llama3|gpt2|o200k] "
        "[--text-field NAME] TEXT...\n"
        "  --out DIR           a folder (created): tokenizer.json, tokenizer_config.json (EOS, pad, ChatML\n"
        "                      chat_template), special_tokens_map.json; --out FILE.json writes tokenizer.json only\n"

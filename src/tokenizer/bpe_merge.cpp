@@ -13,12 +13,17 @@ void apply_merges_short(const MergeTable& merges, std::vector<int32_t>& symbols)
   if (n < 2) return;
   // rank[i] / merged[i]: the merge of the pair (i, i + 1), INT_MAX when there is none.
   int32_t id[kShortWord], rank[kShortWord], merged[kShortWord];
+  size_t len = n;
+  // The pairs a merge of (i, i + 1) would form with its neighbours are prefetched as soon as that merge is known:
+  // when it happens, their lookups (which depend on it) then find their slots loaded instead of missing in turn.
   auto look = [&](size_t i) {
     const MergeRule* m = merges.find(id[i], id[i + 1]);
     rank[i] = m ? m->rank : INT_MAX;
     merged[i] = m ? m->merged : -1;
+    if (!m) return;
+    if (i > 0) merges.prefetch(id[i - 1], m->merged);
+    if (i + 2 < len) merges.prefetch(m->merged, id[i + 2]);
   };
-  size_t len = n;
   for (size_t i = 0; i < n; ++i) id[i] = symbols[i];
   for (size_t i = 0; i + 1 < n; ++i) merges.prefetch(id[i], id[i + 1]);  // the lookups' misses overlap
   for (size_t i = 0; i + 1 < n; ++i) look(i);

@@ -14,6 +14,10 @@ const char* kLlama3Regex =
 const char* kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 const char* kGpt2Regex = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+const char* kO200kRegex =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
+    R"(\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 struct Text {
   std::u32string_view s;
@@ -95,31 +99,111 @@ size_t match_gpt2(const Text& t, size_t i) {
   return whitespace_run(t, i, false);
 }
 
+// o200k's two letter classes: "upper" [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and "lower" [\p{Ll}\p{Lm}\p{Lo}\p{M}]; Lm, Lo
+// and marks are in both.
+bool o200k_upper(const Text& t, size_t k) {
+  if (k >= t.s.size()) return false;
+  const char32_t c = t.s[k];
+  if (c < 0x80) return c >= 'A' && c <= 'Z';
+  using G = GeneralCategory;
+  const G g = general_category(c);
+  return g == G::kLu || g == G::kLt || g == G::kLm || g == G::kLo || g == G::kMn || g == G::kMc || g == G::kMe;
+}
+bool o200k_lower(const Text& t, size_t k) {
+  if (k >= t.s.size()) return false;
+  const char32_t c = t.s[k];
+  if (c < 0x80) return c >= 'a' && c <= 'z';
+  using G = GeneralCategory;
+  const G g = general_category(c);
+  return g == G::kLl || g == G::kLm || g == G::kLo || g == G::kMn || g == G::kMc || g == G::kMe;
+}
+
+// The end of `upper* lower+ contraction?` from j (the regex's first alternative after its optional prefix), or 0.
+// The greedy upper* backtracks: when the upper run is not followed by a lower character, lower+ starts at the
+// last character of the run that is also lower (Lm, Lo, a mark), and ends right after it.
+size_t o200k_upper_then_lower(const Text& t, size_t j) {
+  size_t k = j;
+  while (o200k_upper(t, k)) ++k;
+  size_t end = 0;
+  if (o200k_lower(t, k)) {
+    end = k;
+    while (o200k_lower(t, end)) ++end;
+  } else {
+    for (size_t m = k; m > j; --m)
+      if (o200k_lower(t, m - 1)) {
+        end = m;
+        break;
+      }
+  }
+  return end ? end + contraction(t, end, true) : 0;
+}
+
+// The end of `upper+ lower* contraction?` from j (the second alternative after its prefix), or 0.
+size_t o200k_upper_run(const Text& t, size_t j) {
+  if (!o200k_upper(t, j)) return 0;
+  size_t k = j;
+  while (o200k_upper(t, k)) ++k;
+  while (o200k_lower(t, k)) ++k;
+  return k + contraction(t, k, true);
+}
+
+size_t match_o200k(const Text& t, size_t i) {
+  // Each of the two letter alternatives is tried with its optional prefix [^\r\n\p{L}\p{N}] first, then without.
+  const bool prefix = !t.letter(i) && !t.number(i) && !t.newline(i);
+  for (auto alternative : {o200k_upper_then_lower, o200k_upper_run}) {
+    if (prefix)
+      if (size_t end = alternative(t, i + 1)) return end - i;
+    if (size_t end = alternative(t, i)) return end - i;
+  }
+  if (t.number(i)) {  // \p{N}{1,3}
+    size_t j = i;
+    while (t.number(j) && j - i < 3) ++j;
+    return j - i;
+  }
+  // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
+  size_t j = i;
+  if (t.s[j] == ' ' && t.other(j + 1)) ++j;
+  if (t.other(j)) {
+    while (t.other(j)) ++j;
+    while (t.newline(j) || (j < t.s.size() && t.s[j] == '/')) ++j;
+    return j - i;
+  }
+  return whitespace_run(t, i, true);
+}
+
 }  // namespace
 
 std::optional<SplitPattern> known_split_pattern(const std::string& regex) {
   if (regex == kLlama3Regex) return SplitPattern::kLlama3;
   if (regex == kQwen2Regex) return SplitPattern::kQwen2;
   if (regex == kGpt2Regex) return SplitPattern::kGpt2;
+  if (regex == kO200kRegex) return SplitPattern::kO200k;
   return std::nullopt;
 }
 
 SplitPattern split_pattern_from_regex(const std::string& regex) {
   if (auto known = known_split_pattern(regex)) return *known;
   fail("tokenizer.json: unsupported pre-tokenizer regex ", regex,
-       " (supported: the Llama-3, Qwen2/Qwen3 and GPT-2 byte-level patterns)");
+       " (supported: the Llama-3, Qwen2/Qwen3, GPT-2 and o200k byte-level patterns)");
 }
 
 const char* split_regex(SplitPattern pattern) {
-  return pattern == SplitPattern::kLlama3 ? kLlama3Regex : pattern == SplitPattern::kQwen2 ? kQwen2Regex : kGpt2Regex;
+  switch (pattern) {
+    case SplitPattern::kLlama3: return kLlama3Regex;
+    case SplitPattern::kQwen2: return kQwen2Regex;
+    case SplitPattern::kGpt2: return kGpt2Regex;
+    case SplitPattern::kO200k: return kO200kRegex;
+  }
+  return kGpt2Regex;  // unreachable: every enumerator is handled above
 }
 
 std::vector<std::u32string_view> pre_tokenize(std::u32string_view text, SplitPattern pattern) {
   std::vector<std::u32string_view> pieces;
   const Text t{text};
   for (size_t i = 0; i < text.size();) {
-    size_t n = pattern == SplitPattern::kGpt2 ? match_gpt2(t, i)
-                                              : match_llama3(t, i, pattern == SplitPattern::kLlama3 ? 3 : 1);
+    size_t n = pattern == SplitPattern::kGpt2    ? match_gpt2(t, i)
+               : pattern == SplitPattern::kO200k ? match_o200k(t, i)
+                                                 : match_llama3(t, i, pattern == SplitPattern::kLlama3 ? 3 : 1);
     if (n == 0) n = 1;  // unreachable for these patterns (every character matches some rule); never loop
     pieces.push_back(text.substr(i, n));
     i += n;

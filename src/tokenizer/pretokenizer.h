@@ -2,6 +2,8 @@
 //   llama3:  (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //   qwen2:   the same with \p{N} (one digit per piece)
 //   gpt2:    's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//   o200k:   OpenAI's o200k_base split (gpt-oss): words as an upper-case run and a lower-case run, digits in threes,
+//            punctuation runs taking trailing line breaks and '/'; see kO200kRegex in pretokenizer.cpp
 // Each matcher returns the length of the leftmost-first match at a position, as the regex would. Every other
 // Split pattern runs on the regex engine (regex.h). PreTokenizer chains Split and ByteLevel steps as a
 // tokenizer.json "Sequence" does, with the semantics of tokenizers/src/pre_tokenizers/{split,byte_level}.rs.
@@ -17,7 +19,7 @@
 
 namespace tandem {
 
-enum class SplitPattern { kLlama3, kQwen2, kGpt2 };
+enum class SplitPattern { kLlama3, kQwen2, kGpt2, kO200k };
 
 // The pattern a tokenizer.json regex string denotes; an unknown pattern is an error quoting it.
 SplitPattern split_pattern_from_regex(const std::string& regex);
@@ -49,7 +51,7 @@ std::vector<SplitSpan> split_pieces(const std::vector<SplitSpan>& matches, Split
 // One Split pre-tokenizer: a pattern, what becomes of its matches, and `invert` (the gaps count as the matches).
 class Split {
  public:
-  // The three known patterns keep their hand-written matchers; any other compiles on the regex engine.
+  // The known patterns keep their hand-written matchers; any other compiles on the regex engine.
   static Split regex(const std::string& pattern, SplitBehavior behavior = SplitBehavior::kIsolated,
                      bool invert = false);
   // A String pattern: the literal text.

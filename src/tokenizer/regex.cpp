@@ -40,16 +40,6 @@ constexpr CategoryMask kOther = bit(GeneralCategory::kCc) | bit(GeneralCategory:
 constexpr CategoryMask kWord = kLetters | bit(GeneralCategory::kNl) | kMarks | bit(GeneralCategory::kNd) |
                                bit(GeneralCategory::kPc);
 
-// General category with a table for the Basic Multilingual Plane (the hot path), binary search above it.
-GeneralCategory category_of(char32_t c) {
-  static const std::vector<uint8_t> bmp = [] {
-    std::vector<uint8_t> t(0x10000);
-    for (char32_t cp = 0; cp < 0x10000; ++cp) t[cp] = uint8_t(general_category(cp));
-    return t;
-  }();
-  return c < 0x10000 ? GeneralCategory(bmp[c]) : general_category(c);
-}
-
 // The property name of \p{name}: general categories by short or long name, compared as Oniguruma does (case,
 // spaces, '_' and '-' ignored). 0 when unknown.
 CategoryMask property_mask(std::string name) {
@@ -110,7 +100,7 @@ struct CharClass {
   std::array<uint64_t, 2> ascii{};  // the answer for code points below 128, precomputed
 
   bool any_item(char32_t c) const {
-    const CategoryMask category = bit(category_of(c));
+    const CategoryMask category = bit(general_category(c));
     for (const auto& item : items)
       if (item.matches(c, category)) return true;
     return false;
@@ -267,7 +257,7 @@ struct Regex::Program {
 namespace {
 
 bool is_word_char(char32_t c) { return c < 128 ? (c == '_' || (c | 0x20) - 'a' < 26 || c - '0' < 10)
-                                               : (kWord & bit(category_of(c))) != 0; }
+                                               : (kWord & bit(general_category(c))) != 0; }
 
 class Parser {
  public:

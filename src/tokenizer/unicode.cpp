@@ -135,11 +135,23 @@ bool is_whitespace(char32_t cp) {
          cp == 0x3000;
 }
 
-GeneralCategory general_category(char32_t cp) {
+namespace {
+GeneralCategory category_from_ranges(char32_t cp) {
   const auto* it = std::upper_bound(std::begin(kCategoryRanges), std::end(kCategoryRanges), cp,
                                     [](char32_t c, const CategoryRange& r) { return c < r.lo; });
   if (it == std::begin(kCategoryRanges) || cp > (it - 1)->hi) return GeneralCategory::kCn;
   return GeneralCategory((it - 1)->category);
+}
+}  // namespace
+
+GeneralCategory general_category(char32_t cp) {
+  // A table for the Basic Multilingual Plane (the pre-tokenizers' hot path), the binary search above it.
+  static const std::vector<uint8_t> bmp = [] {
+    std::vector<uint8_t> t(0x10000);
+    for (char32_t c = 0; c < 0x10000; ++c) t[c] = uint8_t(category_from_ranges(c));
+    return t;
+  }();
+  return cp < 0x10000 ? GeneralCategory(bmp[cp]) : category_from_ranges(cp);
 }
 
 char32_t case_fold(char32_t cp) {
