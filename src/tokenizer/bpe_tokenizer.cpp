@@ -168,10 +168,13 @@ void BpeTokenizer::split_words(std::string_view t, std::vector<std::string_view>
 
 void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  std::vector<std::string_view> pieces;  // what the model encodes, in order (views into the strings below)
+  std::vector<std::string_view>& pieces = pieces_;  // what the model encodes, in order (views into the strings below)
+  pieces.clear();
   if (model_ != Model::kByteLevelBpe) {
     // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
-    std::vector<SpPiece> sp_pieces{{normalize(normalizers_, utf8_lossy(text)), at_input_start}};
+    std::string lossy;
+    const std::string_view valid = utf8_valid(text) ? text : std::string_view(lossy = utf8_lossy(text));
+    std::vector<SpPiece> sp_pieces{{normalize(normalizers_, valid), at_input_start}};
     sp_pre_tokenize(sp_pre_tokenizers_, sp_pieces);
     for (const SpPiece& piece : sp_pieces) {
       if (model_ == Model::kBpe && words_are_independent_) split_words(piece.text, pieces);
@@ -210,7 +213,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
   size_t start = 0, i = 0;
   while (i < text.size()) {
     const AddedToken* hit = nullptr;
-    if (!added_by_first_byte_[uint8_t(text[i])].empty()) {
+    if (added_starts_with_[uint8_t(text[i])]) {
       // The longest added token at i, walking the trie (Gemma-3 has 6000+ tokens starting with '<').
       int32_t node = 0;
       for (size_t j = i; j < text.size(); ++j) {

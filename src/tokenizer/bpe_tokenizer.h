@@ -60,7 +60,7 @@ class BpeTokenizer {
   MergeTable merges_;                               // (left id, right id) -> rank, result
   int32_t byte_id_[256];
   std::vector<AddedToken> added_;                   // longest first
-  std::vector<int> added_by_first_byte_[256];       // indices into added_, longest first
+  bool added_starts_with_[256] = {};                // per byte: some added token starts with it
   std::unordered_map<uint64_t, int32_t> added_trie_;  // (node << 8 | byte) -> child; node 0 is the root
   std::vector<int32_t> added_at_node_{-1};            // per trie node: the index into added_ ending there, or -1
   Model model_ = Model::kByteLevelBpe;
@@ -85,6 +85,7 @@ class BpeTokenizer {
   static constexpr size_t kMaxCachedPiece = 256;     // bytes, as the HF library's MAX_LENGTH
   mutable StringIdsMap cache_;                       // piece -> ids, for pieces under kMaxCachedPiece bytes
   mutable std::vector<int32_t> scratch_;             // encode_piece's symbols (no allocation per piece)
+  mutable std::vector<std::string_view> pieces_;     // encode_segment's pieces (no allocation per segment)
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.

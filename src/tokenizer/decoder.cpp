@@ -1,5 +1,6 @@
 #include "tokenizer/decoder.h"
 
+#include <cstring>
 #include <unordered_map>
 
 #include "tokenizer/bpe_tokenizer.h"
@@ -9,12 +10,18 @@
 
 namespace tandem {
 
-std::string utf8_lossy(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
+namespace {
+
+// The position of the first invalid UTF-8 sequence at or after `i` (bytes.size() when there is none), and in `bad`
+// the length of the maximal invalid subsequence there, which from_utf8_lossy replaces by one U+FFFD.
+size_t next_invalid(std::string_view bytes, size_t i, size_t* bad) {
   const size_t n = bytes.size();
-  size_t run = 0;  // the valid bytes from here on are appended in one go
-  for (size_t i = 0; i < n;) {
+  while (i < n) {
+    uint64_t eight;
+    if (i + 8 <= n && (std::memcpy(&eight, bytes.data() + i, 8), (eight & 0x8080808080808080ull) == 0)) {
+      i += 8;  // ASCII, eight bytes at a time
+      continue;
+    }
     const uint8_t b = uint8_t(bytes[i]);
     if (b < 0x80) {
       ++i;
@@ -36,12 +43,28 @@ std::string utf8_lossy(std::string_view bytes) {
       i += len;
       continue;
     }
-    out.append(bytes.substr(run, i - run));
-    out += "\xEF\xBF\xBD";
-    i += len > 1 ? good : 1;
-    run = i;
+    *bad = len > 1 ? good : 1;
+    return i;
   }
-  out.append(bytes.substr(run));
+  return n;
+}
+
+}  // namespace
+
+bool utf8_valid(std::string_view bytes) {
+  size_t bad;
+  return next_invalid(bytes, 0, &bad) == bytes.size();
+}
+
+std::string utf8_lossy(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  size_t i = 0, bad = 0;
+  for (size_t at; (at = next_invalid(bytes, i, &bad)) < bytes.size(); i = at + bad) {
+    out.append(bytes.substr(i, at - i));  // valid runs whole
+    out += "\xEF\xBF\xBD";
+  }
+  out.append(bytes.substr(i));
   return out;
 }
 

@@ -24,5 +24,7 @@ std::string run_decoders(const std::vector<DecoderStep>& steps, std::vector<std:
 
 // Bytes to UTF-8 with each maximal invalid subsequence replaced by one U+FFFD (Rust's String::from_utf8_lossy).
 std::string utf8_lossy(std::string_view bytes);
+// True when `bytes` is valid UTF-8 (utf8_lossy would return it unchanged).
+bool utf8_valid(std::string_view bytes);
 
 }  // namespace tandem

@@ -19,21 +19,25 @@ std::string replace_all(std::string_view text, std::string_view pattern, std::st
 }
 
 std::string normalize(const std::vector<NormalizerStep>& steps, std::string_view text) {
-  std::string s(text);
+  // Each step reads the previous one's result; the first reads `text` itself (no copy up front: this runs once per
+  // stretch of text between added tokens, which is every line for Gemma, whose "\n" is an added token).
+  std::string s;
+  std::string_view in = text;
   for (const auto& step : steps) {
     switch (step.kind) {
       case NormalizerStep::Kind::kNfc:
-        s = nfc(s);
+        s = nfc(in);
         break;
       case NormalizerStep::Kind::kPrepend:
-        if (!s.empty()) s.insert(0, step.text);
+        s = in.empty() ? std::string() : step.text + std::string(in);
         break;
       case NormalizerStep::Kind::kReplace:
-        s = replace_all(s, step.text, step.content);
+        s = replace_all(in, step.text, step.content);
         break;
     }
+    in = s;
   }
-  return s;
+  return steps.empty() ? std::string(text) : s;
 }
 
 }  // namespace tandem

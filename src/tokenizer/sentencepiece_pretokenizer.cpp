@@ -38,7 +38,9 @@ void apply(const SpPreTokenizerStep& step, std::vector<SpPiece>& pieces) {
       behavior = SplitBehavior::kMergedWithNext;
       split = step.split;
     }
-    if (!split) {
+    // No delimiter in the text: the piece stays whole (the common case, e.g. Gemma's Split on " " after its
+    // normalizer turned every space into "▁"), without split_on's copies.
+    if (!split || text.find(delimiter) == std::string::npos) {
       out.push_back({std::move(text), piece.at_input_start});
       continue;
     }

@@ -268,7 +268,7 @@ class TokenizerJsonReader {
     });
     for (size_t k = 0; k < t_.added_.size(); ++k) {
       const std::string& content = t_.added_[k].content;
-      t_.added_by_first_byte_[uint8_t(content[0])].push_back(int(k));
+      t_.added_starts_with_[uint8_t(content[0])] = true;
       int32_t node = 0;
       for (char c : content) {
         auto [it, added] = t_.added_trie_.emplace((uint64_t(uint32_t(node)) << 8) | uint8_t(c),
