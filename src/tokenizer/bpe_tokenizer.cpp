@@ -174,7 +174,8 @@ void BpeTokenizer::encode_segment(std::string_view text, bool at_input_start, st
     // Vocabulary pieces are UTF-8 strings, so the text must be too: invalid bytes become U+FFFD first.
     std::string lossy;
     const std::string_view valid = utf8_valid(text) ? text : std::string_view(lossy = utf8_lossy(text));
-    std::vector<SpPiece> sp_pieces{{normalize(normalizers_, valid), at_input_start}};
+    std::vector<SpPiece>& sp_pieces = sp_pieces_;
+    sp_pieces.assign(1, {normalize(normalizers_, valid), at_input_start});
     sp_pre_tokenize(sp_pre_tokenizers_, sp_pieces);
     for (const SpPiece& piece : sp_pieces) {
       if (model_ == Model::kBpe && words_are_independent_) split_words(piece.text, pieces);

@@ -86,6 +86,7 @@ class BpeTokenizer {
   mutable StringIdsMap cache_;                       // piece -> ids, for pieces under kMaxCachedPiece bytes
   mutable std::vector<int32_t> scratch_;             // encode_piece's symbols (no allocation per piece)
   mutable std::vector<std::string_view> pieces_;     // encode_segment's pieces (no allocation per segment)
+  mutable std::vector<SpPiece> sp_pieces_;           // the same for the SentencePiece-style pre-tokenizers
 };
 
 // GPT-2's byte <-> printable-character map used by byte-level vocabularies.

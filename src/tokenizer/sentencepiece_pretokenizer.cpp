@@ -24,6 +24,9 @@ std::vector<std::string> split_on(const std::string& text, const std::string& de
 namespace {
 
 void apply(const SpPreTokenizerStep& step, std::vector<SpPiece>& pieces) {
+  if (step.kind == SpPreTokenizerStep::Kind::kSplit &&
+      std::none_of(pieces.begin(), pieces.end(), [&](const SpPiece& p) { return p.text.find(step.text) != std::string::npos; }))
+    return;  // nothing to split (Gemma's Split on " " after its normalizer turned every space into "▁")
   std::vector<SpPiece> out;
   for (auto& piece : pieces) {
     std::string text = std::move(piece.text);
@@ -38,9 +41,7 @@ void apply(const SpPreTokenizerStep& step, std::vector<SpPiece>& pieces) {
       behavior = SplitBehavior::kMergedWithNext;
       split = step.split;
     }
-    // No delimiter in the text: the piece stays whole (the common case, e.g. Gemma's Split on " " after its
-    // normalizer turned every space into "▁"), without split_on's copies.
-    if (!split || text.find(delimiter) == std::string::npos) {
+    if (!split || text.find(delimiter) == std::string::npos) {  // whole, without split_on's copies
       out.push_back({std::move(text), piece.at_input_start});
       continue;
     }
