@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <sstream>
 
 #include "io/atomic_file.h"
+#include "text_chunks.h"
 #include "tokenizer/bpe_tokenizer.h"
 
 using namespace tandem;
@@ -18,15 +18,7 @@ int main(int argc, char** argv) {
   try {
     const BpeTokenizer tok = BpeTokenizer::from_file(argv[1]);
     const std::string text = read_file(argv[2]);
-    // Chunks of 200 lines, as the Hugging Face side is timed.
-    std::vector<std::string> lines, chunks;
-    std::stringstream ss(text);
-    for (std::string line; std::getline(ss, line);) lines.push_back(line);
-    for (size_t i = 0; i < lines.size(); i += 200) {
-      std::string chunk;
-      for (size_t j = i; j < std::min(lines.size(), i + 200); ++j) chunk += (j > i ? "\n" : "") + lines[j];
-      chunks.push_back(chunk);
-    }
+    const std::vector<std::string> chunks = text_chunks(text, 200);  // as the Hugging Face side is timed
     int64_t tokens = 0;
     double best = 1e30;
     for (int rep = 0; rep < 3; ++rep) {  // best of 3; the first pass also warms the piece cache, as HF's does
