@@ -99,24 +99,19 @@ size_t match_gpt2(const Text& t, size_t i) {
   return whitespace_run(t, i, false);
 }
 
-// o200k's two letter classes: "upper" [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and "lower" [\p{Ll}\p{Lm}\p{Lo}\p{M}]; Lm, Lo
-// and marks are in both.
-bool o200k_upper(const Text& t, size_t k) {
-  if (k >= t.s.size()) return false;
-  const char32_t c = t.s[k];
-  if (c < 0x80) return c >= 'A' && c <= 'Z';
-  using G = GeneralCategory;
-  const G g = general_category(c);
-  return g == G::kLu || g == G::kLt || g == G::kLm || g == G::kLo || g == G::kMn || g == G::kMc || g == G::kMe;
+// o200k's two letter classes, "upper" [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and "lower" [\p{Ll}\p{Lm}\p{Lo}\p{M}], as
+// sets of general categories: Lm, Lo and the marks are in both.
+using G = GeneralCategory;
+constexpr uint32_t category_bit(G g) { return uint32_t(1) << int(g); }
+constexpr uint32_t kMarkBits = category_bit(G::kMn) | category_bit(G::kMc) | category_bit(G::kMe);
+constexpr uint32_t kO200kUpper =
+    category_bit(G::kLu) | category_bit(G::kLt) | category_bit(G::kLm) | category_bit(G::kLo) | kMarkBits;
+constexpr uint32_t kO200kLower = category_bit(G::kLl) | category_bit(G::kLm) | category_bit(G::kLo) | kMarkBits;
+bool in_categories(const Text& t, size_t k, uint32_t categories) {
+  return k < t.s.size() && (category_bit(general_category(t.s[k])) & categories) != 0;
 }
-bool o200k_lower(const Text& t, size_t k) {
-  if (k >= t.s.size()) return false;
-  const char32_t c = t.s[k];
-  if (c < 0x80) return c >= 'a' && c <= 'z';
-  using G = GeneralCategory;
-  const G g = general_category(c);
-  return g == G::kLl || g == G::kLm || g == G::kLo || g == G::kMn || g == G::kMc || g == G::kMe;
-}
+bool o200k_upper(const Text& t, size_t k) { return in_categories(t, k, kO200kUpper); }
+bool o200k_lower(const Text& t, size_t k) { return in_categories(t, k, kO200kLower); }
 
 // The end of `upper* lower+ contraction?` from j (the regex's first alternative after its optional prefix), or 0.
 // The greedy upper* backtracks: when the upper run is not followed by a lower character, lower+ starts at the
