@@ -108,7 +108,15 @@ constexpr uint32_t kO200kUpper =
     category_bit(G::kLu) | category_bit(G::kLt) | category_bit(G::kLm) | category_bit(G::kLo) | kMarkBits;
 constexpr uint32_t kO200kLower = category_bit(G::kLl) | category_bit(G::kLm) | category_bit(G::kLo) | kMarkBits;
 bool in_categories(const Text& t, size_t k, uint32_t categories) {
-  return k < t.s.size() && (category_bit(general_category(t.s[k])) & categories) != 0;
+  if (k >= t.s.size()) return false;
+  const char32_t c = t.s[k];
+  // ASCII without the table (most text; without this gpt-oss encoded 8% slower in a paired run): its only
+  // letters are Lu and Ll, and no other ASCII character is in these sets.
+  const uint32_t bit = c >= 0x80             ? category_bit(general_category(c))
+                       : c >= 'A' && c <= 'Z' ? category_bit(G::kLu)
+                       : c >= 'a' && c <= 'z' ? category_bit(G::kLl)
+                                              : 0;
+  return (bit & categories) != 0;
 }
 bool o200k_upper(const Text& t, size_t k) { return in_categories(t, k, kO200kUpper); }
 bool o200k_lower(const Text& t, size_t k) { return in_categories(t, k, kO200kLower); }
