@@ -24,9 +24,11 @@ std::vector<std::string> split_on(const std::string& text, const std::string& de
 namespace {
 
 void apply(const SpPreTokenizerStep& step, std::vector<SpPiece>& pieces) {
-  if (step.kind == SpPreTokenizerStep::Kind::kSplit &&
-      std::none_of(pieces.begin(), pieces.end(), [&](const SpPiece& p) { return p.text.find(step.text) != std::string::npos; }))
-    return;  // nothing to split (Gemma's Split on " " after its normalizer turned every space into "▁")
+  // Nothing to split: the pieces stay as they are, without split_on's copies (Gemma's Split on " " comes after its
+  // normalizer turned every space into "▁").
+  auto holds_delimiter = [&](const SpPiece& p) { return p.text.find(step.text) != std::string::npos; };
+  if (step.kind == SpPreTokenizerStep::Kind::kSplit && std::none_of(pieces.begin(), pieces.end(), holds_delimiter))
+    return;
   std::vector<SpPiece> out;
   for (auto& piece : pieces) {
     std::string text = std::move(piece.text);
@@ -41,7 +43,7 @@ void apply(const SpPreTokenizerStep& step, std::vector<SpPiece>& pieces) {
       behavior = SplitBehavior::kMergedWithNext;
       split = step.split;
     }
-    if (!split || text.find(delimiter) == std::string::npos) {  // whole, without split_on's copies
+    if (!split) {
       out.push_back({std::move(text), piece.at_input_start});
       continue;
     }
